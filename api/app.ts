@@ -1,0 +1,59 @@
+/**
+ * Builds the two Hono apps, one per site. They are served on separate ports (separate
+ * origins), so the requester page and the triage dashboard share no cookies, storage or
+ * scripts, and each mounts only the API it needs.
+ */
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Kysely } from 'kysely';
+import type { Config } from './config.ts';
+import type { Database } from './db/schema.ts';
+import { errorBody, errorHandler, PayloadTooLargeError } from './errors.ts';
+import { healthRoutes } from './health/health.routes.ts';
+import { requestLog } from './http/request-log.ts';
+import { securityHeaders, type Site } from './http/security-headers.ts';
+import type { Logger } from './logger.ts';
+import { staticSite, type BuiltSite } from './web/static-site.ts';
+
+export interface AppDeps {
+  db: Kysely<Database>;
+  config: Config;
+  logger: Logger;
+  /** The bundled front end of each site; absent in API-only tests. */
+  sites?: Partial<Record<Site, BuiltSite>>;
+}
+
+function baseApp(site: Site, deps: AppDeps): Hono {
+  const app = new Hono();
+  app.use('*', requestLog(deps.logger));
+  app.use('*', securityHeaders(site, deps.config.behindTls));
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: deps.config.maxBodyBytes,
+      onError: () => {
+        throw new PayloadTooLargeError();
+      },
+    }),
+  );
+  app.onError(errorHandler(deps.logger));
+  app.route('/api/v1/health', healthRoutes(deps.db));
+  return app;
+}
+
+function finish(app: Hono, site: Site, deps: AppDeps): Hono {
+  const built = deps.sites?.[site];
+  if (built) app.route('/', staticSite(built));
+  app.notFound((c) => c.json(errorBody('not_found', 'Not found.'), 404));
+  return app;
+}
+
+export function createRequesterApp(deps: AppDeps): Hono {
+  const app = baseApp('requester', deps);
+  return finish(app, 'requester', deps);
+}
+
+export function createTriageApp(deps: AppDeps): Hono {
+  const app = baseApp('triage', deps);
+  return finish(app, 'triage', deps);
+}

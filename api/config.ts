@@ -1,0 +1,172 @@
+/**
+ * Every setting, read from the environment once at start and validated.
+ *
+ * A bad value stops the process with one line per problem naming the variable and what it
+ * accepts; a secret's value is never echoed back, not even in that message.
+ */
+import path from 'node:path';
+
+export type Mode = 'development' | 'production' | 'test';
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+export interface Config {
+  mode: Mode;
+  /** PostgreSQL connection string; null selects embedded PGlite in `dataDir`. */
+  databaseUrl: string | null;
+  dataDir: string;
+  host: string;
+  requesterPort: number;
+  triagePort: number;
+  logLevel: LogLevel;
+  /** Largest request body any endpoint accepts, in bytes. */
+  maxBodyBytes: number;
+  /** Secret for stateless signed challenges and fake salts; null means "generate one in dataDir". */
+  serverSecret: Uint8Array | null;
+  /** The organisation root public key, from deployment configuration and never the database. */
+  rootPublicKey: Uint8Array | null;
+  rootPublicKeyFile: string;
+  powBaseDifficulty: number;
+  powMaxDifficulty: number;
+  /** Set cookies `Secure` and send HSTS: the site is reached over TLS (directly or via a proxy). */
+  behindTls: boolean;
+  sessionIdleMinutes: number;
+  sessionMaxHours: number;
+  shutdownGraceSeconds: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads and validates the configuration. Throws ConfigError listing every bad value. */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const read = new Reader(env, problems);
+
+  const mode = read.oneOf('HAVEN_MODE', ['development', 'production', 'test'] as const, 'development');
+  const dataDir = path.resolve(read.string('HAVEN_DATA_DIR', './data'));
+  const config: Config = {
+    mode,
+    databaseUrl: read.postgresUrl('DATABASE_URL'),
+    dataDir,
+    host: read.string('HAVEN_HOST', '127.0.0.1'),
+    requesterPort: read.integer('HAVEN_REQUESTER_PORT', 8080, 0, 65535),
+    triagePort: read.integer('HAVEN_TRIAGE_PORT', 8081, 0, 65535),
+    logLevel: read.oneOf('HAVEN_LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
+    maxBodyBytes: read.integer('HAVEN_MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    serverSecret: read.secretKey('HAVEN_SERVER_SECRET'),
+    rootPublicKey: read.key32('HAVEN_ROOT_PUBLIC_KEY'),
+    rootPublicKeyFile: path.resolve(read.string('HAVEN_ROOT_PUBLIC_KEY_FILE', path.join(dataDir, 'root-public-key.txt'))),
+    powBaseDifficulty: read.integer('HAVEN_POW_DIFFICULTY', 16, 0, 32),
+    powMaxDifficulty: read.integer('HAVEN_POW_MAX_DIFFICULTY', 22, 0, 32),
+    behindTls: read.boolean('HAVEN_BEHIND_TLS', mode === 'production'),
+    sessionIdleMinutes: read.integer('HAVEN_SESSION_IDLE_MINUTES', 30, 1, 24 * 60),
+    sessionMaxHours: read.integer('HAVEN_SESSION_MAX_HOURS', 12, 1, 24 * 7),
+    shutdownGraceSeconds: read.integer('HAVEN_SHUTDOWN_GRACE_SECONDS', 10, 0, 600),
+  };
+
+  if (config.requesterPort !== 0 && config.requesterPort === config.triagePort) {
+    problems.push('HAVEN_TRIAGE_PORT: must differ from HAVEN_REQUESTER_PORT (the two sites are separate origins)');
+  }
+  if (config.powMaxDifficulty < config.powBaseDifficulty) {
+    problems.push('HAVEN_POW_MAX_DIFFICULTY: must be at least HAVEN_POW_DIFFICULTY');
+  }
+  if (mode === 'production' && config.serverSecret === null) {
+    problems.push('HAVEN_SERVER_SECRET: required in production (32+ random bytes, base64url or hex), the same on every instance');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+class Reader {
+  constructor(
+    private readonly env: Env,
+    private readonly problems: string[],
+  ) {}
+
+  private raw(name: string): string | undefined {
+    const value = this.env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  }
+
+  string(name: string, fallback: string): string {
+    return this.raw(name) ?? fallback;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if ((allowed as readonly string[]).includes(value)) return value as T;
+    this.problems.push(`${name}: must be one of ${allowed.join(', ')} (got "${value}")`);
+    return fallback;
+  }
+
+  integer(name: string, fallback: number, min: number, max: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if (/^\d+$/.test(value)) {
+      const n = Number(value);
+      if (n >= min && n <= max) return n;
+    }
+    this.problems.push(`${name}: must be a whole number from ${min} to ${max} (got "${value}")`);
+    return fallback;
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const value = this.raw(name)?.toLowerCase();
+    if (value === undefined) return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+    if (['0', 'false', 'no', 'off'].includes(value)) return false;
+    this.problems.push(`${name}: must be true or false (got "${value}")`);
+    return fallback;
+  }
+
+  postgresUrl(name: string): string | null {
+    const value = this.raw(name);
+    if (value === undefined) return null;
+    let ok = false;
+    try {
+      const url = new URL(value);
+      ok = (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '';
+    } catch {
+      ok = false;
+    }
+    // The URL may carry a password: never repeat it.
+    if (!ok) this.problems.push(`${name}: must be a postgres:// or postgresql:// URL with a host (value hidden)`);
+    return ok ? value : null;
+  }
+
+  secretKey(name: string): Uint8Array | null {
+    const value = this.raw(name);
+    if (value === undefined) return null;
+    const bytes = decodeKeyText(value);
+    if (bytes !== null && bytes.length >= 32) return bytes;
+    this.problems.push(`${name}: must be at least 32 bytes as hex or base64url (value hidden)`);
+    return null;
+  }
+
+  key32(name: string): Uint8Array | null {
+    const value = this.raw(name);
+    if (value === undefined) return null;
+    const bytes = decodeKeyText(value);
+    if (bytes !== null && bytes.length === 32) return bytes;
+    this.problems.push(`${name}: must be a 32-byte public key as hex or base64url (got "${value.slice(0, 80)}")`);
+    return null;
+  }
+}
+
+/** Hex or unpadded/padded base64url or base64; null when it is neither. */
+export function decodeKeyText(text: string): Uint8Array | null {
+  const value = text.trim();
+  if (/^([0-9a-fA-F]{2})+$/.test(value)) return Uint8Array.from(Buffer.from(value, 'hex'));
+  if (/^[A-Za-z0-9_\-+/]+={0,2}$/.test(value)) {
+    const bytes = Buffer.from(value.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+    return bytes.length > 0 ? Uint8Array.from(bytes) : null;
+  }
+  return null;
+}

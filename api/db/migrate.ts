@@ -1,0 +1,50 @@
+/**
+ * Runs the migrations in `migrations/` (one file each, applied in name order) with Kysely's
+ * Migrator. The same files run on PGlite and PostgreSQL.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+
+export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
+
+export class MigrationError extends Error {
+  constructor(
+    readonly migration: string,
+    cause: unknown,
+  ) {
+    super(`migration ${migration} failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'MigrationError';
+  }
+}
+
+/** Applies every pending migration; returns the names applied. Throws MigrationError. */
+export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+  const migrator = new Migrator({
+    db,
+    provider: new OnlyMigrationFiles(MIGRATIONS_DIR),
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) throw new MigrationError(failed?.migrationName ?? '(setup)', error);
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/**
+ * Reads `migrations/NNNN_name.ts` files in name order. Our own dynamic import (rather than
+ * Kysely's FileMigrationProvider) so the TypeScript loader in use (tsx, vitest) sees it.
+ */
+class OnlyMigrationFiles implements MigrationProvider {
+  constructor(private readonly folder: string) {}
+
+  async getMigrations(): Promise<Record<string, Migration>> {
+    const names = (await fs.readdir(this.folder)).filter((name) => /^\d{4}_[a-z0-9_]+\.ts$/.test(name)).sort();
+    const migrations: Record<string, Migration> = {};
+    for (const name of names) {
+      const module = (await import(pathToFileURL(path.join(this.folder, name)).href)) as Migration;
+      migrations[name.replace(/\.ts$/, '')] = { up: module.up, ...(module.down ? { down: module.down } : {}) };
+    }
+    return migrations;
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * The one typed view of the database. Only repositories use it; services speak in domain
+ * types. Byte columns arrive as Uint8Array (pg gives Buffer, a Uint8Array subclass).
+ */
+import type { ColumnType } from 'kysely';
+
+/** An hour-truncated time: written by the app from `coarseHour()`, never `now()`. */
+export type HourColumn = ColumnType<Date, Date, Date>;
+
+export interface OrganisationsTable {
+  id: Uint8Array;
+  name: string;
+  is_demo: boolean;
+  created_hour: HourColumn;
+}
+
+export interface TeamsTable {
+  id: Uint8Array;
+  organisation_id: Uint8Array;
+  slug: string;
+  name: string;
+  position: ColumnType<number, number | undefined, number>;
+  created_hour: HourColumn;
+}
+
+export type EpochState = 'current' | 'retiring' | 'retired';
+
+export interface TeamEpochsTable {
+  team_id: Uint8Array;
+  epoch: number;
+  public_key: Uint8Array;
+  certificate: Uint8Array;
+  state: EpochState;
+  created_hour: HourColumn;
+}
+
+export interface Database {
+  organisations: OrganisationsTable;
+  teams: TeamsTable;
+  team_epochs: TeamEpochsTable;
+}

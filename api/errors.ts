@@ -1,0 +1,149 @@
+/**
+ * One error model for the whole API: a closed set of codes, `AppError` subclasses only,
+ * mapped to `{error:{code,message}}` in one place (`errorHandler`). Messages are fixed
+ * text written by us; never a token, key, ciphertext or user-supplied text.
+ */
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { Logger } from './logger.ts';
+
+export const ERROR_CODES = [
+  'bad_request',
+  'validation_failed',
+  'unsupported_version',
+  'unknown_version',
+  'malformed',
+  'unauthorized',
+  'forbidden',
+  'not_found',
+  'method_not_allowed',
+  'conflict',
+  'payload_too_large',
+  'unsupported_media_type',
+  'proof_required',
+  'proof_invalid',
+  'proof_replayed',
+  'rate_limited',
+  'unavailable',
+  'internal',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly status: ContentfulStatusCode,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class ValidationError extends AppError {
+  constructor(message: string, code: ErrorCode = 'validation_failed') {
+    super(code, message, 400);
+  }
+}
+export class UnauthorizedError extends AppError {
+  constructor(message = 'Sign in first.') {
+    super('unauthorized', message, 401);
+  }
+}
+export class ForbiddenError extends AppError {
+  constructor(message = 'You do not have access to this.') {
+    super('forbidden', message, 403);
+  }
+}
+export class NotFoundError extends AppError {
+  constructor(message = 'Not found.') {
+    super('not_found', message, 404);
+  }
+}
+export class ConflictError extends AppError {
+  constructor(message: string) {
+    super('conflict', message, 409);
+  }
+}
+export class PayloadTooLargeError extends AppError {
+  constructor(message = 'The request body is too large.') {
+    super('payload_too_large', message, 413);
+  }
+}
+export class RateLimitedError extends AppError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super('rate_limited', message, 429);
+  }
+}
+export class UnavailableError extends AppError {
+  constructor(
+    message = 'The service is briefly unavailable. Please try again shortly.',
+    readonly retryAfterSeconds = 5,
+  ) {
+    super('unavailable', message, 503);
+  }
+}
+
+/** Error codes of node-postgres and PGlite that mean "the database is not reachable right now". */
+const DATABASE_DOWN = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|57P01|57P02|57P03|08000|08003|08006|08001|08004/;
+
+function isDatabaseDown(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  return DATABASE_DOWN.test(String(code ?? '')) || DATABASE_DOWN.test(err.message);
+}
+
+export function errorBody(code: ErrorCode, message: string) {
+  return { error: { code, message } };
+}
+
+/** Maps any thrown value to the one JSON error shape. Unknown errors log their class only. */
+export function errorHandler(logger: Logger) {
+  return (err: Error, c: Context) => {
+    if (err instanceof AppError) {
+      if (err instanceof RateLimitedError || err instanceof UnavailableError) {
+        c.header('Retry-After', String(err.retryAfterSeconds));
+      }
+      return c.json(errorBody(err.code, err.message), err.status);
+    }
+    if (err instanceof HTTPException) {
+      const status = err.status;
+      if (status === 413) return c.json(errorBody('payload_too_large', 'The request body is too large.'), 413);
+      if (status === 401) return c.json(errorBody('unauthorized', 'Sign in first.'), 401);
+      if (status < 500) return c.json(errorBody('bad_request', 'The request could not be understood.'), status);
+    }
+    if (isCryptoError(err)) {
+      return c.json(errorBody(err.code, cryptoMessage(err.code)), 400);
+    }
+    if (isDatabaseDown(err)) {
+      logger.warn('database_unavailable', { route: c.req.routePath });
+      c.header('Retry-After', '5');
+      return c.json(errorBody('unavailable', 'The service is briefly unavailable. Please try again shortly.'), 503);
+    }
+    // Only the class name: messages from drivers can quote the values that failed.
+    logger.error('unhandled_error', { route: c.req.routePath, kind: err.name });
+    return c.json(errorBody('internal', 'Something went wrong on our side.'), 500);
+  };
+}
+
+/** Errors from crypto/ decoders carry a code from this set; they are the client's fault. */
+const CRYPTO_CODES = new Set(['unknown_version', 'unsupported_version', 'malformed', 'decryption_failed', 'bad_signature', 'weak_input']);
+
+function isCryptoError(err: Error): err is Error & { code: ErrorCode } {
+  const code = (err as { code?: unknown }).code;
+  return err.name.endsWith('Error') && typeof code === 'string' && CRYPTO_CODES.has(code) && code in CRYPTO_MESSAGES;
+}
+
+const CRYPTO_MESSAGES: Record<string, string> = {
+  unknown_version: 'This data uses a format version this server does not know.',
+  unsupported_version: 'This data uses a format version that is no longer accepted.',
+  malformed: 'This data is malformed.',
+};
+
+function cryptoMessage(code: string): string {
+  return CRYPTO_MESSAGES[code] ?? 'This data is malformed.';
+}

@@ -1,0 +1,48 @@
+/**
+ * Headers on every response of both sites.
+ *
+ * - `Cache-Control: no-store`: a later seizure of the requester's phone must not find
+ *   pages or API answers in the browser cache.
+ * - A strict CSP with no inline script and nothing from another origin: a network observer
+ *   sees no third-party request, and hostile request text cannot run as script.
+ * - `Referrer-Policy: no-referrer`: leaving the site tells nobody where the person was.
+ */
+import type { MiddlewareHandler } from 'hono';
+
+export type Site = 'requester' | 'triage';
+
+export function contentSecurityPolicy(site: Site): string {
+  // The triage dashboard runs libsodium's WebAssembly; the requester page runs pure JS only.
+  const script = site === 'triage' ? "'self' 'wasm-unsafe-eval'" : "'self'";
+  return [
+    "default-src 'none'",
+    `script-src ${script}`,
+    `worker-src 'self'`,
+    "style-src 'self'",
+    "img-src 'self'",
+    "connect-src 'self'",
+    "font-src 'none'",
+    "form-action 'self'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+    'upgrade-insecure-requests',
+  ].join('; ');
+}
+
+export function securityHeaders(site: Site, behindTls: boolean): MiddlewareHandler {
+  const csp = contentSecurityPolicy(site).replace(behindTls ? '' : '; upgrade-insecure-requests', '');
+  return async (c, next) => {
+    await next();
+    const h = c.res.headers;
+    h.set('Content-Security-Policy', csp);
+    h.set('Cache-Control', 'no-store');
+    h.set('Pragma', 'no-cache');
+    h.set('Referrer-Policy', 'no-referrer');
+    h.set('X-Content-Type-Options', 'nosniff');
+    h.set('X-Frame-Options', 'DENY');
+    h.set('Cross-Origin-Opener-Policy', 'same-origin');
+    h.set('Cross-Origin-Resource-Policy', 'same-origin');
+    h.set('Permissions-Policy', 'camera=(), microphone=(), geolocation=(), interest-cohort=()');
+    if (behindTls) h.set('Strict-Transport-Security', 'max-age=63072000');
+  };
+}

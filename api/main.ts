@@ -1,0 +1,63 @@
+/**
+ * `npm start`: validate the configuration, start both sites, print their URLs, and shut
+ * down gracefully on SIGTERM or SIGINT.
+ */
+import { ConfigError, loadConfig } from './config.ts';
+import { DataDirInUseError } from './db/data-dir-lock.ts';
+import { createLogger, printError, printLine } from './logger.ts';
+import { startServer } from './server.ts';
+
+async function main(): Promise<number> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const problem of err.problems) printError(`haven: ${problem}`);
+      return 2;
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  let running;
+  try {
+    running = await startServer(config, logger);
+  } catch (err) {
+    if (err instanceof DataDirInUseError) {
+      printError(`haven: ${err.message}`);
+      return 1;
+    }
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') {
+      printError(`haven: cannot listen on ${config.host} (${code}); set HAVEN_REQUESTER_PORT / HAVEN_TRIAGE_PORT`);
+      return 1;
+    }
+    printError(`haven: could not start: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+  const where = running.database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL (DATABASE_URL)';
+  printLine(`Haven is running on the ${where}.`);
+  printLine(`  Requester site:   ${running.requesterUrl}`);
+  printLine(`  Triage dashboard: ${running.triageUrl}`);
+  printLine('Press Ctrl+C to stop.');
+
+  await new Promise<void>((resolve) => {
+    const onSignal = () => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      printLine('Haven is stopping…');
+      running.stop().then(resolve, resolve);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    printError(`haven: fatal: ${err instanceof Error ? err.name : 'error'}`);
+    process.exit(1);
+  },
+);

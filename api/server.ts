@@ -1,0 +1,76 @@
+/**
+ * Starts Haven: opens the database, migrates, builds both front ends and listens on the
+ * requester and triage ports. `stop()` is the graceful shutdown: stop accepting, let
+ * in-flight requests finish (up to the grace period), then close the database.
+ */
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import { buildSite } from '../web/build.ts';
+import { createRequesterApp, createTriageApp } from './app.ts';
+import type { Config } from './config.ts';
+import { openDatabase, type OpenDatabase } from './db/connect.ts';
+import { migrateToLatest } from './db/migrate.ts';
+import type { Logger } from './logger.ts';
+
+export interface RunningServer {
+  requesterUrl: string;
+  triageUrl: string;
+  database: OpenDatabase;
+  stop(): Promise<void>;
+}
+
+function listen(fetch: (req: Request) => Response | Promise<Response>, host: string, port: number): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, hostname: host, port }, () => resolve(server));
+    server.once('error', reject);
+  });
+}
+
+function urlOf(server: ServerType, host: string): string {
+  const { port } = server.address() as AddressInfo;
+  const shown = host.includes(':') ? `[${host}]` : host;
+  return `http://${shown}:${port}/`;
+}
+
+function closeServer(server: ServerType, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const http = server as import('node:http').Server;
+    const timer = setTimeout(() => http.closeAllConnections?.(), graceMs);
+    http.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    http.closeIdleConnections?.();
+  });
+}
+
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const servers: ServerType[] = [];
+  try {
+    const applied = await migrateToLatest(database.db);
+    if (applied.length > 0) logger.info('migrated', { count: applied.length });
+    const [requesterSite, triageSite] = await Promise.all([buildSite('requester'), buildSite('triage')]);
+    const deps = { db: database.db, config, logger, sites: { requester: requesterSite, triage: triageSite } };
+    servers.push(await listen(createRequesterApp(deps).fetch, config.host, config.requesterPort));
+    servers.push(await listen(createTriageApp(deps).fetch, config.host, config.triagePort));
+  } catch (err) {
+    await Promise.all(servers.map((s) => closeServer(s, 0)));
+    await database.close();
+    throw err;
+  }
+
+  let stopping: Promise<void> | null = null;
+  return {
+    requesterUrl: urlOf(servers[0]!, config.host),
+    triageUrl: urlOf(servers[1]!, config.host),
+    database,
+    stop() {
+      stopping ??= (async () => {
+        await Promise.all(servers.map((s) => closeServer(s, config.shutdownGraceSeconds * 1000)));
+        await database.close();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,31 @@
+/** Builds both site apps over a test database, capturing every log line for inspection. */
+import type { Kysely } from 'kysely';
+import { createRequesterApp, createTriageApp } from '../../api/app.ts';
+import { loadConfig, type Config } from '../../api/config.ts';
+import type { Database } from '../../api/db/schema.ts';
+import { createLogger } from '../../api/logger.ts';
+
+export interface TestApps {
+  requester: ReturnType<typeof createRequesterApp>;
+  triage: ReturnType<typeof createTriageApp>;
+  config: Config;
+  logLines: string[];
+}
+
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig({
+    HAVEN_MODE: 'test',
+    HAVEN_SERVER_SECRET: 'a'.repeat(64),
+    HAVEN_POW_DIFFICULTY: '0',
+    HAVEN_LOG_LEVEL: 'debug',
+    ...overrides,
+  });
+}
+
+export function createTestApps(db: Kysely<Database>, overrides: Record<string, string> = {}): TestApps {
+  const config = testConfig(overrides);
+  const logLines: string[] = [];
+  const logger = createLogger(config.logLevel, (line) => logLines.push(line));
+  const deps = { db, config, logger };
+  return { requester: createRequesterApp(deps), triage: createTriageApp(deps), config, logLines };
+}

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['{api,crypto,web,migrations,seeds,tests}/**/*.test.ts'],
+    // Database and browser suites share one PostgreSQL and two cores; files run in
+    // parallel but never so wide that timings fall apart.
+    maxWorkers: 2,
+    globalSetup: ['tests/global-setup.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
+});

@@ -1,0 +1,4 @@
+/** Triage dashboard entry point. */
+const status = document.getElementById('status');
+if (status) status.textContent = 'Ready.';
+export {};
