@@ -1,0 +1,141 @@
+/**
+ * The pure-JS backend: THE ONLY file that imports @noble/* (audited, dependency-free).
+ *
+ * Why it exists: Tor Browser's Safer level disables WebAssembly, and libsodium.js cannot
+ * run without it. The requester page, which frightened people open in Tor Browser, uses
+ * this backend so it works there. Shared test vectors (tests/vectors/) prove its output is
+ * byte-identical to libsodium's. It has no secretstream, so attachments are not offered on
+ * this path (see docs/PROTOCOL.md).
+ */
+import { ed25519, x25519 } from '@noble/curves/ed25519.js';
+import { argon2idAsync } from '@noble/hashes/argon2.js';
+import { blake2b } from '@noble/hashes/blake2.js';
+import { randomBytes } from '@noble/hashes/utils.js';
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { DecryptionError, MalformedError, WeakInputError } from './errors.ts';
+import {
+  checkLength,
+  constantTimeEqualJs,
+  isAllZero,
+  kdfContextBytes,
+  pad16,
+  type Blake2bOptions,
+  type Primitives,
+} from './primitives.ts';
+
+function nobleBlake2b(outLen: number, message: Uint8Array, opts: Blake2bOptions = {}): Uint8Array {
+  if (!Number.isInteger(outLen) || outLen < 1 || outLen > 64) throw new MalformedError('bad blake2b length');
+  if (opts.key && (opts.key.length < 16 || opts.key.length > 64)) throw new MalformedError('bad blake2b key length');
+  return blake2b(message, {
+    dkLen: outLen,
+    ...(opts.key ? { key: opts.key } : {}),
+    // libsodium always feeds a 16-byte salt/personal (zeros when absent); zero-padding here
+    // gives the same parameter block, so outputs match with and without them.
+    ...(opts.salt ? { salt: pad16(opts.salt) } : {}),
+    ...(opts.personal ? { personalization: pad16(opts.personal) } : {}),
+  });
+}
+
+/**
+ * libsodium's crypto_sign_verify_detached rejects small-order public keys and small-order R
+ * (and non-canonical encodings); noble's strict RFC 8032 mode (zip215: false) rejects the
+ * non-canonical encodings but accepts small order. We add the small-order checks so both
+ * backends accept exactly the same signatures.
+ */
+function hasSmallOrder(encoded: Uint8Array): boolean {
+  try {
+    return ed25519.Point.fromBytes(encoded, false).isSmallOrder();
+  } catch {
+    return true; // not a valid point: reject
+  }
+}
+
+export const noblePrimitives: Primitives = Object.freeze({
+  name: 'noble' as const,
+  randomBytes: (n: number) => randomBytes(n),
+  x25519Keypair() {
+    const secretKey = randomBytes(32);
+    return { secretKey, publicKey: x25519.getPublicKey(secretKey) };
+  },
+  x25519PublicFromSecret(secretKey: Uint8Array) {
+    checkLength(secretKey, 32);
+    return x25519.getPublicKey(secretKey);
+  },
+  x25519SharedSecret(secretKey: Uint8Array, publicKey: Uint8Array) {
+    checkLength(secretKey, 32);
+    checkLength(publicKey, 32);
+    let out: Uint8Array;
+    try {
+      out = x25519.getSharedSecret(secretKey, publicKey);
+    } catch {
+      throw new WeakInputError('x25519 result is all zero');
+    }
+    if (isAllZero(out)) throw new WeakInputError('x25519 result is all zero');
+    return out;
+  },
+  ed25519KeypairFromSeed(seed: Uint8Array) {
+    checkLength(seed, 32);
+    return { publicKey: ed25519.getPublicKey(seed), seed: seed.slice() };
+  },
+  ed25519Sign(message: Uint8Array, seed: Uint8Array) {
+    checkLength(seed, 32);
+    return ed25519.sign(message, seed);
+  },
+  ed25519Verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) {
+    if (signature.length !== 64 || publicKey.length !== 32) return false;
+    if (hasSmallOrder(publicKey) || hasSmallOrder(signature.subarray(0, 32))) return false;
+    try {
+      return ed25519.verify(signature, message, publicKey, { zip215: false });
+    } catch {
+      return false;
+    }
+  },
+  blake2b: nobleBlake2b,
+  kdfDerive(subkeyLen: number, subkeyId: number, context: string, masterKey: Uint8Array) {
+    checkLength(masterKey, 32);
+    if (subkeyLen < 16 || subkeyLen > 64) throw new MalformedError('bad kdf subkey length');
+    if (!Number.isSafeInteger(subkeyId) || subkeyId < 0) throw new MalformedError('bad kdf subkey id');
+    // crypto_kdf_derive_from_key: salt = LE64(subkey_id) || 0^8, personal = ctx || 0^8.
+    const salt = new Uint8Array(16);
+    let id = subkeyId;
+    for (let i = 0; i < 8; i++) {
+      salt[i] = id % 256;
+      id = Math.floor(id / 256);
+    }
+    return nobleBlake2b(subkeyLen, new Uint8Array(0), {
+      key: masterKey,
+      salt,
+      personal: kdfContextBytes(context),
+    });
+  },
+  aeadEncrypt(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array) {
+    checkLength(key, 32);
+    checkLength(nonce, 24);
+    return xchacha20poly1305(key, nonce, ad).encrypt(plaintext);
+  },
+  aeadDecrypt(key: Uint8Array, nonce: Uint8Array, ciphertext: Uint8Array, ad: Uint8Array) {
+    checkLength(key, 32);
+    checkLength(nonce, 24);
+    if (ciphertext.length < 16) throw new DecryptionError();
+    try {
+      return xchacha20poly1305(key, nonce, ad).decrypt(ciphertext);
+    } catch {
+      throw new DecryptionError();
+    }
+  },
+  async argon2id(outLen: number, password: Uint8Array, salt: Uint8Array, opsLimit: number, memLimitBytes: number) {
+    checkLength(salt, 16);
+    // Same limits libsodium enforces, so both backends refuse the same inputs.
+    if (!Number.isInteger(opsLimit) || opsLimit < 1 || !Number.isInteger(memLimitBytes) || memLimitBytes < 8192) {
+      throw new WeakInputError('argon2id parameters below libsodium minimum');
+    }
+    return argon2idAsync(password, salt, {
+      t: opsLimit,
+      m: Math.floor(memLimitBytes / 1024),
+      p: 1,
+      dkLen: outLen,
+      maxmem: 2 ** 31,
+    });
+  },
+  constantTimeEqual: constantTimeEqualJs,
+});
