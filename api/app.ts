@@ -14,11 +14,21 @@ import { requestLog } from './http/request-log.ts';
 import { securityHeaders, type Site } from './http/security-headers.ts';
 import type { Logger } from './logger.ts';
 import { staticSite, type BuiltSite } from './web/static-site.ts';
+import type { Primitives } from '../crypto/primitives.ts';
+import { intakeRoutes } from './intake/intake.routes.ts';
+import { IntakeService, PlainIntakeService } from './intake/intake.service.ts';
+import { noscriptRoutes } from './noscript/noscript.routes.ts';
+import { PowService } from './intake/pow.service.ts';
 
 export interface AppDeps {
   db: Kysely<Database>;
   config: Config;
   logger: Logger;
+  /** The libsodium backend (server side). */
+  crypto: Primitives;
+  serverSecret: Uint8Array;
+  /** From deployment configuration (never the database); null until set up. */
+  rootPublicKey: Uint8Array | null;
   /** The bundled front end of each site; absent in API-only tests. */
   sites?: Partial<Record<Site, BuiltSite>>;
 }
@@ -50,6 +60,11 @@ function finish(app: Hono, site: Site, deps: AppDeps): Hono {
 
 export function createRequesterApp(deps: AppDeps): Hono {
   const app = baseApp('requester', deps);
+  const pow = new PowService(deps.crypto, deps.serverSecret, deps.config.powBaseDifficulty, deps.config.powMaxDifficulty);
+  const intake = new IntakeService(deps.db, deps.crypto, pow, deps.rootPublicKey);
+  app.route('/api/v1', intakeRoutes(intake));
+  const plain = new PlainIntakeService(intake, deps.db, deps.crypto, deps.rootPublicKey, deps.config.plainPerMinute);
+  app.route('/', noscriptRoutes(deps.db, plain, deps.sites?.requester));
   return finish(app, 'requester', deps);
 }
 

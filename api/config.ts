@@ -27,6 +27,8 @@ export interface Config {
   rootPublicKeyFile: string;
   powBaseDifficulty: number;
   powMaxDifficulty: number;
+  /** Ceiling on no-JavaScript submissions per minute per instance (they carry no proof of work). */
+  plainPerMinute: number;
   /** Set cookies `Secure` and send HSTS: the site is reached over TLS (directly or via a proxy). */
   behindTls: boolean;
   sessionIdleMinutes: number;
@@ -63,7 +65,8 @@ export function loadConfig(env: Env = process.env): Config {
     rootPublicKey: read.key32('HAVEN_ROOT_PUBLIC_KEY'),
     rootPublicKeyFile: path.resolve(read.string('HAVEN_ROOT_PUBLIC_KEY_FILE', path.join(dataDir, 'root-public-key.txt'))),
     powBaseDifficulty: read.integer('HAVEN_POW_DIFFICULTY', 16, 0, 32),
-    powMaxDifficulty: read.integer('HAVEN_POW_MAX_DIFFICULTY', 22, 0, 32),
+    powMaxDifficulty: read.integer('HAVEN_POW_MAX_DIFFICULTY', 20, 0, 32),
+    plainPerMinute: read.integer('HAVEN_PLAIN_PER_MINUTE', 20, 0, 10_000),
     behindTls: read.boolean('HAVEN_BEHIND_TLS', mode === 'production'),
     sessionIdleMinutes: read.integer('HAVEN_SESSION_IDLE_MINUTES', 30, 1, 24 * 60),
     sessionMaxHours: read.integer('HAVEN_SESSION_MAX_HOURS', 12, 1, 24 * 7),

@@ -11,6 +11,8 @@ import type { Config } from './config.ts';
 import { openDatabase, type OpenDatabase } from './db/connect.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import type { Logger } from './logger.ts';
+import { loadSodiumPrimitives } from '../crypto/sodium.ts';
+import { resolveRootPublicKey, resolveServerSecret } from './deployment-keys.ts';
 
 export interface RunningServer {
   requesterUrl: string;
@@ -51,7 +53,15 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const applied = await migrateToLatest(database.db);
     if (applied.length > 0) logger.info('migrated', { count: applied.length });
     const [requesterSite, triageSite] = await Promise.all([buildSite('requester'), buildSite('triage')]);
-    const deps = { db: database.db, config, logger, sites: { requester: requesterSite, triage: triageSite } };
+    const deps = {
+      db: database.db,
+      config,
+      logger,
+      crypto: await loadSodiumPrimitives(),
+      serverSecret: resolveServerSecret(config),
+      rootPublicKey: resolveRootPublicKey(config),
+      sites: { requester: requesterSite, triage: triageSite },
+    };
     servers.push(await listen(createRequesterApp(deps).fetch, config.host, config.requesterPort));
     servers.push(await listen(createTriageApp(deps).fetch, config.host, config.triagePort));
   } catch (err) {

@@ -39,7 +39,7 @@ describeEachDatabase('foundation', (t) => {
   });
 
   it('refuses an oversized body with 413 and the JSON error shape', async () => {
-    const { requester } = createTestApps(t.db, { HAVEN_MAX_BODY_BYTES: '2048' });
+    const { requester } = createTestApps(t.db, { env: { HAVEN_MAX_BODY_BYTES: '2048' } });
     const res = await requester.request('/api/v1/health', { method: 'POST', body: 'x'.repeat(4096) });
     expect(res.status).toBe(413);
     expect(await res.json()).toMatchObject({ error: { code: 'payload_too_large' } });

@@ -1,23 +1,31 @@
 import { describe, expect, it } from 'vitest';
+import { loadSodiumPrimitives } from '../crypto/sodium.ts';
+import { verifyTeamKey } from '../crypto/v1/certs.ts';
 import { coarseHour } from '../api/time.ts';
 import { DEMO_TEAMS, seedDemo, SeedRefusedError } from '../seeds/demo.ts';
 import { testConfig } from './helpers/test-app.ts';
 import { describeEachDatabase } from './helpers/test-database.ts';
 
+const p = await loadSodiumPrimitives();
+
 describeEachDatabase('demo seed', (t) => {
-  it('creates the demo organisation and its teams once', async () => {
-    const first = await seedDemo(t.db, testConfig());
-    expect(first.created).toBe(true);
-    const second = await seedDemo(t.db, testConfig());
+  it('creates the demo organisation, its teams and root-signed intake keys, once', async () => {
+    const first = await seedDemo(t.db, testConfig(), p);
+    if (!first.created) throw new Error('expected a new organisation');
+    const second = await seedDemo(t.db, testConfig(), p);
     expect(second.created).toBe(false);
-    const teams = await t.db.selectFrom('teams').select('slug').orderBy('position').execute();
+    const teams = await t.db.selectFrom('teams').select(['id', 'slug']).orderBy('position').execute();
     expect(teams.map((r) => r.slug)).toEqual(DEMO_TEAMS.map((d) => d.slug));
-    expect(await t.db.selectFrom('organisations').selectAll().execute()).toHaveLength(1);
+    for (const team of teams) {
+      const epoch = await t.db.selectFrom('team_epochs').selectAll().where('team_id', '=', team.id).executeTakeFirstOrThrow();
+      const verified = verifyTeamKey(p, first.demo.root.publicKey, epoch.certificate, { orgId: first.demo.organisationId, teamId: team.id, epoch: 1 });
+      expect(new Uint8Array(verified.publicKey)).toEqual(new Uint8Array(epoch.public_key));
+    }
   });
 
   it('refuses to run over a real organisation, writing nothing', async () => {
     await t.db.insertInto('organisations').values({ id: new Uint8Array(16).fill(9), name: 'Real', is_demo: false, created_hour: coarseHour() }).execute();
-    await expect(seedDemo(t.db, testConfig())).rejects.toBeInstanceOf(SeedRefusedError);
+    await expect(seedDemo(t.db, testConfig(), p)).rejects.toBeInstanceOf(SeedRefusedError);
     expect(await t.db.selectFrom('teams').selectAll().execute()).toHaveLength(0);
   });
 });
@@ -25,6 +33,6 @@ describeEachDatabase('demo seed', (t) => {
 describe('demo seed in production', () => {
   it('is refused before touching the database', async () => {
     const config = testConfig({ HAVEN_MODE: 'production' });
-    await expect(seedDemo(null as never, config)).rejects.toThrow(/production/);
+    await expect(seedDemo(null as never, config, p)).rejects.toThrow(/production/);
   });
 });

@@ -34,8 +34,44 @@ export interface TeamEpochsTable {
   created_hour: HourColumn;
 }
 
+
+export type RequestStatus = 'new' | 'triaged' | 'in_progress' | 'waiting' | 'resolved' | 'closed';
+export type RequestPriority = 'low' | 'normal' | 'high' | 'urgent';
+export type MessageKindName = 'request' | 'followup' | 'reply' | 'note' | 'tags';
+
+export interface RequestsTable {
+  id: Uint8Array;
+  team_id: Uint8Array;
+  epoch: number;
+  lookup_hash: Uint8Array;
+  status: ColumnType<RequestStatus, RequestStatus | undefined, RequestStatus>;
+  priority: ColumnType<RequestPriority, RequestPriority | undefined, RequestPriority>;
+  assignee_id: Uint8Array | null;
+  created_hour: HourColumn;
+  updated_hour: HourColumn;
+}
+
+export interface MessagesTable {
+  id: Uint8Array;
+  request_id: Uint8Array;
+  position: number;
+  kind: MessageKindName;
+  epoch: number;
+  author_id: Uint8Array | null;
+  blob: Uint8Array;
+  created_hour: HourColumn;
+}
+
+export interface PowSpentTable {
+  challenge_id: Uint8Array;
+  expires_hour: HourColumn;
+}
+
 export interface Database {
   organisations: OrganisationsTable;
   teams: TeamsTable;
   team_epochs: TeamEpochsTable;
+  requests: RequestsTable;
+  messages: MessagesTable;
+  pow_spent: PowSpentTable;
 }

@@ -4,6 +4,9 @@ import { createRequesterApp, createTriageApp } from '../../api/app.ts';
 import { loadConfig, type Config } from '../../api/config.ts';
 import type { Database } from '../../api/db/schema.ts';
 import { createLogger } from '../../api/logger.ts';
+import { loadSodiumPrimitives } from '../../crypto/sodium.ts';
+
+const sodium = await loadSodiumPrimitives();
 
 export interface TestApps {
   requester: ReturnType<typeof createRequesterApp>;
@@ -22,10 +25,15 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
   });
 }
 
-export function createTestApps(db: Kysely<Database>, overrides: Record<string, string> = {}): TestApps {
-  const config = testConfig(overrides);
+export interface TestAppOptions {
+  env?: Record<string, string>;
+  rootPublicKey?: Uint8Array | null;
+}
+
+export function createTestApps(db: Kysely<Database>, options: TestAppOptions = {}): TestApps {
+  const config = testConfig(options.env);
   const logLines: string[] = [];
   const logger = createLogger(config.logLevel, (line) => logLines.push(line));
-  const deps = { db, config, logger };
+  const deps = { db, config, logger, crypto: sodium, serverSecret: config.serverSecret!, rootPublicKey: options.rootPublicKey ?? null };
   return { requester: createRequesterApp(deps), triage: createTriageApp(deps), config, logLines };
 }

@@ -1,0 +1,133 @@
+/** Database access for the requester side: organisation, teams, requests, threads, spent proofs. */
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database, MessageKindName } from '../db/schema.ts';
+
+export interface OrganisationRecord {
+  id: Uint8Array;
+  name: string;
+}
+
+export interface IntakeTeam {
+  id: Uint8Array;
+  slug: string;
+  name: string;
+  epoch: number;
+  publicKey: Uint8Array;
+  certificate: Uint8Array;
+}
+
+export interface StoredMessage {
+  id: Uint8Array;
+  kind: MessageKindName;
+  blob: Uint8Array;
+}
+
+export async function findOrganisation(db: Kysely<Database>): Promise<OrganisationRecord | null> {
+  const row = await db.selectFrom('organisations').select(['id', 'name']).orderBy('created_hour').limit(1).executeTakeFirst();
+  return row ? { id: row.id, name: row.name } : null;
+}
+
+export async function listTeamsWithCurrentEpoch(db: Kysely<Database>): Promise<IntakeTeam[]> {
+  const rows = await db
+    .selectFrom('teams')
+    .innerJoin('team_epochs', 'team_epochs.team_id', 'teams.id')
+    .where('team_epochs.state', '=', 'current')
+    .select(['teams.id', 'teams.slug', 'teams.name', 'team_epochs.epoch', 'team_epochs.public_key', 'team_epochs.certificate'])
+    .orderBy('teams.position')
+    .orderBy('teams.slug')
+    .execute();
+  return rows.map((r) => ({ id: r.id, slug: r.slug, name: r.name, epoch: r.epoch, publicKey: r.public_key, certificate: r.certificate }));
+}
+
+/** The current epoch number of a team, or null for an unknown team. */
+export async function findCurrentEpoch(db: Kysely<Database>, teamId: Uint8Array): Promise<number | null> {
+  const row = await db
+    .selectFrom('team_epochs')
+    .select('epoch')
+    .where('team_id', '=', teamId)
+    .where('state', '=', 'current')
+    .executeTakeFirst();
+  return row?.epoch ?? null;
+}
+
+/** Records a challenge as used. @returns false when it was already spent (a replay). */
+export async function spendChallenge(trx: Transaction<Database>, challengeId: Uint8Array, expiresHour: Date): Promise<boolean> {
+  const inserted = await trx
+    .insertInto('pow_spent')
+    .values({ challenge_id: challengeId, expires_hour: expiresHour })
+    .onConflict((oc) => oc.column('challenge_id').doNothing())
+    .returning('challenge_id')
+    .executeTakeFirst();
+  return inserted !== undefined;
+}
+
+export async function deleteExpiredChallenges(db: Kysely<Database>, before: Date): Promise<void> {
+  await db.deleteFrom('pow_spent').where('expires_hour', '<', before).execute();
+}
+
+export interface NewRequest {
+  id: Uint8Array;
+  teamId: Uint8Array;
+  epoch: number;
+  lookupHash: Uint8Array;
+  blob: Uint8Array;
+  hour: Date;
+}
+
+export async function insertRequest(trx: Transaction<Database>, r: NewRequest): Promise<void> {
+  await trx
+    .insertInto('requests')
+    .values({ id: r.id, team_id: r.teamId, epoch: r.epoch, lookup_hash: r.lookupHash, created_hour: r.hour, updated_hour: r.hour })
+    .execute();
+  await trx
+    .insertInto('messages')
+    .values({ id: r.id, request_id: r.id, position: 1, kind: 'request', epoch: r.epoch, author_id: null, blob: r.blob, created_hour: r.hour })
+    .execute();
+}
+
+export interface ThreadRef {
+  id: Uint8Array;
+  teamId: Uint8Array;
+}
+
+export async function findRequestByLookupHash(db: Kysely<Database>, lookupHash: Uint8Array): Promise<ThreadRef | null> {
+  const row = await db.selectFrom('requests').select(['id', 'team_id']).where('lookup_hash', '=', lookupHash).executeTakeFirst();
+  return row ? { id: row.id, teamId: row.team_id } : null;
+}
+
+/** The messages a requester may read: theirs and the replies, never notes or tags. */
+export async function listRequesterMessages(db: Kysely<Database>, requestId: Uint8Array): Promise<StoredMessage[]> {
+  const rows = await db
+    .selectFrom('messages')
+    .select(['id', 'kind', 'blob'])
+    .where('request_id', '=', requestId)
+    .where('kind', 'in', ['request', 'followup', 'reply'])
+    .orderBy('position')
+    .execute();
+  return rows;
+}
+
+export interface NewMessage {
+  id: Uint8Array;
+  requestId: Uint8Array;
+  kind: MessageKindName;
+  epoch: number;
+  authorId: Uint8Array | null;
+  blob: Uint8Array;
+  hour: Date;
+}
+
+/** Appends to a thread; the row lock on the request serialises concurrent appends. */
+export async function appendMessage(trx: Transaction<Database>, m: NewMessage): Promise<void> {
+  await sql`select 1 from requests where id = ${m.requestId} for update`.execute(trx);
+  const next = await trx
+    .selectFrom('messages')
+    .select(sql<number>`coalesce(max(position), 0) + 1`.as('position'))
+    .where('request_id', '=', m.requestId)
+    .executeTakeFirstOrThrow();
+  await trx
+    .insertInto('messages')
+    .values({ id: m.id, request_id: m.requestId, position: Number(next.position), kind: m.kind, epoch: m.epoch, author_id: m.authorId, blob: m.blob, created_hour: m.hour })
+    .execute();
+  await trx.updateTable('requests').set({ updated_hour: m.hour }).where('id', '=', m.requestId).execute();
+}

@@ -1,0 +1,249 @@
+/**
+ * The requester side: what the form needs to encrypt (organisation, teams and their signed
+ * intake keys, a proof-of-work challenge), accepting a request, and the return flow.
+ *
+ * The server checks only structure: the envelope's version, kind, organisation, team,
+ * current epoch, ids and size bucket (crypto/v1 parseMessageHeader). It cannot read the
+ * content and never holds a key that could.
+ */
+import type { Kysely } from 'kysely';
+import { MessageKind, parseMessageHeader, type MessageHeader } from '../../crypto/v1/message.ts';
+import { lookupTokenHash } from '../../crypto/v1/requester.ts';
+import { rootFingerprint, verifyTeamKey } from '../../crypto/v1/certs.ts';
+import { sealMessage } from '../../crypto/v1/message.ts';
+import { encodeRequestBody } from '../../crypto/v1/request-body.ts';
+import { decodeRequestBody } from '../../crypto/v1/request-body.ts';
+import { decodeTextBody } from '../../crypto/v1/text-body.ts';
+import { openMessage, RecipientKind } from '../../crypto/v1/message.ts';
+import { CURRENT_REQUESTER_PARAM_SET, REQUESTER_PARAM_SETS, deriveRequesterKeys, generatePassphrase } from '../../crypto/v1/requester.ts';
+import type { Primitives } from '../../crypto/primitives.ts';
+import type { Database } from '../db/schema.ts';
+import { AppError, ConflictError, NotFoundError, RateLimitedError, UnavailableError, ValidationError } from '../errors.ts';
+import { coarseHour } from '../time.ts';
+import * as repo from './intake.repository.ts';
+import { ProofError, type PowService } from './pow.service.ts';
+
+export interface IntakeInfo {
+  organisation: { id: Uint8Array; name: string };
+  rootPublicKey: Uint8Array;
+  rootFingerprint: string;
+  teams: repo.IntakeTeam[];
+  challenge: Uint8Array;
+}
+
+export interface Proof {
+  challenge: Uint8Array;
+  nonce: Uint8Array;
+}
+
+export class StaleEpochError extends AppError {
+  constructor() {
+    super('conflict', "This team's key has changed; reload the form and send again.", 409);
+  }
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23505';
+}
+
+function sameBytes(crypto: Primitives, a: Uint8Array, b: Uint8Array): boolean {
+  return crypto.constantTimeEqual(a, b);
+}
+
+export class IntakeService {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly crypto: Primitives,
+    private readonly pow: PowService,
+    private readonly rootPublicKey: Uint8Array | null,
+  ) {}
+
+  private async organisation(): Promise<repo.OrganisationRecord> {
+    const org = await repo.findOrganisation(this.db);
+    if (!org || !this.rootPublicKey) throw new UnavailableError('This hotline is not set up yet.', 60);
+    return org;
+  }
+
+  /** @throws UnavailableError when no organisation or root key is configured. */
+  async info(): Promise<IntakeInfo> {
+    const organisation = await this.organisation();
+    const rootPublicKey = this.rootPublicKey!;
+    return {
+      organisation,
+      rootPublicKey,
+      rootFingerprint: rootFingerprint(this.crypto, rootPublicKey),
+      teams: await repo.listTeamsWithCurrentEpoch(this.db),
+      challenge: this.pow.issue(),
+    };
+  }
+
+  challenge(): Uint8Array {
+    return this.pow.issue();
+  }
+
+  /** Parses and checks an envelope addressed to a team's current epoch. */
+  private async checkEnvelope(envelope: Uint8Array, kind: number): Promise<MessageHeader> {
+    const organisation = await this.organisation();
+    const header = parseMessageHeader(envelope);
+    if (header.kind !== kind) throw new ValidationError('The envelope is of the wrong kind.', 'malformed');
+    if (!sameBytes(this.crypto, header.orgId, organisation.id)) {
+      throw new ValidationError('The envelope is addressed to another organisation.');
+    }
+    const current = await repo.findCurrentEpoch(this.db, header.teamId);
+    if (current === null) throw new ValidationError('The envelope is addressed to an unknown team.');
+    if (header.epoch !== current) throw new StaleEpochError();
+    return header;
+  }
+
+  /**
+   * Stores a new request; returns its id once committed.
+   * @throws ProofError, ValidationError, StaleEpochError, ConflictError, crypto decoder errors.
+   */
+  async submit(envelope: Uint8Array, lookupHash: Uint8Array, proof: Proof): Promise<Uint8Array> {
+    const checked = this.pow.check(proof.challenge, proof.nonce);
+    const header = await this.checkEnvelope(envelope, MessageKind.request);
+    if (!sameBytes(this.crypto, header.threadId, header.messageId)) {
+      throw new ValidationError("A request's thread id must equal its message id.", 'malformed');
+    }
+    const hour = coarseHour();
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        if (!(await repo.spendChallenge(trx, checked.challengeId, expiryHour(checked.expiresAtMinute)))) {
+          throw new ProofError('proof_replayed', 'This proof of work was already used; solve a new one.');
+        }
+        await repo.insertRequest(trx, { id: header.threadId, teamId: header.teamId, epoch: header.epoch, lookupHash, blob: envelope, hour });
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ConflictError('A request with this id or passphrase already exists; generate new ones.');
+      throw err;
+    }
+    this.pow.noteAccepted();
+    return header.threadId;
+  }
+
+  /**
+   * The requester's view of their thread. An unknown token gets the same shape (no
+   * messages) after the same queries, so existence shows neither in the answer nor its time.
+   */
+  async lookup(token: Uint8Array): Promise<repo.StoredMessage[]> {
+    const found = await repo.findRequestByLookupHash(this.db, lookupTokenHash(this.crypto, token));
+    const messages = await repo.listRequesterMessages(this.db, found?.id ?? this.crypto.randomBytes(16));
+    return found ? messages : [];
+  }
+
+  /**
+   * Appends a requester follow-up to the thread the token opens.
+   * @throws NotFoundError for an unknown token, plus everything `submit` throws.
+   */
+  async followUp(token: Uint8Array, envelope: Uint8Array, proof: Proof): Promise<Uint8Array> {
+    const checked = this.pow.check(proof.challenge, proof.nonce);
+    const header = await this.checkEnvelope(envelope, MessageKind.followup);
+    const thread = await repo.findRequestByLookupHash(this.db, lookupTokenHash(this.crypto, token));
+    if (!thread) throw new NotFoundError('No request matches this passphrase.');
+    if (!sameBytes(this.crypto, header.threadId, thread.id) || !sameBytes(this.crypto, header.teamId, thread.teamId)) {
+      throw new ValidationError('The message is addressed to another thread.');
+    }
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        if (!(await repo.spendChallenge(trx, checked.challengeId, expiryHour(checked.expiresAtMinute)))) {
+          throw new ProofError('proof_replayed', 'This proof of work was already used; solve a new one.');
+        }
+        await repo.appendMessage(trx, { id: header.messageId, requestId: thread.id, kind: 'followup', epoch: header.epoch, authorId: null, blob: envelope, hour: coarseHour() });
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ConflictError('A message with this id already exists.');
+      throw err;
+    }
+    this.pow.noteAccepted();
+    return header.messageId;
+  }
+}
+
+export interface PlainRequest {
+  teamSlug: string;
+  message: string;
+  contact: string;
+  words: readonly string[];
+}
+
+export interface PlainThreadEntry {
+  fromTeam: boolean;
+  text: string;
+}
+
+/**
+ * The no-JavaScript path (Tor Browser's Safest level), clearly labelled as less protected:
+ * the server sees the text in memory while it seals it, exactly as the browser would, to a
+ * team key whose certificate it first verifies against the configured root key. Plaintext
+ * is never written anywhere; there is no proof of work (no script to compute it), so a
+ * global per-instance ceiling stands in for it.
+ */
+export class PlainIntakeService {
+  #window: number[] = [];
+
+  constructor(
+    private readonly intake: IntakeService,
+    private readonly db: Kysely<Database>,
+    private readonly crypto: Primitives,
+    private readonly rootPublicKey: Uint8Array | null,
+    private readonly perMinute: number,
+  ) {}
+
+  /** @throws RateLimitedError when the global ceiling is reached. */
+  private admit(): void {
+    const now = Date.now();
+    this.#window = this.#window.filter((at) => now - at < 60_000);
+    if (this.#window.length >= this.perMinute) throw new RateLimitedError('Too many requests right now.', 60);
+    this.#window.push(now);
+  }
+
+  /** Seals and stores a request; returns the generated passphrase (shown once, never stored). */
+  async submit(r: PlainRequest): Promise<string> {
+    this.admit();
+    const org = await repo.findOrganisation(this.db);
+    if (!org || !this.rootPublicKey) throw new UnavailableError('This hotline is not set up yet.', 60);
+    const team = (await repo.listTeamsWithCurrentEpoch(this.db)).find((t) => t.slug === r.teamSlug);
+    if (!team) throw new ValidationError('Choose a team.');
+    const cert = verifyTeamKey(this.crypto, this.rootPublicKey, team.certificate, { orgId: org.id, teamId: team.id });
+    const params = REQUESTER_PARAM_SETS[CURRENT_REQUESTER_PARAM_SET]!;
+    const passphrase = generatePassphrase(this.crypto, r.words);
+    const keys = await deriveRequesterKeys(this.crypto, passphrase, org.id, params);
+    const body = encodeRequestBody({ topic: team.name, message: r.message, ...(r.contact ? { contact: r.contact } : {}), replyPublicKey: keys.replyPublic, argon: params });
+    const id = this.crypto.randomBytes(16);
+    const envelope = sealMessage(this.crypto, {
+      kind: MessageKind.request,
+      orgId: org.id,
+      teamId: team.id,
+      epoch: cert.epoch,
+      threadId: id,
+      messageId: id,
+      teamPublic: cert.publicKey,
+      requesterPublic: keys.replyPublic,
+      body,
+    });
+    await this.db.transaction().execute((trx) =>
+      repo.insertRequest(trx, { id, teamId: team.id, epoch: cert.epoch, lookupHash: lookupTokenHash(this.crypto, keys.lookupToken), blob: envelope, hour: coarseHour() }),
+    );
+    return passphrase;
+  }
+
+  /** Opens a thread with a passphrase on the server; empty when nothing matches. */
+  async read(passphrase: string): Promise<PlainThreadEntry[]> {
+    this.admit();
+    const org = await repo.findOrganisation(this.db);
+    if (!org) throw new UnavailableError('This hotline is not set up yet.', 60);
+    const keys = await deriveRequesterKeys(this.crypto, passphrase, org.id, REQUESTER_PARAM_SETS[CURRENT_REQUESTER_PARAM_SET]!);
+    const messages = await this.intake.lookup(keys.lookupToken);
+    return messages.map((m) => {
+      const { header, body } = openMessage(this.crypto, m.blob, { recipientKind: RecipientKind.requester, secret: keys.replySecret, expected: { orgId: org.id } });
+      return header.kind === MessageKind.request
+        ? { fromTeam: false, text: decodeRequestBody(body).message }
+        : { fromTeam: header.kind === MessageKind.reply, text: decodeTextBody(body) };
+    });
+  }
+}
+
+/** Spent challenges are kept until the hour after they expire, then swept. */
+function expiryHour(expiresAtMinute: number): Date {
+  return coarseHour(new Date((expiresAtMinute + 60) * 60_000));
+}

@@ -1,0 +1,173 @@
+/**
+ * The requester page in headless Chromium: submit a request, get a passphrase, come back
+ * with it, add a message; in English and Russian; with WebAssembly disabled; leaving no
+ * cookie, storage, IndexedDB or service worker behind, and nothing but ciphertext stored.
+ */
+import { sql } from 'kysely';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../api/db/connect.ts';
+import { launchBrowser } from './helpers/browser.ts';
+import { startLiveServer, type LiveServer } from './helpers/live-server.ts';
+
+const CANARY = 'CANARY-browser-91c2';
+
+async function traces(page: Page) {
+  return page.evaluate(async () => ({
+    cookie: document.cookie,
+    localStorage: localStorage.length,
+    sessionStorage: sessionStorage.length,
+    indexedDB: (await indexedDB.databases()).length,
+    serviceWorkers: (await navigator.serviceWorker?.getRegistrations())?.length ?? 0,
+    caches: (await caches.keys()).length,
+  }));
+}
+
+async function submitRequest(page: Page, url: string, text: string, teamName: string) {
+  await page.goto(url);
+  await page.getByRole('radio', { name: teamName }).check();
+  await page.locator('#message').fill(text);
+  await page.locator('#contact').fill(`signal ${CANARY}`);
+  await page.locator('#send').click();
+  await page.locator('#sent').waitFor({ state: 'visible', timeout: 60_000 });
+  return (await page.locator('#passphrase-out').textContent())!.trim();
+}
+
+for (const disableWasm of [false, true]) {
+  describe(`requester page${disableWasm ? ' with WebAssembly disabled' : ''}`, () => {
+    let live: LiveServer;
+    let browser: Browser;
+
+    beforeAll(async () => {
+      live = await startLiveServer();
+      browser = await launchBrowser({ disableWasm });
+    });
+
+    afterAll(async () => {
+      await browser?.close();
+      await live?.stop();
+    });
+
+    it('submits, shows the passphrase once, reads the thread back and adds a message, leaving no trace', async () => {
+      const context = await browser.newContext({ locale: 'en-GB' });
+      const page = await context.newPage();
+      const requests: string[] = [];
+      page.on('request', (r) => requests.push(r.url()));
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      if (disableWasm) expect(await page.evaluate(() => typeof WebAssembly)).toBe('undefined');
+
+      const passphrase = await submitRequest(page, live.server.requesterUrl, `I need help ${CANARY}`, 'Legal help');
+      expect(passphrase.split(' ')).toHaveLength(8);
+      await page.getByRole('button', { name: 'I have written it down' }).click();
+      expect(await page.locator('#passphrase-out').textContent()).toBe('');
+
+      // Case, extra spaces and punctuation are forgiven.
+      await page.locator('#passphrase-in').fill(`  ${passphrase.toUpperCase().replace(/ /g, ',  ')}. `);
+      await page.locator('#open').click();
+      await page.locator('#thread').waitFor({ state: 'visible' });
+      await expect.poll(() => page.locator('#messages li').count()).toBe(1);
+      expect(await page.locator('#messages li').first().textContent()).toContain(`I need help ${CANARY}`);
+
+      await page.locator('#followup').fill(`More details ${CANARY}`);
+      await page.locator('#send-followup').click();
+      await expect.poll(() => page.locator('#messages li').count(), { timeout: 60_000 }).toBe(2);
+
+      expect(errors).toEqual([]);
+      expect(await traces(page)).toEqual({ cookie: '', localStorage: 0, sessionStorage: 0, indexedDB: 0, serviceWorkers: 0, caches: 0 });
+      const origin = new URL(live.server.requesterUrl).origin;
+      expect(requests.filter((u) => !u.startsWith(origin))).toEqual([]);
+      await context.close();
+
+      // The database holds the request and the follow-up, and none of their text.
+      const { db } = live.server.database;
+      const dump = await sql<{ dump: string }>`
+        select concat_ws('|', (select string_agg(r::text, '|') from requests r), (select string_agg(m::text, '|') from messages m)) as dump`.execute(db);
+      expect(dump.rows[0]!.dump.length).toBeGreaterThan(1000);
+      expect(dump.rows[0]!.dump).not.toContain(CANARY);
+      expect(dump.rows[0]!.dump).not.toContain(Buffer.from(CANARY).toString('hex'));
+      const kinds = await db.selectFrom('messages').select('kind').orderBy('position').execute();
+      expect(kinds.map((k) => k.kind)).toEqual(['request', 'followup']);
+      expect(live.logLines.join('\n')).not.toContain(CANARY);
+    });
+
+    it('speaks Russian to a Russian browser, with a Russian passphrase, and switches to English', async () => {
+      const context = await browser.newContext({ locale: 'ru-RU' });
+      const page = await context.newPage();
+      await page.goto(live.server.requesterUrl);
+      expect(await page.locator('h1').textContent()).toBe('Безопасно попросить о помощи');
+      expect(await page.locator('html').getAttribute('lang')).toBe('ru');
+      const passphrase = await submitRequest(page, live.server.requesterUrl, 'Помогите', 'Medical help');
+      expect(passphrase).toMatch(/^[а-я]+( [а-я]+){8}$/);
+      await page.locator('#lang').click();
+      expect(await page.locator('h1').textContent()).toBe('Ask for help safely');
+      await context.close();
+    });
+
+    it('quick exit replaces the history entry with a neutral page', async () => {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.route('https://www.wikipedia.org/**', (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<title>neutral</title>' }));
+      await page.goto('about:blank');
+      await page.goto(live.server.requesterUrl);
+      await page.locator('#message').fill('secret text');
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('Escape');
+      await page.waitForURL('https://www.wikipedia.org/');
+      expect(await page.evaluate(() => history.length)).toBe(2);
+      await page.goBack();
+      expect(page.url()).toBe('about:blank');
+      await context.close();
+    });
+  });
+}
+
+describe('requester page with JavaScript off', () => {
+  it('shows the labelled less protected form, which sends and gives a passphrase', async () => {
+    const live = await startLiveServer();
+    const browser = await launchBrowser();
+    try {
+      const context = await browser.newContext({ javaScriptEnabled: false, locale: 'en-GB' });
+      const page = await context.newPage();
+      await page.goto(live.server.requesterUrl);
+      expect(await page.locator('#ns-title').textContent()).toContain('less protected form');
+      await page.getByRole('radio', { name: 'Evacuation' }).check();
+      await page.locator('#ns-message').fill(`No script ${CANARY}`);
+      await page.getByRole('button', { name: 'Encrypt and send' }).click();
+      const passphrase = (await page.locator('#passphrase-out').textContent())!;
+      expect(passphrase.split(' ')).toHaveLength(8);
+      const dump = await sql<{ dump: string }>`select string_agg(m::text, '|') as dump from messages m`.execute(live.server.database.db);
+      expect(dump.rows[0]!.dump).not.toContain(CANARY);
+      await context.close();
+    } finally {
+      await browser.close();
+      await live.stop();
+    }
+  });
+});
+
+describe('requester page security headers', () => {
+  it('serves every asset with SRI, no-store and a CSP without inline script', async () => {
+    const live = await startLiveServer();
+    try {
+      const res = await fetch(live.server.requesterUrl);
+      const html = await res.text();
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      const csp = res.headers.get('content-security-policy')!;
+      expect(csp).toContain("script-src 'self'");
+      expect(csp).not.toContain('unsafe-inline');
+      expect(csp).not.toContain('wasm-unsafe-eval');
+      const scripts = [...html.matchAll(/<script[^>]*>/g)].map((m) => m[0]);
+      expect(scripts.length).toBeGreaterThan(0);
+      for (const tag of scripts) expect(tag).toMatch(/src="\/assets\/[^"]+" integrity="sha384-/);
+      expect(html).not.toMatch(/<script>[^<]/);
+      const manifest = (await (await fetch(new URL('/.well-known/haven-assets.json', live.server.requesterUrl))).json()) as { assets: Record<string, { sha256: string }> };
+      expect(Object.keys(manifest.assets).some((k) => k.includes('pow-worker'))).toBe(true);
+    } finally {
+      await live.stop();
+    }
+  });
+});
+
+void openDatabase;
