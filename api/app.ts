@@ -19,6 +19,9 @@ import { intakeRoutes } from './intake/intake.routes.ts';
 import { IntakeService, PlainIntakeService } from './intake/intake.service.ts';
 import { noscriptRoutes } from './noscript/noscript.routes.ts';
 import { PowService } from './intake/pow.service.ts';
+import { accountRoutes } from './accounts/account.routes.ts';
+import { AccountService } from './accounts/account.service.ts';
+import { TriageService } from './accounts/triage.service.ts';
 
 export interface AppDeps {
   db: Kysely<Database>;
@@ -70,5 +73,7 @@ export function createRequesterApp(deps: AppDeps): Hono {
 
 export function createTriageApp(deps: AppDeps): Hono {
   const app = baseApp('triage', deps);
+  const accounts = new AccountService(deps.db, deps.crypto, deps.config, deps.serverSecret);
+  app.route('/api/v1', accountRoutes(accounts, new TriageService(deps.db, deps.crypto, deps.rootPublicKey), deps.config));
   return finish(app, 'triage', deps);
 }

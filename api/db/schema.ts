@@ -74,4 +74,66 @@ export interface Database {
   requests: RequestsTable;
   messages: MessagesTable;
   pow_spent: PowSpentTable;
+  accounts: AccountsTable;
+  invitations: InvitationsTable;
+  invitation_teams: InvitationTeamsTable;
+  team_members: TeamMembersTable;
+  grants: GrantsTable;
+  sessions: SessionsTable;
+}
+
+export type AccountRole = 'responder' | 'admin';
+export type AccountStatus = 'pending' | 'active' | 'removed';
+
+/** A minute-truncated time (sessions and lock-outs only; see migration 0003). */
+export type MinuteColumn = ColumnType<Date, Date, Date>;
+
+export interface AccountsTable {
+  id: Uint8Array;
+  username: string;
+  role: AccountRole;
+  status: ColumnType<AccountStatus, AccountStatus | undefined, AccountStatus>;
+  salt: Uint8Array;
+  verifier_hash: Uint8Array;
+  key_bundle: Uint8Array;
+  enc_public_key: Uint8Array;
+  sign_public_key: Uint8Array;
+  certificate: Uint8Array | null;
+  failed_logins: ColumnType<number, number | undefined, number>;
+  locked_until: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  totp_secret: Uint8Array | null;
+  created_hour: HourColumn;
+}
+
+export interface InvitationsTable {
+  code_hash: Uint8Array;
+  role: AccountRole;
+  expires_hour: HourColumn;
+  used: ColumnType<boolean, boolean | undefined, boolean>;
+  account_id: Uint8Array | null;
+  created_hour: HourColumn;
+}
+
+export interface InvitationTeamsTable {
+  code_hash: Uint8Array;
+  team_id: Uint8Array;
+}
+
+export interface TeamMembersTable {
+  team_id: Uint8Array;
+  account_id: Uint8Array;
+}
+
+export interface GrantsTable {
+  team_id: Uint8Array;
+  epoch: number;
+  account_id: Uint8Array;
+  sealed: Uint8Array;
+}
+
+export interface SessionsTable {
+  token_hash: Uint8Array;
+  account_id: Uint8Array;
+  created_at: MinuteColumn;
+  last_seen_at: MinuteColumn;
 }

@@ -1,0 +1,317 @@
+/**
+ * Database access for the triage side: accounts, invitations, sessions, team membership,
+ * grants, and the responder's view of requests and threads.
+ */
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { AccountRole, AccountStatus, Database, EpochState, MessageKindName, RequestPriority, RequestStatus } from '../db/schema.ts';
+
+export interface Account {
+  id: Uint8Array;
+  username: string;
+  role: AccountRole;
+  status: AccountStatus;
+  certificate: Uint8Array | null;
+}
+
+export interface AccountLogin extends Account {
+  salt: Uint8Array;
+  verifierHash: Uint8Array;
+  keyBundle: Uint8Array;
+  failedLogins: number;
+  lockedUntil: Date | null;
+}
+
+const loginColumns = [
+  'id', 'username', 'role', 'status', 'certificate', 'salt', 'verifier_hash', 'key_bundle', 'failed_logins', 'locked_until',
+] as const;
+
+export async function findAccountForLogin(db: Kysely<Database>, username: string): Promise<AccountLogin | null> {
+  const r = await db.selectFrom('accounts').select(loginColumns).where('username', '=', username).executeTakeFirst();
+  return r
+    ? {
+        id: r.id, username: r.username, role: r.role, status: r.status, certificate: r.certificate,
+        salt: r.salt, verifierHash: r.verifier_hash, keyBundle: r.key_bundle, failedLogins: r.failed_logins, lockedUntil: r.locked_until,
+      }
+    : null;
+}
+
+export interface NewAccount {
+  id: Uint8Array;
+  username: string;
+  role: AccountRole;
+  salt: Uint8Array;
+  verifierHash: Uint8Array;
+  keyBundle: Uint8Array;
+  encPublicKey: Uint8Array;
+  signPublicKey: Uint8Array;
+  hour: Date;
+}
+
+export async function insertAccount(trx: Transaction<Database>, a: NewAccount): Promise<void> {
+  await trx
+    .insertInto('accounts')
+    .values({
+      id: a.id, username: a.username, role: a.role, status: 'pending', salt: a.salt, verifier_hash: a.verifierHash,
+      key_bundle: a.keyBundle, enc_public_key: a.encPublicKey, sign_public_key: a.signPublicKey, certificate: null,
+      totp_secret: null, created_hour: a.hour,
+    })
+    .execute();
+}
+
+/** Counts a failed login and sets the lock the service computed from the new count. */
+export async function recordFailedLogin(db: Kysely<Database>, id: Uint8Array, lockFor: (failures: number) => Date | null): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    const row = await trx
+      .updateTable('accounts')
+      .set((eb) => ({ failed_logins: eb('failed_logins', '+', 1) }))
+      .where('id', '=', id)
+      .returning('failed_logins')
+      .executeTakeFirstOrThrow();
+    await trx.updateTable('accounts').set({ locked_until: lockFor(row.failed_logins) }).where('id', '=', id).execute();
+    return row.failed_logins;
+  });
+}
+
+export async function clearFailedLogins(db: Kysely<Database>, id: Uint8Array): Promise<void> {
+  await db.updateTable('accounts').set({ failed_logins: 0, locked_until: null }).where('id', '=', id).execute();
+}
+
+// ---- invitations
+
+export async function insertInvitation(
+  trx: Transaction<Database>,
+  i: { codeHash: Uint8Array; role: AccountRole; teamIds: Uint8Array[]; expiresHour: Date; hour: Date },
+): Promise<void> {
+  await trx.insertInto('invitations').values({ code_hash: i.codeHash, role: i.role, expires_hour: i.expiresHour, account_id: null, created_hour: i.hour }).execute();
+  if (i.teamIds.length > 0) {
+    await trx.insertInto('invitation_teams').values(i.teamIds.map((team_id) => ({ code_hash: i.codeHash, team_id }))).execute();
+  }
+}
+
+/** Locks an unused, unexpired invitation for this transaction. @returns its role, or null. */
+export async function lockInvitation(trx: Transaction<Database>, codeHash: Uint8Array, now: Date): Promise<AccountRole | null> {
+  const row = await trx
+    .selectFrom('invitations')
+    .select('role')
+    .where('code_hash', '=', codeHash)
+    .where('used', '=', false)
+    .where('expires_hour', '>', now)
+    .forUpdate()
+    .executeTakeFirst();
+  return row?.role ?? null;
+}
+
+export async function markInvitationUsed(trx: Transaction<Database>, codeHash: Uint8Array, accountId: Uint8Array): Promise<void> {
+  await trx.updateTable('invitations').set({ used: true, account_id: accountId }).where('code_hash', '=', codeHash).execute();
+}
+
+/** The team ids the account's invitation named (what the approving admin grants). */
+export async function invitedTeamIds(db: Kysely<Database>, accountId: Uint8Array): Promise<Uint8Array[]> {
+  const rows = await db
+    .selectFrom('invitation_teams')
+    .innerJoin('invitations', 'invitations.code_hash', 'invitation_teams.code_hash')
+    .select('invitation_teams.team_id')
+    .where('invitations.account_id', '=', accountId)
+    .execute();
+  return rows.map((r) => r.team_id);
+}
+
+export async function countTeams(db: Kysely<Database>, ids: Uint8Array[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  const row = await db.selectFrom('teams').select((eb) => eb.fn.countAll<string>().as('n')).where('id', 'in', ids).executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+// ---- sessions
+
+export interface SessionRecord {
+  account: Account;
+  createdAt: Date;
+  lastSeenAt: Date;
+}
+
+export async function insertSession(db: Kysely<Database>, s: { tokenHash: Uint8Array; accountId: Uint8Array; minute: Date }): Promise<void> {
+  await db.insertInto('sessions').values({ token_hash: s.tokenHash, account_id: s.accountId, created_at: s.minute, last_seen_at: s.minute }).execute();
+}
+
+export async function findSession(db: Kysely<Database>, tokenHash: Uint8Array): Promise<SessionRecord | null> {
+  const r = await db
+    .selectFrom('sessions')
+    .innerJoin('accounts', 'accounts.id', 'sessions.account_id')
+    .select(['accounts.id', 'accounts.username', 'accounts.role', 'accounts.status', 'accounts.certificate', 'sessions.created_at', 'sessions.last_seen_at'])
+    .where('sessions.token_hash', '=', tokenHash)
+    .executeTakeFirst();
+  return r
+    ? { account: { id: r.id, username: r.username, role: r.role, status: r.status, certificate: r.certificate }, createdAt: r.created_at, lastSeenAt: r.last_seen_at }
+    : null;
+}
+
+export async function touchSession(db: Kysely<Database>, tokenHash: Uint8Array, minute: Date): Promise<void> {
+  await db.updateTable('sessions').set({ last_seen_at: minute }).where('token_hash', '=', tokenHash).where('last_seen_at', '<', minute).execute();
+}
+
+export async function deleteSession(db: Kysely<Database>, tokenHash: Uint8Array): Promise<void> {
+  await db.deleteFrom('sessions').where('token_hash', '=', tokenHash).execute();
+}
+
+// ---- teams and grants
+
+export interface MemberTeam {
+  id: Uint8Array;
+  slug: string;
+  name: string;
+  epochs: { epoch: number; state: EpochState; publicKey: Uint8Array; certificate: Uint8Array }[];
+  grants: { epoch: number; sealed: Uint8Array }[];
+}
+
+export async function memberTeamIds(db: Kysely<Database>, accountId: Uint8Array): Promise<Uint8Array[]> {
+  const rows = await db.selectFrom('team_members').select('team_id').where('account_id', '=', accountId).execute();
+  return rows.map((r) => r.team_id);
+}
+
+export async function isActiveMember(db: Kysely<Database>, teamId: Uint8Array, accountId: Uint8Array): Promise<boolean> {
+  const row = await db
+    .selectFrom('team_members')
+    .innerJoin('accounts', 'accounts.id', 'team_members.account_id')
+    .select('team_members.account_id')
+    .where('team_members.team_id', '=', teamId)
+    .where('team_members.account_id', '=', accountId)
+    .where('accounts.status', '=', 'active')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function listMemberTeams(db: Kysely<Database>, accountId: Uint8Array): Promise<MemberTeam[]> {
+  const teams = await db
+    .selectFrom('teams')
+    .innerJoin('team_members', 'team_members.team_id', 'teams.id')
+    .select(['teams.id', 'teams.slug', 'teams.name'])
+    .where('team_members.account_id', '=', accountId)
+    .orderBy('teams.position')
+    .orderBy('teams.slug')
+    .execute();
+  if (teams.length === 0) return [];
+  const ids = teams.map((t) => t.id);
+  const epochs = await db.selectFrom('team_epochs').select(['team_id', 'epoch', 'state', 'public_key', 'certificate']).where('team_id', 'in', ids).orderBy('epoch').execute();
+  const grants = await db.selectFrom('grants').select(['team_id', 'epoch', 'sealed']).where('account_id', '=', accountId).where('team_id', 'in', ids).orderBy('epoch').execute();
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+  return teams.map((t) => ({
+    id: t.id,
+    slug: t.slug,
+    name: t.name,
+    epochs: epochs.filter((e) => hex(e.team_id) === hex(t.id)).map((e) => ({ epoch: e.epoch, state: e.state, publicKey: e.public_key, certificate: e.certificate })),
+    grants: grants.filter((g) => hex(g.team_id) === hex(t.id)).map((g) => ({ epoch: g.epoch, sealed: g.sealed })),
+  }));
+}
+
+// ---- requests and threads
+
+export interface RequestSummary {
+  id: Uint8Array;
+  teamId: Uint8Array;
+  epoch: number;
+  status: RequestStatus;
+  priority: RequestPriority;
+  assigneeId: Uint8Array | null;
+  createdHour: Date;
+  updatedHour: Date;
+}
+
+export interface RequestListItem extends RequestSummary {
+  blob: Uint8Array;
+}
+
+export interface ThreadMessage {
+  id: Uint8Array;
+  kind: MessageKindName;
+  epoch: number;
+  position: number;
+  authorId: Uint8Array | null;
+  blob: Uint8Array;
+}
+
+export interface ListFilter {
+  teamIds: Uint8Array[];
+  status?: RequestStatus;
+  after?: { hour: Date; id: Uint8Array };
+  limit: number;
+}
+
+const summaryColumns = [
+  'requests.id', 'requests.team_id', 'requests.epoch', 'requests.status', 'requests.priority', 'requests.assignee_id',
+  'requests.created_hour', 'requests.updated_hour',
+] as const;
+
+type SummaryRow = {
+  id: Uint8Array; team_id: Uint8Array; epoch: number; status: RequestStatus; priority: RequestPriority;
+  assignee_id: Uint8Array | null; created_hour: Date; updated_hour: Date;
+};
+
+function toSummary(r: SummaryRow): RequestSummary {
+  return {
+    id: r.id, teamId: r.team_id, epoch: r.epoch, status: r.status, priority: r.priority, assigneeId: r.assignee_id,
+    createdHour: r.created_hour, updatedHour: r.updated_hour,
+  };
+}
+
+/** Newest first by (created_hour desc, id asc): keyset pagination, stable under inserts. */
+export async function listRequests(db: Kysely<Database>, f: ListFilter): Promise<RequestListItem[]> {
+  if (f.teamIds.length === 0) return [];
+  let q = db
+    .selectFrom('requests')
+    .innerJoin('messages', 'messages.id', 'requests.id')
+    .select([...summaryColumns, 'messages.blob'])
+    .where('requests.team_id', 'in', f.teamIds);
+  if (f.status) q = q.where('requests.status', '=', f.status);
+  const after = f.after;
+  if (after) {
+    q = q.where((eb) =>
+      eb.or([
+        eb('requests.created_hour', '<', after.hour),
+        eb.and([eb('requests.created_hour', '=', after.hour), eb('requests.id', '>', after.id)]),
+      ]),
+    );
+  }
+  const rows = await q.orderBy('requests.created_hour', 'desc').orderBy('requests.id', 'asc').limit(f.limit).execute();
+  return rows.map((r) => ({ ...toSummary(r), blob: r.blob }));
+}
+
+export async function findRequest(db: Kysely<Database>, id: Uint8Array): Promise<RequestSummary | null> {
+  const r = await db.selectFrom('requests').select(summaryColumns).where('requests.id', '=', id).executeTakeFirst();
+  return r ? toSummary(r) : null;
+}
+
+/** Every message of a thread, notes and tags included, in thread order. */
+export async function listThread(db: Kysely<Database>, requestId: Uint8Array): Promise<ThreadMessage[]> {
+  const rows = await db
+    .selectFrom('messages')
+    .select(['id', 'kind', 'epoch', 'position', 'author_id', 'blob'])
+    .where('request_id', '=', requestId)
+    .orderBy('position')
+    .execute();
+  return rows.map((r) => ({ id: r.id, kind: r.kind, epoch: r.epoch, position: r.position, authorId: r.author_id, blob: r.blob }));
+}
+
+export async function updateRequest(
+  db: Kysely<Database>,
+  id: Uint8Array,
+  changes: { status?: RequestStatus; priority?: RequestPriority; assigneeId?: Uint8Array | null },
+  hour: Date,
+): Promise<void> {
+  await db
+    .updateTable('requests')
+    .set({
+      ...(changes.status !== undefined ? { status: changes.status } : {}),
+      ...(changes.priority !== undefined ? { priority: changes.priority } : {}),
+      ...(changes.assigneeId !== undefined ? { assignee_id: changes.assigneeId } : {}),
+      updated_hour: hour,
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Keeps one tags message per thread: the one about to be appended replaces the others. */
+export async function deleteTags(trx: Transaction<Database>, requestId: Uint8Array): Promise<void> {
+  await sql`select 1 from requests where id = ${requestId} for update`.execute(trx);
+  await trx.deleteFrom('messages').where('request_id', '=', requestId).where('kind', '=', 'tags').execute();
+}

@@ -1,0 +1,258 @@
+/**
+ * Triage-site API, mounted at `/api/v1` on the triage app only: enrolment, login, sessions,
+ * the responder's teams and requests, and the admin's invitations.
+ *
+ * Every endpoint but enrol, login and logout needs a session cookie; state-changing
+ * requests from another origin are refused (the cookie is also SameSite=Strict).
+ */
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { ACCOUNT_BUNDLE_BYTES } from '../../crypto/v1/account.ts';
+import type { Config } from '../config.ts';
+import type { AccountRole, RequestPriority, RequestStatus } from '../db/schema.ts';
+import { ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
+import { bytesField, decodeBase64url, encodeBase64url, enumField, readJsonObject, type JsonObject } from '../http/validate.ts';
+import { MAX_ENVELOPE_BYTES } from '../intake/limits.ts';
+import type { Account, AccountService, Session } from './account.service.ts';
+import type { RequestSummary } from './account.repository.ts';
+import {
+  decodeCursor, encodeCursor, MAX_PAGE, REQUEST_PRIORITIES, REQUEST_STATUSES, RESPONDER_KINDS, type Cursor, type TriageService,
+} from './triage.service.ts';
+
+export const SESSION_COOKIE = 'haven_session';
+const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const MAX_TEAMS_PER_INVITATION = 50;
+
+type Env = { Variables: { session: Session } };
+
+/**
+ * Refuses a state-changing request whose Origin names another site: a second line behind
+ * SameSite=Strict, for browsers or proxies that get SameSite wrong. Requests without an
+ * Origin (non-browser clients, same-origin GETs) pass; they carry no ambient cookie risk.
+ */
+export function sameOriginOnly(behindTls: boolean): MiddlewareHandler {
+  return async (c, next) => {
+    const origin = c.req.header('origin');
+    if (origin !== undefined && STATE_CHANGING.has(c.req.method)) {
+      const own = new URL(c.req.url);
+      // Behind a TLS proxy the app sees http; the browser's origin is https on the same host.
+      const expected = `${behindTls ? 'https:' : own.protocol}//${c.req.header('host') ?? own.host}`;
+      if (origin !== expected) throw new ForbiddenError('Cross-site requests are refused.');
+    }
+    await next();
+  };
+}
+
+function accountJson(a: Account) {
+  return { id: encodeBase64url(a.id), username: a.username, role: a.role, status: a.status };
+}
+
+function hourIso(d: Date): string {
+  return d.toISOString().slice(0, 13) + ':00:00Z';
+}
+
+function summaryJson(r: RequestSummary) {
+  return {
+    id: encodeBase64url(r.id),
+    teamId: encodeBase64url(r.teamId),
+    epoch: r.epoch,
+    status: r.status,
+    priority: r.priority,
+    assigneeId: r.assigneeId ? encodeBase64url(r.assigneeId) : null,
+    createdHour: hourIso(r.createdHour),
+    updatedHour: hourIso(r.updatedHour),
+  };
+}
+
+function stringField(body: JsonObject, name: string, max: number): string {
+  const value = body[name];
+  if (typeof value !== 'string' || value.length === 0) throw new ValidationError(`Field "${name}" is required (a string).`);
+  if (value.length > max) throw new ValidationError(`Field "${name}" is too long.`);
+  return value;
+}
+
+function queryBytes(c: Context, name: string, length: number): Uint8Array | undefined {
+  const value = c.req.query(name);
+  if (value === undefined || value === '') return undefined;
+  const bytes = value.length <= 64 ? decodeBase64url(value) : null;
+  if (bytes === null || bytes.length !== length) throw new ValidationError(`Query parameter "${name}" is not valid.`);
+  return bytes;
+}
+
+function pathId(c: Context): Uint8Array {
+  const id = decodeBase64url(c.req.param('id') ?? '');
+  // A malformed id is as unknown as a well-formed one that does not exist.
+  if (id === null || id.length !== 16) throw new NotFoundError('No such request.');
+  return id;
+}
+
+export function accountRoutes(accounts: AccountService, triage: TriageService, config: Pick<Config, 'behindTls'>) {
+  const app = new Hono<Env>();
+  app.use('*', sameOriginOnly(config.behindTls));
+
+  const token = (c: Context): Uint8Array | null => {
+    const value = getCookie(c, SESSION_COOKIE);
+    return value && value.length <= 64 ? decodeBase64url(value) : null;
+  };
+  const signedIn: MiddlewareHandler<Env> = async (c, next) => {
+    c.set('session', await accounts.authenticate(token(c)));
+    await next();
+  };
+  const admin: MiddlewareHandler<Env> = async (c, next) => {
+    if (c.get('session').account.role !== 'admin') throw new ForbiddenError('Only an admin can do this.');
+    await next();
+  };
+
+  app.post('/enrol', async (c) => {
+    const body = await readJsonObject(c);
+    const input = {
+      invitationCode: bytesField(body, 'invitationCode', { maxLength: 64 }),
+      username: stringField(body, 'username', 100),
+      keyBundle: bytesField(body, 'keyBundle', { length: ACCOUNT_BUNDLE_BYTES }),
+      salt: bytesField(body, 'salt', { length: 16 }),
+      encPublicKey: bytesField(body, 'encPublicKey', { length: 32 }),
+      signPublicKey: bytesField(body, 'signPublicKey', { length: 32 }),
+      loginVerifier: bytesField(body, 'loginVerifier', { length: 32 }),
+    };
+    if (input.invitationCode.length < 16) throw new ValidationError('Field "invitationCode" is too short.');
+    const account = await accounts.enrol(input);
+    return c.json({ account: accountJson(account) }, 201);
+  });
+
+  app.post('/login/salt', async (c) => {
+    const body = await readJsonObject(c);
+    const { salt, params } = await accounts.loginSalt(stringField(body, 'username', 100));
+    return c.json({ salt: encodeBase64url(salt), params: { ops: params.ops, memKiB: params.memKiB } });
+  });
+
+  app.post('/login', async (c) => {
+    const body = await readJsonObject(c);
+    const username = stringField(body, 'username', 100);
+    const verifier = bytesField(body, 'verifier', { length: 32 });
+    const result = await accounts.login(username, verifier);
+    setCookie(c, SESSION_COOKIE, encodeBase64url(result.token), {
+      httpOnly: true,
+      sameSite: 'Strict',
+      path: '/',
+      secure: config.behindTls,
+    });
+    return c.json({
+      account: accountJson(result.account),
+      keyBundle: encodeBase64url(result.keyBundle),
+      certificate: result.account.certificate ? encodeBase64url(result.account.certificate) : null,
+    });
+  });
+
+  app.post('/logout', async (c) => {
+    await accounts.logout(token(c));
+    deleteCookie(c, SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'Strict', secure: config.behindTls });
+    return c.body(null, 204);
+  });
+
+  app.get('/session', signedIn, (c) => {
+    const { account } = c.get('session');
+    return c.json({ account: accountJson(account), certificate: account.certificate ? encodeBase64url(account.certificate) : null });
+  });
+
+  app.get('/teams', signedIn, async (c) => {
+    const view = await triage.teams(c.get('session').account);
+    return c.json({
+      organisation: { id: encodeBase64url(view.organisation.id), name: view.organisation.name },
+      rootPublicKey: view.rootPublicKey ? encodeBase64url(view.rootPublicKey) : null,
+      rootFingerprint: view.rootFingerprint,
+      teams: view.teams.map((t) => {
+        const current = t.epochs.find((e) => e.state === 'current');
+        return {
+          id: encodeBase64url(t.id),
+          slug: t.slug,
+          name: t.name,
+          currentEpoch: current?.epoch ?? null,
+          certificate: current ? encodeBase64url(current.certificate) : null,
+          epochs: t.epochs.map((e) => ({ epoch: e.epoch, state: e.state, certificate: encodeBase64url(e.certificate) })),
+          grants: t.grants.map((g) => ({ epoch: g.epoch, grant: encodeBase64url(g.sealed) })),
+        };
+      }),
+    });
+  });
+
+  app.get('/requests', signedIn, async (c) => {
+    const statusText = c.req.query('status');
+    let status: RequestStatus | undefined;
+    if (statusText !== undefined && statusText !== '') {
+      if (!(REQUEST_STATUSES as readonly string[]).includes(statusText)) throw new ValidationError(`Query parameter "status" must be one of: ${REQUEST_STATUSES.join(', ')}.`);
+      status = statusText as RequestStatus;
+    }
+    const limitText = c.req.query('limit');
+    let limit = 50;
+    if (limitText !== undefined && limitText !== '') {
+      if (!/^\d{1,3}$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > MAX_PAGE) {
+        throw new ValidationError(`Query parameter "limit" must be a whole number from 1 to ${MAX_PAGE}.`);
+      }
+      limit = Number(limitText);
+    }
+    const teamId = queryBytes(c, 'team', 16);
+    const cursorBytes = queryBytes(c, 'cursor', 20);
+    let cursor: Cursor | undefined;
+    if (cursorBytes) cursor = decodeCursor(cursorBytes) ?? undefined;
+    const page = await triage.list(c.get('session').account, { limit, ...(status ? { status } : {}), ...(teamId ? { teamId } : {}), ...(cursor ? { cursor } : {}) });
+    return c.json({
+      requests: page.requests.map((r) => ({ ...summaryJson(r), blob: encodeBase64url(r.blob) })),
+      nextCursor: page.next ? encodeBase64url(encodeCursor(page.next)) : null,
+    });
+  });
+
+  app.get('/requests/:id', signedIn, async (c) => {
+    const thread = await triage.thread(c.get('session').account, pathId(c));
+    return c.json({
+      request: summaryJson(thread.request),
+      messages: thread.messages.map((m) => ({
+        id: encodeBase64url(m.id),
+        kind: m.kind,
+        epoch: m.epoch,
+        position: m.position,
+        authorId: m.authorId ? encodeBase64url(m.authorId) : null,
+        blob: encodeBase64url(m.blob),
+      })),
+    });
+  });
+
+  app.patch('/requests/:id', signedIn, async (c) => {
+    const id = pathId(c);
+    const body = await readJsonObject(c);
+    const changes: { status?: RequestStatus; priority?: RequestPriority; assigneeId?: Uint8Array | null } = {};
+    if (body.status !== undefined) changes.status = enumField(body, 'status', REQUEST_STATUSES);
+    if (body.priority !== undefined) changes.priority = enumField(body, 'priority', REQUEST_PRIORITIES);
+    if (body.assigneeId === null) changes.assigneeId = null;
+    else if (body.assigneeId !== undefined) changes.assigneeId = bytesField(body, 'assigneeId', { length: 16 });
+    if (Object.keys(changes).length === 0) throw new ValidationError('Send at least one of "status", "priority", "assigneeId".');
+    const updated = await triage.update(c.get('session').account, id, changes);
+    return c.json({ request: summaryJson(updated) });
+  });
+
+  app.post('/requests/:id/messages', signedIn, async (c) => {
+    const id = pathId(c);
+    const body = await readJsonObject(c);
+    const kind = enumField(body, 'kind', RESPONDER_KINDS);
+    const envelope = bytesField(body, 'envelope', { maxLength: MAX_ENVELOPE_BYTES });
+    const messageId = await triage.post(c.get('session').account, id, kind, envelope);
+    return c.json({ id: encodeBase64url(messageId) }, 201);
+  });
+
+  app.post('/admin/invitations', signedIn, admin, async (c) => {
+    const body = await readJsonObject(c);
+    const role = enumField<AccountRole>(body, 'role', ['responder', 'admin']);
+    const raw = body.teamIds;
+    if (!Array.isArray(raw) || raw.length > MAX_TEAMS_PER_INVITATION) {
+      throw new ValidationError(`Field "teamIds" must be a list of at most ${MAX_TEAMS_PER_INVITATION} team ids.`);
+    }
+    const teamIds = raw.map((value: unknown) => {
+      const bytes = typeof value === 'string' && value.length <= 64 ? decodeBase64url(value) : null;
+      if (bytes === null || bytes.length !== 16) throw new ValidationError('Field "teamIds" must list team ids (16 bytes, base64url).');
+      return bytes;
+    });
+    const invitation = await accounts.createInvitation(c.get('session').account, role, teamIds);
+    return c.json({ code: encodeBase64url(invitation.code), expiresHour: hourIso(invitation.expiresHour) }, 201);
+  });
+
+  return app;
+}

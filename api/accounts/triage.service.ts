@@ -1,0 +1,162 @@
+/**
+ * What a signed-in responder reads and changes: their teams (with the sealed epoch grants
+ * their browser opens), the requests routed to those teams, the threads, triage state, and
+ * replies, notes and tags.
+ *
+ * Access is by team membership only. A request of another team answers exactly like one
+ * that does not exist (404), so ids cannot be probed. The server checks only the structure
+ * of what it stores (crypto parseMessageHeader): it cannot read any of it.
+ */
+import type { Kysely } from 'kysely';
+import { MessageKind, parseMessageHeader, type MessageKindValue } from '../../crypto/v1/message.ts';
+import { rootFingerprint } from '../../crypto/v1/certs.ts';
+import type { Primitives } from '../../crypto/primitives.ts';
+import type { Database, RequestPriority, RequestStatus } from '../db/schema.ts';
+import { ConflictError, NotFoundError, UnavailableError, ValidationError } from '../errors.ts';
+import { coarseHour } from '../time.ts';
+import { appendMessage, findCurrentEpoch, findOrganisation } from '../intake/intake.repository.ts';
+import { StaleEpochError } from '../intake/intake.service.ts';
+import * as repo from './account.repository.ts';
+
+export const REQUEST_STATUSES: readonly RequestStatus[] = ['new', 'triaged', 'in_progress', 'waiting', 'resolved', 'closed'];
+export const REQUEST_PRIORITIES: readonly RequestPriority[] = ['low', 'normal', 'high', 'urgent'];
+export const RESPONDER_KINDS = ['reply', 'note', 'tags'] as const;
+export type ResponderKind = (typeof RESPONDER_KINDS)[number];
+
+const KIND_VALUE: Record<ResponderKind, MessageKindValue> = { reply: MessageKind.reply, note: MessageKind.note, tags: MessageKind.tags };
+
+export const MAX_PAGE = 100;
+
+export interface TeamsView {
+  organisation: { id: Uint8Array; name: string };
+  rootPublicKey: Uint8Array | null;
+  rootFingerprint: string | null;
+  teams: repo.MemberTeam[];
+}
+
+export interface Cursor {
+  hour: Date;
+  id: Uint8Array;
+}
+
+/** Opaque page cursor: the hour (u32 hours since 1970) and id of the last item served. */
+export function encodeCursor(c: Cursor): Uint8Array {
+  const out = new Uint8Array(20);
+  new DataView(out.buffer).setUint32(0, Math.floor(c.hour.getTime() / 3_600_000));
+  out.set(c.id, 4);
+  return out;
+}
+
+/** @returns null when the bytes are not a cursor. */
+export function decodeCursor(bytes: Uint8Array): Cursor | null {
+  if (bytes.length !== 20) return null;
+  const hours = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0);
+  return { hour: new Date(hours * 3_600_000), id: bytes.slice(4) };
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23505';
+}
+
+export class TriageService {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly crypto: Primitives,
+    private readonly rootPublicKey: Uint8Array | null,
+  ) {}
+
+  private same(a: Uint8Array, b: Uint8Array): boolean {
+    return a.length === b.length && this.crypto.constantTimeEqual(a, b);
+  }
+
+  /** @throws UnavailableError before the organisation exists. */
+  async teams(account: repo.Account): Promise<TeamsView> {
+    const organisation = await findOrganisation(this.db);
+    if (!organisation) throw new UnavailableError('This hotline is not set up yet.', 60);
+    return {
+      organisation,
+      rootPublicKey: this.rootPublicKey,
+      rootFingerprint: this.rootPublicKey ? rootFingerprint(this.crypto, this.rootPublicKey) : null,
+      teams: await repo.listMemberTeams(this.db, account.id),
+    };
+  }
+
+  /** One page of the account's teams' requests, newest first. */
+  async list(
+    account: repo.Account,
+    q: { status?: RequestStatus; teamId?: Uint8Array; cursor?: Cursor; limit: number },
+  ): Promise<{ requests: repo.RequestListItem[]; next: Cursor | null }> {
+    let teamIds = await repo.memberTeamIds(this.db, account.id);
+    // A team the account is not in filters down to nothing, like an unknown team.
+    if (q.teamId) teamIds = teamIds.filter((t) => this.same(t, q.teamId!));
+    const rows = await repo.listRequests(this.db, {
+      teamIds,
+      limit: q.limit + 1,
+      ...(q.status ? { status: q.status } : {}),
+      ...(q.cursor ? { after: q.cursor } : {}),
+    });
+    const page = rows.slice(0, q.limit);
+    const last = page[page.length - 1];
+    return { requests: page, next: rows.length > q.limit && last ? { hour: last.createdHour, id: last.id } : null };
+  }
+
+  /** @throws NotFoundError for an unknown request or one of a team the account is not in. */
+  private async visibleRequest(account: repo.Account, id: Uint8Array): Promise<repo.RequestSummary> {
+    const request = await repo.findRequest(this.db, id);
+    const teams = await repo.memberTeamIds(this.db, account.id);
+    if (!request || !teams.some((t) => this.same(t, request.teamId))) throw new NotFoundError('No such request.');
+    return request;
+  }
+
+  /** @throws NotFoundError as `visibleRequest`. */
+  async thread(account: repo.Account, id: Uint8Array): Promise<{ request: repo.RequestSummary; messages: repo.ThreadMessage[] }> {
+    const request = await this.visibleRequest(account, id);
+    return { request, messages: await repo.listThread(this.db, id) };
+  }
+
+  /**
+   * Changes triage state. @throws NotFoundError; ValidationError for an assignee who is not
+   * an active member of the request's team.
+   */
+  async update(
+    account: repo.Account,
+    id: Uint8Array,
+    changes: { status?: RequestStatus; priority?: RequestPriority; assigneeId?: Uint8Array | null },
+  ): Promise<repo.RequestSummary> {
+    const request = await this.visibleRequest(account, id);
+    if (changes.assigneeId && !(await repo.isActiveMember(this.db, request.teamId, changes.assigneeId))) {
+      throw new ValidationError('Field "assigneeId" must be an active member of this team.');
+    }
+    await repo.updateRequest(this.db, id, changes, coarseHour());
+    return (await repo.findRequest(this.db, id))!;
+  }
+
+  /**
+   * Appends a reply, note or tags message written by `account`. The envelope must be of that
+   * kind, for this organisation, this request's team and thread, at the team's current epoch.
+   * A new tags message replaces the thread's previous one.
+   * @throws NotFoundError, crypto decoder errors, ValidationError, StaleEpochError, ConflictError.
+   */
+  async post(account: repo.Account, id: Uint8Array, kind: ResponderKind, envelope: Uint8Array): Promise<Uint8Array> {
+    const request = await this.visibleRequest(account, id);
+    const organisation = await findOrganisation(this.db);
+    if (!organisation) throw new UnavailableError('This hotline is not set up yet.', 60);
+    const header = parseMessageHeader(envelope);
+    if (header.kind !== KIND_VALUE[kind]) throw new ValidationError('The envelope is of the wrong kind.', 'malformed');
+    if (!this.same(header.orgId, organisation.id)) throw new ValidationError('The envelope is addressed to another organisation.');
+    if (!this.same(header.teamId, request.teamId) || !this.same(header.threadId, request.id)) {
+      throw new ValidationError('The envelope is addressed to another thread.');
+    }
+    if (header.epoch !== (await findCurrentEpoch(this.db, request.teamId))) throw new StaleEpochError();
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        if (kind === 'tags') await repo.deleteTags(trx, id);
+        await appendMessage(trx, { id: header.messageId, requestId: id, kind, epoch: header.epoch, authorId: account.id, blob: envelope, hour: coarseHour() });
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ConflictError('A message with this id already exists.');
+      throw err;
+    }
+    return header.messageId;
+  }
+}
