@@ -3,10 +3,10 @@
  * with it, add a message; in English and Russian; with WebAssembly disabled; leaving no
  * cookie, storage, IndexedDB or service worker behind, and nothing but ciphertext stored.
  */
+import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../api/db/connect.ts';
 import { launchBrowser } from './helpers/browser.ts';
 import { startLiveServer, type LiveServer } from './helpers/live-server.ts';
 
@@ -162,6 +162,14 @@ describe('requester page security headers', () => {
       expect(scripts.length).toBeGreaterThan(0);
       for (const tag of scripts) expect(tag).toMatch(/src="\/assets\/[^"]+" integrity="sha384-/);
       expect(html).not.toMatch(/<script>[^<]/);
+      // Each script's bytes (gzip on the wire, decoded by fetch) match its SRI attribute.
+      for (const tag of scripts) {
+        const [, src, integrity] = /src="([^"]+)" integrity="([^"]+)"/.exec(tag)!;
+        const asset = await fetch(new URL(src!, live.server.requesterUrl), { headers: { 'accept-encoding': 'gzip' } });
+        expect(asset.headers.get('content-encoding')).toBe('gzip');
+        const digest = createHash('sha384').update(Buffer.from(await asset.arrayBuffer())).digest('base64');
+        expect(`sha384-${digest}`).toBe(integrity);
+      }
       const manifest = (await (await fetch(new URL('/.well-known/haven-assets.json', live.server.requesterUrl))).json()) as { assets: Record<string, { sha256: string }> };
       expect(Object.keys(manifest.assets).some((k) => k.includes('pow-worker'))).toBe(true);
     } finally {
@@ -170,4 +178,3 @@ describe('requester page security headers', () => {
   });
 });
 
-void openDatabase;

@@ -6,6 +6,7 @@
  * same source. Every asset name carries its content hash.
  */
 import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +21,8 @@ export interface BuiltFile {
   integrity: string;
   /** Hex SHA-256, as published in the asset manifest for out-of-band checks. */
   sha256: string;
+  /** Gzip of `body` for static assets, made once at build time (never for per-request pages). */
+  gzip?: Uint8Array;
 }
 
 export interface BuiltSiteBundle {
@@ -43,10 +46,11 @@ const CONTENT_TYPES: Record<string, string> = {
   '.wasm': 'application/wasm',
 };
 
-function describe(body: Uint8Array, contentType: string): BuiltFile {
+function describe(body: Uint8Array, contentType: string, compress = true): BuiltFile {
   return {
     body,
     contentType,
+    ...(compress ? { gzip: new Uint8Array(gzipSync(body, { level: 9 })) } : {}),
     integrity: `sha384-${createHash('sha384').update(body).digest('base64')}`,
     sha256: createHash('sha256').update(body).digest('hex'),
   };
@@ -109,6 +113,7 @@ export async function buildSite(site: SiteName): Promise<BuiltSiteBundle> {
   const template = await readFile(path.join(dir, 'index.html'), 'utf8');
   if (!template.includes('<!--ASSETS-->')) throw new Error(`${site}/index.html lacks the <!--ASSETS--> marker`);
   const html = new TextEncoder().encode(template.replace('<!--ASSETS-->', tags.join('\n    ')));
-  files.set('/', describe(html, CONTENT_TYPES['.html']!));
+  // The page itself is completed per request (its <noscript> forms), so it is not precompressed.
+  files.set('/', describe(html, CONTENT_TYPES['.html']!, false));
   return { files };
 }

@@ -23,7 +23,11 @@ export function staticSite(site: BuiltSite) {
   app.get('*', (c, next) => {
     const file = site.files.get(c.req.path);
     if (!file) return next();
-    return c.body(file.body as Uint8Array<ArrayBuffer>, 200, { 'Content-Type': file.contentType });
+    // Static bundles hold no secret and reflect no input, so compressing them leaks nothing.
+    if (file.gzip && /\bgzip\b/.test(c.req.header('accept-encoding') ?? '')) {
+      return c.body(file.gzip as Uint8Array<ArrayBuffer>, 200, { 'Content-Type': file.contentType, 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' });
+    }
+    return c.body(file.body as Uint8Array<ArrayBuffer>, 200, { 'Content-Type': file.contentType, Vary: 'Accept-Encoding' });
   });
   return app;
 }
