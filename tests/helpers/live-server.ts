@@ -21,6 +21,7 @@ export interface LiveServer {
   stop(): Promise<void>;
 }
 
+/** Starts Haven; `env.DATABASE_URL` selects PostgreSQL (a database the caller made), else PGlite. */
 export async function startLiveServer(env: Record<string, string> = {}): Promise<LiveServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'haven-live-'));
   const base = { HAVEN_MODE: 'test', HAVEN_DATA_DIR: dataDir, HAVEN_REQUESTER_PORT: '0', HAVEN_TRIAGE_PORT: '0', HAVEN_POW_DIFFICULTY: '8', ...env };
