@@ -39,7 +39,7 @@ export interface AppDeps {
 function baseApp(site: Site, deps: AppDeps): Hono {
   const app = new Hono();
   app.use('*', requestLog(deps.logger));
-  app.use('*', securityHeaders(site, deps.config.behindTls));
+  app.use('*', securityHeaders(site, deps.config.behindTls, deps.config.onionRequesterUrl));
   app.use(
     '*',
     bodyLimit({

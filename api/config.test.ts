@@ -61,3 +61,11 @@ describe('configuration', () => {
     expect(problemsOf({ HAVEN_ROOT_PUBLIC_KEY: 'ab'.repeat(31) })[0]).toMatch(/^HAVEN_ROOT_PUBLIC_KEY:/);
   });
 });
+
+describe('onion address', () => {
+  it('accepts a v3 onion URL and refuses anything else', () => {
+    const onion = `http://${'a'.repeat(56)}.onion`;
+    expect(loadConfig({ HAVEN_ONION_REQUESTER_URL: `${onion}/` }).onionRequesterUrl).toBe(onion);
+    expect(problemsOf({ HAVEN_ONION_REQUESTER_URL: 'http://example.org' })[0]).toMatch(/^HAVEN_ONION_REQUESTER_URL:/);
+  });
+});

@@ -34,6 +34,8 @@ export interface Config {
   sessionIdleMinutes: number;
   sessionMaxHours: number;
   shutdownGraceSeconds: number;
+  /** The requester site's .onion address, announced to Tor Browser with `Onion-Location`. */
+  onionRequesterUrl: string | null;
 }
 
 export class ConfigError extends Error {
@@ -71,6 +73,7 @@ export function loadConfig(env: Env = process.env): Config {
     sessionIdleMinutes: read.integer('HAVEN_SESSION_IDLE_MINUTES', 30, 1, 24 * 60),
     sessionMaxHours: read.integer('HAVEN_SESSION_MAX_HOURS', 12, 1, 24 * 7),
     shutdownGraceSeconds: read.integer('HAVEN_SHUTDOWN_GRACE_SECONDS', 10, 0, 600),
+    onionRequesterUrl: read.onionUrl('HAVEN_ONION_REQUESTER_URL'),
   };
 
   if (config.requesterPort !== 0 && config.requesterPort === config.triagePort) {
@@ -142,6 +145,14 @@ class Reader {
     // The URL may carry a password: never repeat it.
     if (!ok) this.problems.push(`${name}: must be a postgres:// or postgresql:// URL with a host (value hidden)`);
     return ok ? value : null;
+  }
+
+  onionUrl(name: string): string | null {
+    const value = this.raw(name);
+    if (value === undefined) return null;
+    if (/^https?:\/\/[a-z2-7]{56}\.onion\/?$/.test(value)) return value.replace(/\/$/, '');
+    this.problems.push(`${name}: must be http(s)://<56 base32 characters>.onion (got "${value.slice(0, 80)}")`);
+    return null;
   }
 
   secretKey(name: string): Uint8Array | null {

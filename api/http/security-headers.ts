@@ -29,7 +29,7 @@ export function contentSecurityPolicy(site: Site): string {
   ].join('; ');
 }
 
-export function securityHeaders(site: Site, behindTls: boolean): MiddlewareHandler {
+export function securityHeaders(site: Site, behindTls: boolean, onionUrl: string | null = null): MiddlewareHandler {
   const csp = contentSecurityPolicy(site).replace(behindTls ? '' : '; upgrade-insecure-requests', '');
   return async (c, next) => {
     await next();
@@ -44,5 +44,9 @@ export function securityHeaders(site: Site, behindTls: boolean): MiddlewareHandl
     h.set('Cross-Origin-Resource-Policy', 'same-origin');
     h.set('Permissions-Policy', 'camera=(), microphone=(), geolocation=(), interest-cohort=()');
     if (behindTls) h.set('Strict-Transport-Security', 'max-age=63072000');
+    // Tor Browser offers to switch to the onion service; only pages, only the requester site.
+    if (onionUrl && site === 'requester' && h.get('content-type')?.startsWith('text/html')) {
+      h.set('Onion-Location', `${onionUrl}${new URL(c.req.url).pathname}`);
+    }
   };
 }

@@ -56,3 +56,16 @@ it('the requester site runs no WebAssembly; only the triage site may', async () 
   expect(requester).not.toContain('wasm-unsafe-eval');
   expect(triage).toContain("'wasm-unsafe-eval'");
 });
+
+it('announces the onion service on requester pages only, when configured', async () => {
+  const onion = `http://${'b'.repeat(56)}.onion`;
+  const withOnion = await startLiveServer({ HAVEN_ONION_REQUESTER_URL: onion });
+  try {
+    expect((await fetch(withOnion.server.requesterUrl)).headers.get('onion-location')).toBe(`${onion}/`);
+    expect((await fetch(new URL('/api/v1/health', withOnion.server.requesterUrl))).headers.get('onion-location')).toBeNull();
+    expect((await fetch(withOnion.server.triageUrl)).headers.get('onion-location')).toBeNull();
+  } finally {
+    await withOnion.stop();
+  }
+  expect((await fetch(live.server.requesterUrl)).headers.get('onion-location')).toBeNull();
+});
