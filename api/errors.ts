@@ -88,8 +88,16 @@ export class UnavailableError extends AppError {
   }
 }
 
-/** Error codes of node-postgres and PGlite that mean "the database is not reachable right now". */
-const DATABASE_DOWN = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|57P01|57P02|57P03|08000|08003|08006|08001|08004/;
+/**
+ * Error codes and messages of node-postgres and PGlite that mean "the database is not
+ * reachable right now". Besides socket errors and SQLSTATE classes 08 (connection) and 57P
+ * (shutdown), node-postgres has message-only errors: a client whose connection broke
+ * between two queries of a transaction fails its next query (or the rollback, which then
+ * replaces the original error) with "...is not queryable", and a pool that cannot connect
+ * in time says "timeout exceeded when trying to connect". 53300: too many connections.
+ */
+const DATABASE_DOWN =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|Connection terminated|is not queryable|timeout exceeded when trying to connect|57P01|57P02|57P03|08000|08003|08006|08001|08004|53300/;
 
 function isDatabaseDown(err: unknown): boolean {
   if (!(err instanceof Error)) return false;

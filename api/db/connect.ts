@@ -37,6 +37,14 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenDataba
     });
     // An idle client losing its connection must not crash the process; the pool replaces it.
     pool.on('error', () => {});
+    // Nor may a checked-out one: the pool listens only on idle clients, and a client that
+    // loses its server between two queries of a transaction (PostgreSQL stopping sends
+    // 57P01 to every session) emits 'error' with no listener, which kills the process.
+    // The transaction's next query then fails with a database-down error (a 503) and the
+    // pool discards the broken client on release.
+    pool.on('connect', (client) => {
+      client.on('error', () => {});
+    });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, kind: 'postgres', close: () => db.destroy() };
   }
