@@ -61,6 +61,70 @@ export async function spendChallenge(trx: Transaction<Database>, challengeId: Ui
   return inserted !== undefined;
 }
 
+export interface IntakeTargets {
+  organisationId: Uint8Array | null;
+  /** Current epoch by team (`bytesKey` of the team id); unknown teams are absent. */
+  currentEpochs: Map<string, number>;
+}
+
+/**
+ * The organisation and the current epoch of each given team, in one round trip (a group
+ * commit runs this once per batch, inside its transaction).
+ */
+export async function findIntakeTargets(db: Kysely<Database>, teamIds: readonly Uint8Array[]): Promise<IntakeTargets> {
+  const { rows } = await sql<{ org_id: Uint8Array; team_id: Uint8Array | null; epoch: number | null }>`
+    select o.id as org_id, e.team_id, e.epoch
+    from (select id from organisations order by created_hour limit 1) o
+    left join team_epochs e on e.state = 'current' and e.team_id in (${sql.join(teamIds.length > 0 ? [...teamIds] : [null])})`.execute(db);
+  const currentEpochs = new Map<string, number>();
+  for (const r of rows) if (r.team_id !== null && r.epoch !== null) currentEpochs.set(bytesKey(r.team_id), r.epoch);
+  return { organisationId: rows[0]?.org_id ?? null, currentEpochs };
+}
+
+export interface ChallengeToSpend {
+  challengeId: Uint8Array;
+  expiresHour: Date;
+}
+
+/**
+ * Records many challenges as used in one statement.
+ * @returns the ids (as `bytesKey`) that were spent now; an id missing was already spent (a replay).
+ */
+export async function spendChallenges(trx: Transaction<Database>, challenges: readonly ChallengeToSpend[]): Promise<Set<string>> {
+  if (challenges.length === 0) return new Set();
+  const rows = await trx
+    .insertInto('pow_spent')
+    .values(challenges.map((c) => ({ challenge_id: c.challengeId, expires_hour: c.expiresHour })))
+    .onConflict((oc) => oc.column('challenge_id').doNothing())
+    .returning('challenge_id')
+    .execute();
+  return new Set(rows.map((r) => bytesKey(r.challenge_id)));
+}
+
+/**
+ * Inserts many new requests and their first messages in one statement (the message insert
+ * rides on a data-modifying CTE; foreign keys are checked at the statement's end).
+ * @throws the database's unique violation (23505) when any id or lookup hash is taken.
+ */
+export async function insertRequests(trx: Transaction<Database>, requests: readonly NewRequest[]): Promise<void> {
+  if (requests.length === 0) return;
+  await trx
+    .with('inserted_requests', (db) =>
+      db
+        .insertInto('requests')
+        .values(requests.map((r) => ({ id: r.id, team_id: r.teamId, epoch: r.epoch, lookup_hash: r.lookupHash, created_hour: r.hour, updated_hour: r.hour })))
+        .returning('id'),
+    )
+    .insertInto('messages')
+    .values(requests.map((r) => ({ id: r.id, request_id: r.id, position: 1, kind: 'request' as const, epoch: r.epoch, author_id: null, blob: r.blob, created_hour: r.hour })))
+    .execute();
+}
+
+/** A map key for bytes (ids, hashes): equal bytes give equal keys. Not for secrets. */
+export function bytesKey(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex');
+}
+
 export async function deleteExpiredChallenges(db: Kysely<Database>, before: Date): Promise<void> {
   await db.deleteFrom('pow_spent').where('expires_hour', '<', before).execute();
 }

@@ -22,6 +22,20 @@ import { AppError, ConflictError, NotFoundError, RateLimitedError, UnavailableEr
 import { coarseHour } from '../time.ts';
 import * as repo from './intake.repository.ts';
 import { ProofError, type PowService } from './pow.service.ts';
+import { GroupCommit, type Outcome } from './group-commit.ts';
+
+/** A submission that passed every check that needs no database, waiting for its batch. */
+interface Submission {
+  header: MessageHeader;
+  envelope: Uint8Array;
+  lookupHash: Uint8Array;
+  challengeId: Uint8Array;
+  expiresHour: Date;
+}
+
+function replayed(): ProofError {
+  return new ProofError('proof_replayed', 'This proof of work was already used; solve a new one.');
+}
 
 export interface IntakeInfo {
   organisation: { id: Uint8Array; name: string };
@@ -51,6 +65,9 @@ function sameBytes(crypto: Primitives, a: Uint8Array, b: Uint8Array): boolean {
 }
 
 export class IntakeService {
+  /** Submissions that arrive together are committed together (see `#writeBatch`). */
+  readonly #submissions = new GroupCommit<Submission, Uint8Array>((batch) => this.#writeBatch(batch));
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly crypto: Primitives,
@@ -96,29 +113,72 @@ export class IntakeService {
   }
 
   /**
-   * Stores a new request; returns its id once committed.
-   * @throws ProofError, ValidationError, StaleEpochError, ConflictError, crypto decoder errors.
+   * Stores a new request; returns its id once committed. Concurrent submissions share one
+   * transaction and one commit (group commit, see `#writeBatch`); each caller still gets
+   * its own answer, and only after that commit.
+   * @throws ProofError, ValidationError, StaleEpochError, ConflictError, UnavailableError,
+   * crypto decoder errors.
    */
   async submit(envelope: Uint8Array, lookupHash: Uint8Array, proof: Proof): Promise<Uint8Array> {
     const checked = this.pow.check(proof.challenge, proof.nonce);
-    const header = await this.checkEnvelope(envelope, MessageKind.request);
+    if (!this.rootPublicKey) throw new UnavailableError('This hotline is not set up yet.', 60);
+    const header = parseMessageHeader(envelope);
+    if (header.kind !== MessageKind.request) throw new ValidationError('The envelope is of the wrong kind.', 'malformed');
     if (!sameBytes(this.crypto, header.threadId, header.messageId)) {
       throw new ValidationError("A request's thread id must equal its message id.", 'malformed');
     }
-    const hour = coarseHour();
+    const id = await this.#submissions.submit({ header, envelope, lookupHash, challengeId: checked.challengeId, expiresHour: expiryHour(checked.expiresAtMinute) });
+    this.pow.noteAccepted();
+    return id;
+  }
+
+  /**
+   * Writes a batch of submissions in one transaction of five round trips whatever its size:
+   * begin, the organisation and epoch checks, one multi-row insert into pow_spent, one
+   * statement inserting the requests and their messages, commit. A replayed proof
+   * or a failed check fails only its own item. If the shared insert fails (a taken id or
+   * lookup hash: a bug or an attack, never normal traffic), nothing of the batch is kept and
+   * each item is retried in a transaction of its own, so the others still go in.
+   */
+  async #writeBatch(batch: readonly Submission[]): Promise<Outcome<Uint8Array>[]> {
     try {
-      await this.db.transaction().execute(async (trx) => {
-        if (!(await repo.spendChallenge(trx, checked.challengeId, expiryHour(checked.expiresAtMinute)))) {
-          throw new ProofError('proof_replayed', 'This proof of work was already used; solve a new one.');
-        }
-        await repo.insertRequest(trx, { id: header.threadId, teamId: header.teamId, epoch: header.epoch, lookupHash, blob: envelope, hour });
+      return await this.db.transaction().execute(async (trx) => {
+        const outcomes: (Outcome<Uint8Array> | null)[] = batch.map(() => null);
+        const fail = (i: number, error: unknown) => (outcomes[i] = { ok: false, error });
+        const targets = await repo.findIntakeTargets(trx, batch.map((s) => s.header.teamId));
+        const orgId = targets.organisationId;
+        if (!orgId) return batch.map(() => ({ ok: false, error: new UnavailableError('This hotline is not set up yet.', 60) }));
+        const claimed = new Set<string>();
+        batch.forEach((s, i) => {
+          const challengeKey = repo.bytesKey(s.challengeId);
+          const current = targets.currentEpochs.get(repo.bytesKey(s.header.teamId));
+          if (!sameBytes(this.crypto, s.header.orgId, orgId)) fail(i, new ValidationError('The envelope is addressed to another organisation.'));
+          else if (current === undefined) fail(i, new ValidationError('The envelope is addressed to an unknown team.'));
+          else if (s.header.epoch !== current) fail(i, new StaleEpochError());
+          // Two items of one batch with one challenge: the first spends it, the rest replay it.
+          else if (claimed.has(challengeKey)) fail(i, replayed());
+          else claimed.add(challengeKey);
+        });
+
+        const spending = batch.filter((_, i) => outcomes[i] === null);
+        const spent = await repo.spendChallenges(trx, spending.map((s) => ({ challengeId: s.challengeId, expiresHour: s.expiresHour })));
+        batch.forEach((s, i) => {
+          if (outcomes[i] === null && !spent.has(repo.bytesKey(s.challengeId))) fail(i, replayed());
+        });
+
+        const hour = coarseHour();
+        const inserting = batch.flatMap((s, i) => (outcomes[i] === null ? [{ i, s }] : []));
+        await repo.insertRequests(
+          trx,
+          inserting.map(({ s }) => ({ id: s.header.threadId, teamId: s.header.teamId, epoch: s.header.epoch, lookupHash: s.lookupHash, blob: s.envelope, hour })),
+        );
+        for (const { i, s } of inserting) outcomes[i] = { ok: true, value: s.header.threadId };
+        return outcomes as Outcome<Uint8Array>[];
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw new ConflictError('A request with this id or passphrase already exists; generate new ones.');
-      throw err;
+      if (batch.length > 1) return Promise.all(batch.map(async (s) => (await this.#writeBatch([s]))[0]!));
+      return [{ ok: false, error: isUniqueViolation(err) ? new ConflictError('A request with this id or passphrase already exists; generate new ones.') : err }];
     }
-    this.pow.noteAccepted();
-    return header.threadId;
   }
 
   /**
@@ -145,9 +205,7 @@ export class IntakeService {
     }
     try {
       await this.db.transaction().execute(async (trx) => {
-        if (!(await repo.spendChallenge(trx, checked.challengeId, expiryHour(checked.expiresAtMinute)))) {
-          throw new ProofError('proof_replayed', 'This proof of work was already used; solve a new one.');
-        }
+        if (!(await repo.spendChallenge(trx, checked.challengeId, expiryHour(checked.expiresAtMinute)))) throw replayed();
         await repo.appendMessage(trx, { id: header.messageId, requestId: thread.id, kind: 'followup', epoch: header.epoch, authorId: null, blob: envelope, hour: coarseHour() });
       });
     } catch (err) {
