@@ -4,11 +4,11 @@
  * scripts, and each mounts only the API it needs.
  */
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Kysely } from 'kysely';
 import type { Config } from './config.ts';
 import type { Database } from './db/schema.ts';
-import { errorBody, errorHandler, PayloadTooLargeError } from './errors.ts';
+import { errorBody, errorHandler } from './errors.ts';
+import { bodyLimit } from './http/body-limit.ts';
 import { healthRoutes } from './health/health.routes.ts';
 import { requestLog } from './http/request-log.ts';
 import { securityHeaders, type Site } from './http/security-headers.ts';
@@ -22,6 +22,8 @@ import { PowService } from './intake/pow.service.ts';
 import { accountRoutes } from './accounts/account.routes.ts';
 import { AccountService } from './accounts/account.service.ts';
 import { TriageService } from './accounts/triage.service.ts';
+import { adminRoutes } from './admin/admin.routes.ts';
+import { AdminService } from './admin/admin.service.ts';
 
 export interface AppDeps {
   db: Kysely<Database>;
@@ -40,15 +42,7 @@ function baseApp(site: Site, deps: AppDeps): Hono {
   const app = new Hono();
   app.use('*', requestLog(deps.logger));
   app.use('*', securityHeaders(site, deps.config.behindTls, deps.config.onionRequesterUrl));
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: deps.config.maxBodyBytes,
-      onError: () => {
-        throw new PayloadTooLargeError();
-      },
-    }),
-  );
+  app.use('*', bodyLimit(deps.config.maxBodyBytes));
   app.onError(errorHandler(deps.logger));
   app.route('/api/v1/health', healthRoutes(deps.db));
   return app;
@@ -75,5 +69,6 @@ export function createTriageApp(deps: AppDeps): Hono {
   const app = baseApp('triage', deps);
   const accounts = new AccountService(deps.db, deps.crypto, deps.config, deps.serverSecret);
   app.route('/api/v1', accountRoutes(accounts, new TriageService(deps.db, deps.crypto, deps.rootPublicKey), deps.config));
+  app.route('/api/v1/admin', adminRoutes(new AdminService(deps.db, deps.crypto, deps.rootPublicKey, deps.config, deps.logger), accounts, deps.config));
   return finish(app, 'triage', deps);
 }

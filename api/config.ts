@@ -34,6 +34,8 @@ export interface Config {
   sessionIdleMinutes: number;
   sessionMaxHours: number;
   shutdownGraceSeconds: number;
+  /** Days after which a team's current intake key is flagged for rotation in the admin dashboard. */
+  rotationReminderDays: number;
   /** The requester site's .onion address, announced to Tor Browser with `Onion-Location`. */
   onionRequesterUrl: string | null;
 }
@@ -74,6 +76,7 @@ export function loadConfig(env: Env = process.env): Config {
     sessionMaxHours: read.integer('HAVEN_SESSION_MAX_HOURS', 12, 1, 24 * 7),
     shutdownGraceSeconds: read.integer('HAVEN_SHUTDOWN_GRACE_SECONDS', 10, 0, 600),
     onionRequesterUrl: read.onionUrl('HAVEN_ONION_REQUESTER_URL'),
+    rotationReminderDays: read.integer('HAVEN_ROTATION_REMINDER_DAYS', 90, 1, 3650),
   };
 
   if (config.requesterPort !== 0 && config.requesterPort === config.triagePort) {

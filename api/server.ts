@@ -13,6 +13,7 @@ import { migrateToLatest } from './db/migrate.ts';
 import type { Logger } from './logger.ts';
 import { loadSodiumPrimitives } from '../crypto/sodium.ts';
 import { resolveRootPublicKey, resolveServerSecret } from './deployment-keys.ts';
+import { startRetentionJob } from './admin/retention.service.ts';
 
 export interface RunningServer {
   requesterUrl: string;
@@ -49,6 +50,7 @@ function closeServer(server: ServerType, graceMs: number): Promise<void> {
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const servers: ServerType[] = [];
+  let stopRetention = () => {};
   try {
     const applied = await migrateToLatest(database.db);
     if (applied.length > 0) logger.info('migrated', { count: applied.length });
@@ -64,6 +66,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     };
     servers.push(await listen(createRequesterApp(deps).fetch, config.host, config.requesterPort));
     servers.push(await listen(createTriageApp(deps).fetch, config.host, config.triagePort));
+    stopRetention = startRetentionJob(database.db, deps.crypto, { serverSecret: deps.serverSecret, config, logger });
   } catch (err) {
     await Promise.all(servers.map((s) => closeServer(s, 0)));
     await database.close();
@@ -77,6 +80,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     database,
     stop() {
       stopping ??= (async () => {
+        stopRetention();
         await Promise.all(servers.map((s) => closeServer(s, config.shutdownGraceSeconds * 1000)));
         await database.close();
       })();

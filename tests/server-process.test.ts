@@ -29,7 +29,7 @@ afterEach(async () => {
 });
 
 describe('npm start on the embedded database', () => {
-  it('answers /api/v1/health on both ports, keeps data across a restart and stops on SIGTERM', async () => {
+  it('answers /api/v1/health on both ports, keeps data across a restart and stops on SIGTERM', { timeout: 120_000 }, async () => {
     const dataDir = tempDataDir();
     const first = await startHaven({ HAVEN_DATA_DIR: dataDir });
     running.push(first);
@@ -56,7 +56,7 @@ describe('npm start on the embedded database', () => {
     expect(res.status).toBe(200);
   });
 
-  it('refuses a second process on the same data directory with a clear message', async () => {
+  it('refuses a second process on the same data directory with a clear message', { timeout: 120_000 }, async () => {
     const dataDir = tempDataDir();
     const first = await startHaven({ HAVEN_DATA_DIR: dataDir });
     running.push(first);
@@ -67,7 +67,7 @@ describe('npm start on the embedded database', () => {
     expect((await fetch(new URL('/api/v1/health', first.requesterUrl))).status).toBe(200);
   });
 
-  it('takes over a lock left by a process that was killed', async () => {
+  it('takes over a lock left by a process that was killed', { timeout: 120_000 }, async () => {
     const dataDir = tempDataDir();
     const first = await startHaven({ HAVEN_DATA_DIR: dataDir });
     first.child.kill('SIGKILL');
@@ -78,7 +78,7 @@ describe('npm start on the embedded database', () => {
     expect((await fetch(new URL('/api/v1/health', second.requesterUrl))).status).toBe(200);
   });
 
-  it('prints one line per bad setting and exits 2 without starting', async () => {
+  it('prints one line per bad setting and exits 2 without starting', { timeout: 60_000 }, async () => {
     const run = runScript('api/main.ts', {
       HAVEN_DATA_DIR: tempDataDir(),
       HAVEN_REQUESTER_PORT: 'eighty',

@@ -162,6 +162,8 @@ export interface MemberTeam {
   name: string;
   epochs: { epoch: number; state: EpochState; publicKey: Uint8Array; certificate: Uint8Array }[];
   grants: { epoch: number; sealed: Uint8Array }[];
+  /** Active members, so the dashboard can offer them as assignees. */
+  members: { id: Uint8Array; username: string }[];
 }
 
 export async function memberTeamIds(db: Kysely<Database>, accountId: Uint8Array): Promise<Uint8Array[]> {
@@ -194,6 +196,14 @@ export async function listMemberTeams(db: Kysely<Database>, accountId: Uint8Arra
   const ids = teams.map((t) => t.id);
   const epochs = await db.selectFrom('team_epochs').select(['team_id', 'epoch', 'state', 'public_key', 'certificate']).where('team_id', 'in', ids).orderBy('epoch').execute();
   const grants = await db.selectFrom('grants').select(['team_id', 'epoch', 'sealed']).where('account_id', '=', accountId).where('team_id', 'in', ids).orderBy('epoch').execute();
+  const members = await db
+    .selectFrom('team_members')
+    .innerJoin('accounts', 'accounts.id', 'team_members.account_id')
+    .select(['team_members.team_id', 'accounts.id', 'accounts.username'])
+    .where('team_members.team_id', 'in', ids)
+    .where('accounts.status', '=', 'active')
+    .orderBy('accounts.username')
+    .execute();
   const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
   return teams.map((t) => ({
     id: t.id,
@@ -201,6 +211,7 @@ export async function listMemberTeams(db: Kysely<Database>, accountId: Uint8Arra
     name: t.name,
     epochs: epochs.filter((e) => hex(e.team_id) === hex(t.id)).map((e) => ({ epoch: e.epoch, state: e.state, publicKey: e.public_key, certificate: e.certificate })),
     grants: grants.filter((g) => hex(g.team_id) === hex(t.id)).map((g) => ({ epoch: g.epoch, sealed: g.sealed })),
+    members: members.filter((m) => hex(m.team_id) === hex(t.id)).map((m) => ({ id: m.id, username: m.username })),
   }));
 }
 

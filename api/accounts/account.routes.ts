@@ -170,6 +170,7 @@ export function accountRoutes(accounts: AccountService, triage: TriageService, c
           certificate: current ? encodeBase64url(current.certificate) : null,
           epochs: t.epochs.map((e) => ({ epoch: e.epoch, state: e.state, certificate: encodeBase64url(e.certificate) })),
           grants: t.grants.map((g) => ({ epoch: g.epoch, grant: encodeBase64url(g.sealed) })),
+          members: t.members.map((m) => ({ id: encodeBase64url(m.id), username: m.username })),
         };
       }),
     });

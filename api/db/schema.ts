@@ -137,3 +137,31 @@ export interface SessionsTable {
   created_at: MinuteColumn;
   last_seen_at: MinuteColumn;
 }
+
+// ---- admin features (migration 0004). Declaration merging keeps this addition append-only.
+
+export interface RootWrapsTable {
+  account_id: Uint8Array;
+  sealed: Uint8Array;
+  created_hour: HourColumn;
+}
+
+export interface AuditLogTable {
+  seq: number;
+  actor_id: Uint8Array;
+  entry: Uint8Array;
+  prev_hash: Uint8Array;
+  hash: Uint8Array;
+  signature: Uint8Array;
+}
+
+export interface SettingsTable {
+  id: number;
+  closed_retention_days: ColumnType<number, number | undefined, number>;
+}
+
+export interface Database {
+  root_wraps: RootWrapsTable;
+  audit_log: AuditLogTable;
+  settings: SettingsTable;
+}

@@ -34,6 +34,20 @@ export function rootFingerprint(p: Primitives, rootPublic: Uint8Array): string {
   return hex.match(/.{4}/g)!.join(' ');
 }
 
+/**
+ * Human-comparable fingerprint of an account's public keys, shown to the responder at
+ * enrolment and compared by the admin before signing the responder certificate (so a server
+ * cannot swap the keys in between): BLAKE2b-256(x25519Public || ed25519Public, personal
+ * "haven-acctfp-v1") as 16 groups of 4 lower-case hex digits, like the root fingerprint.
+ * @throws MalformedError if either key is not 32 bytes.
+ */
+export function accountFingerprint(p: Primitives, x25519Public: Uint8Array, ed25519Public: Uint8Array): string {
+  if (x25519Public.length !== 32 || ed25519Public.length !== 32) throw new MalformedError('public key must be 32 bytes');
+  const both = new ByteWriter().bytes(x25519Public, 32).bytes(ed25519Public, 32).finish();
+  const hex = hexEncode(p.blake2b(32, both, { personal: Personal.accountFingerprint }));
+  return hex.match(/.{4}/g)!.join(' ');
+}
+
 function sameBytes(p: Primitives, a: Uint8Array, b: Uint8Array): boolean {
   return p.constantTimeEqual(a, b);
 }

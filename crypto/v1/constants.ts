@@ -23,6 +23,7 @@ export const Personal = {
   sealKey: utf8Encode('haven-seal-v1'),
   sealNonce: utf8Encode('haven-sealnon-v1'),
   rootFingerprint: utf8Encode('haven-rootfp-v1'),
+  accountFingerprint: utf8Encode('haven-acctfp-v1'),
   loginVerifier: utf8Encode('haven-login-v1'),
   fakeSalt: utf8Encode('haven-fksalt-v1'),
   requesterSalt: utf8Encode('haven-req-salt'),

@@ -2,7 +2,7 @@
 export { VERSION, ObjectType, Personal, Kdf, RETIRED_VERSIONS } from './constants.ts';
 export { seal, open, SEAL_OVERHEAD } from './seal.ts';
 export {
-  createRootKey, createX25519Key, rootFingerprint,
+  createRootKey, createX25519Key, rootFingerprint, accountFingerprint,
   signTeamKey, verifyTeamKey, parseTeamKeyCertUnverified, TEAM_KEY_CERT_BYTES,
   Role, signResponderCert, verifyResponderCert, parseResponderCertUnverified, RESPONDER_CERT_BYTES,
   createGrant, openGrant, GRANT_BYTES,

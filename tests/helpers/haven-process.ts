@@ -29,7 +29,7 @@ export function runScript(script: string, env: Record<string, string>): { child:
 }
 
 /** Starts Haven and resolves once both URLs are printed; rejects if it exits first. */
-export async function startHaven(env: Record<string, string>, timeoutMs = 30_000): Promise<HavenProcess> {
+export async function startHaven(env: Record<string, string>, timeoutMs = 90_000): Promise<HavenProcess> {
   const run = runScript('api/main.ts', { HAVEN_REQUESTER_PORT: '0', HAVEN_TRIAGE_PORT: '0', ...env });
   const started = Date.now();
   for (;;) {

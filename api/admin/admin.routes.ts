@@ -1,0 +1,255 @@
+/**
+ * Admin API, mounted at `/api/v1/admin` on the triage app only. Every route needs a session
+ * of an active admin; every state-changing route takes `audit: {entry, prevHash, signature}`
+ * made by the admin's browser (web/shared/admin-crypto.ts signAuditEntry) on top of the head
+ * from GET /audit/head. Byte fields are unpadded base64url. Shapes are documented in
+ * docs/PROTOCOL.md ("Admin API").
+ */
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { getCookie } from 'hono/cookie';
+import { GRANT_BYTES, RESPONDER_CERT_BYTES, TEAM_KEY_CERT_BYTES } from '../../crypto/v1/certs.ts';
+import type { Config } from '../config.ts';
+import { ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
+import { bytesField, decodeBase64url, encodeBase64url, objectField, readJsonObject, type JsonObject } from '../http/validate.ts';
+import { MAX_ENVELOPE_BYTES } from '../intake/limits.ts';
+import { sameOriginOnly, SESSION_COOKIE } from '../accounts/account.routes.ts';
+import type { AccountService, Session } from '../accounts/account.service.ts';
+import type { AuditInput } from './audit.service.ts';
+import { REWRAP_MAX_PAGE, REWRAP_PAGE, type AdminService } from './admin.service.ts';
+
+type Env = { Variables: { session: Session } };
+
+const MAX_LIST = 1000;
+const b64 = encodeBase64url;
+
+function hourIso(d: Date): string {
+  return d.toISOString().slice(0, 13) + ':00:00Z';
+}
+
+function auditField(body: JsonObject): AuditInput {
+  const a = objectField(body, 'audit');
+  return {
+    entry: bytesField(a, 'entry', { maxLength: 4096 }),
+    prevHash: bytesField(a, 'prevHash', { length: 32 }),
+    signature: bytesField(a, 'signature', { length: 64 }),
+  };
+}
+
+function listField(body: JsonObject, name: string, max = MAX_LIST): JsonObject[] {
+  const value = body[name];
+  if (!Array.isArray(value) || value.length > max) throw new ValidationError(`Field "${name}" must be a list of at most ${max} items.`);
+  return value.map((v) => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ValidationError(`Field "${name}" must list objects.`);
+    return v as JsonObject;
+  });
+}
+
+function intField(body: JsonObject, name: string, min: number, max: number): number {
+  const v = body[name];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new ValidationError(`Field "${name}" must be a whole number from ${min} to ${max}.`);
+  return v;
+}
+
+function stringField(body: JsonObject, name: string, max: number): string {
+  const v = body[name];
+  if (typeof v !== 'string' || v.length === 0 || v.length > max) throw new ValidationError(`Field "${name}" must be a string of 1-${max} characters.`);
+  return v;
+}
+
+function pathId(c: Context, name: string, what: string): Uint8Array {
+  const id = decodeBase64url(c.req.param(name) ?? '');
+  if (id === null || id.length !== 16) throw new NotFoundError(`No such ${what}.`);
+  return id;
+}
+
+export function adminRoutes(admin: AdminService, accounts: AccountService, config: Pick<Config, 'behindTls'>) {
+  const app = new Hono<Env>();
+  app.use('*', sameOriginOnly(config.behindTls));
+  const adminOnly: MiddlewareHandler<Env> = async (c, next) => {
+    const value = getCookie(c, SESSION_COOKIE);
+    const token = value && value.length <= 64 ? decodeBase64url(value) : null;
+    const session = await accounts.authenticate(token);
+    if (session.account.role !== 'admin') throw new ForbiddenError('Only an admin can do this.');
+    c.set('session', session);
+    await next();
+  };
+  app.use('*', adminOnly);
+  const who = (c: Context<Env>) => c.get('session').account;
+
+  app.get('/root-wrap', async (c) => {
+    const w = await admin.rootWrap(who(c));
+    return c.json({ organisationId: b64(w.organisationId), rootPublicKey: b64(w.rootPublicKey), rootWrap: b64(w.sealed) });
+  });
+
+  app.get('/audit/head', async (c) => {
+    const head = await admin.auditHead(who(c));
+    return c.json({ seq: head.seq, hash: b64(head.hash) });
+  });
+
+  app.get('/audit', async (c) => {
+    const after = Number(c.req.query('after') ?? '0');
+    const limit = Number(c.req.query('limit') ?? '100');
+    if (!Number.isInteger(after) || after < 0 || !Number.isInteger(limit) || limit < 1 || limit > MAX_LIST) {
+      throw new ValidationError(`Query parameters "after" (>= 0) and "limit" (1-${MAX_LIST}) must be whole numbers.`);
+    }
+    const rows = await admin.audit(who(c), after, limit);
+    return c.json({
+      entries: rows.map((r) => ({
+        seq: r.seq, actorId: b64(r.actorId), entry: b64(r.entry), entryText: Buffer.from(r.entry).toString('utf8'),
+        prevHash: b64(r.prevHash), hash: b64(r.hash), signature: b64(r.signature),
+      })),
+      next: rows.length === limit ? rows[rows.length - 1]!.seq : null,
+    });
+  });
+
+  app.get('/accounts', async (c) => {
+    const list = await admin.accounts(who(c));
+    return c.json({
+      accounts: list.map((a) => ({
+        id: b64(a.id), username: a.username, role: a.role, status: a.status,
+        encPublicKey: b64(a.encPublicKey), signPublicKey: b64(a.signPublicKey), fingerprint: a.fingerprint,
+        certificate: a.certificate ? b64(a.certificate) : null, teamIds: a.teamIds.map(b64), invitedTeamIds: a.invitedTeamIds.map(b64),
+        hasRootWrap: a.hasRootWrap, createdHour: hourIso(a.createdHour),
+      })),
+    });
+  });
+
+  app.post('/accounts/:id/approve', async (c) => {
+    const id = pathId(c, 'id', 'account');
+    const body = await readJsonObject(c);
+    const teamGrants = listField(body, 'teamGrants').map((g) => ({
+      teamId: bytesField(g, 'teamId', { length: 16 }),
+      epoch: intField(g, 'epoch', 1, 0xffffffff),
+      grant: bytesField(g, 'grant', { length: GRANT_BYTES }),
+    }));
+    await admin.approve(who(c), id, { certificate: bytesField(body, 'certificate', { length: RESPONDER_CERT_BYTES }), teamGrants, audit: auditField(body) });
+    return c.json({ id: b64(id), status: 'active' });
+  });
+
+  app.post('/accounts/:id/remove', async (c) => {
+    const id = pathId(c, 'id', 'account');
+    const body = await readJsonObject(c);
+    const teams = await admin.remove(who(c), id, auditField(body));
+    return c.json({ id: b64(id), status: 'removed', mustRotate: teams.map(b64) });
+  });
+
+  app.post('/admins', async (c) => {
+    const body = await readJsonObject(c);
+    const accountId = bytesField(body, 'accountId', { length: 16 });
+    await admin.addAdmin(who(c), {
+      accountId,
+      certificate: bytesField(body, 'certificate', { length: RESPONDER_CERT_BYTES }),
+      rootWrap: bytesField(body, 'rootWrap', { maxLength: 256 }),
+      audit: auditField(body),
+    });
+    return c.json({ id: b64(accountId), role: 'admin', status: 'active' }, 201);
+  });
+
+  app.get('/teams', async (c) => {
+    const teams = await admin.teams(who(c));
+    return c.json({
+      teams: teams.map((t) => ({
+        id: b64(t.id), slug: t.slug, name: t.name, position: t.position, createdHour: hourIso(t.createdHour),
+        currentEpoch: t.currentEpoch, currentEpochAgeDays: t.currentEpochAgeDays, rotationDue: t.rotationDue, staleMessages: t.staleMessages,
+        memberIds: t.memberIds.map(b64),
+        epochs: t.epochs.map((e) => ({ epoch: e.epoch, state: e.state, certificate: b64(e.certificate), createdHour: hourIso(e.createdHour) })),
+        grants: t.grants.map((g) => ({ epoch: g.epoch, grant: b64(g.sealed) })),
+      })),
+    });
+  });
+
+  app.post('/teams', async (c) => {
+    const body = await readJsonObject(c);
+    const id = bytesField(body, 'id', { length: 16 });
+    await admin.createTeam(who(c), {
+      id,
+      slug: stringField(body, 'slug', 40),
+      name: stringField(body, 'name', 200),
+      certificate: bytesField(body, 'certificate', { length: TEAM_KEY_CERT_BYTES }),
+      grants: listField(body, 'grants').map((g) => ({ accountId: bytesField(g, 'accountId', { length: 16 }), grant: bytesField(g, 'grant', { length: GRANT_BYTES }) })),
+      audit: auditField(body),
+    });
+    return c.json({ id: b64(id) }, 201);
+  });
+
+  app.put('/teams/:id/members/:accountId', async (c) => {
+    const teamId = pathId(c, 'id', 'team');
+    const accountId = pathId(c, 'accountId', 'account');
+    const body = await readJsonObject(c);
+    const member = body.member;
+    if (typeof member !== 'boolean') throw new ValidationError('Field "member" must be true or false.');
+    if (member) {
+      const grants = listField(body, 'grants').map((g) => ({ epoch: intField(g, 'epoch', 1, 0xffffffff), grant: bytesField(g, 'grant', { length: GRANT_BYTES }) }));
+      await admin.addMember(who(c), teamId, accountId, grants, auditField(body));
+      return c.json({ teamId: b64(teamId), accountId: b64(accountId), member: true, mustRotate: [] });
+    }
+    const rotate = await admin.removeMember(who(c), teamId, accountId, auditField(body));
+    return c.json({ teamId: b64(teamId), accountId: b64(accountId), member: false, mustRotate: rotate.map(b64) });
+  });
+
+  app.post('/teams/:id/rotate', async (c) => {
+    const teamId = pathId(c, 'id', 'team');
+    const body = await readJsonObject(c);
+    const epoch = intField(body, 'epoch', 2, 0xffffffff);
+    await admin.rotate(who(c), teamId, {
+      epoch,
+      certificate: bytesField(body, 'certificate', { length: TEAM_KEY_CERT_BYTES }),
+      grants: listField(body, 'grants').map((g) => ({ accountId: bytesField(g, 'accountId', { length: 16 }), grant: bytesField(g, 'grant', { length: GRANT_BYTES }) })),
+      audit: auditField(body),
+    });
+    return c.json({ teamId: b64(teamId), currentEpoch: epoch });
+  });
+
+  app.get('/teams/:id/rewrap', async (c) => {
+    const teamId = pathId(c, 'id', 'team');
+    const cursorText = c.req.query('cursor');
+    let cursor: Uint8Array | null = null;
+    if (cursorText) {
+      cursor = cursorText.length <= 64 ? decodeBase64url(cursorText) : null;
+      if (cursor === null || cursor.length !== 16) throw new ValidationError('Query parameter "cursor" is not valid.');
+    }
+    const limitText = c.req.query('limit');
+    const limit = limitText ? Number(limitText) : REWRAP_PAGE;
+    if (!Number.isInteger(limit) || limit < 1 || limit > REWRAP_MAX_PAGE) throw new ValidationError(`Query parameter "limit" must be 1-${REWRAP_MAX_PAGE}.`);
+    const page = await admin.rewrapPage(who(c), teamId, cursor, limit);
+    return c.json({
+      currentEpoch: page.currentEpoch,
+      currentCertificate: b64(page.currentCertificate),
+      epochs: page.epochs.map((e) => ({ epoch: e.epoch, state: e.state, certificate: b64(e.certificate) })),
+      grants: page.grants.map((g) => ({ epoch: g.epoch, grant: b64(g.sealed) })),
+      messages: page.messages.map((m) => ({ id: b64(m.id), requestId: b64(m.requestId), kind: m.kind, epoch: m.epoch, blob: b64(m.blob) })),
+      remaining: page.remaining,
+      nextCursor: page.messages.length === limit ? b64(page.messages[page.messages.length - 1]!.id) : null,
+    });
+  });
+
+  app.post('/teams/:id/rewrap', async (c) => {
+    const teamId = pathId(c, 'id', 'team');
+    const body = await readJsonObject(c);
+    const messages = listField(body, 'messages', REWRAP_MAX_PAGE).map((m) => ({
+      id: bytesField(m, 'id', { length: 16 }),
+      blob: bytesField(m, 'blob', { maxLength: MAX_ENVELOPE_BYTES }),
+    }));
+    return c.json(await admin.rewrapUpload(who(c), teamId, messages));
+  });
+
+  app.post('/teams/:id/epochs/:epoch/retire', async (c) => {
+    const teamId = pathId(c, 'id', 'team');
+    const epochText = c.req.param('epoch');
+    if (!/^\d{1,10}$/.test(epochText)) throw new NotFoundError('No such epoch.');
+    const body = await readJsonObject(c);
+    await admin.retire(who(c), teamId, Number(epochText), auditField(body));
+    return c.json({ teamId: b64(teamId), epoch: Number(epochText), state: 'retired' });
+  });
+
+  app.get('/retention', async (c) => c.json({ closedRetentionDays: await admin.retention(who(c)) }));
+
+  app.put('/retention', async (c) => {
+    const body = await readJsonObject(c);
+    const days = intField(body, 'closedRetentionDays', 1, 3650);
+    await admin.setRetention(who(c), days, auditField(body));
+    return c.json({ closedRetentionDays: days });
+  });
+
+  return app;
+}
