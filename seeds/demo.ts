@@ -4,10 +4,12 @@
  * a real deployment never would (see seed.ts).
  */
 import type { Kysely } from 'kysely';
-import { createRootKey, createX25519Key, signTeamKey } from '../crypto/v1/certs.ts';
+import { createGrant, createRootKey, createX25519Key, Role, signResponderCert, signTeamKey } from '../crypto/v1/certs.ts';
+import { createAccountKeys, deriveAccountSecrets, loginVerifierHash, newAccountSalt, RESPONDER_DEFAULT_PARAMS, wrapAccountKeys } from '../crypto/v1/account.ts';
+import { wrapRootSeed } from '../web/shared/admin-crypto.ts';
 import type { Ed25519Keypair, Primitives } from '../crypto/primitives.ts';
 import type { Config } from '../api/config.ts';
-import type { Database } from '../api/db/schema.ts';
+import type { AccountRole, Database } from '../api/db/schema.ts';
 import { coarseHour } from '../api/time.ts';
 
 export class SeedRefusedError extends Error {
@@ -64,4 +66,76 @@ export async function seedDemo(db: Kysely<Database>, config: Config, p: Primitiv
     }
     return { created: true, demo: { organisationId, root, teams } };
   });
+}
+
+/** What enrolment uploads for an account (public keys, the wrapped bundle, the verifier hash). */
+export interface DemoAccountKeys {
+  username: string;
+  salt: Uint8Array;
+  verifierHash: Uint8Array;
+  keyBundle: Uint8Array;
+  encPublicKey: Uint8Array;
+  signPublicKey: Uint8Array;
+}
+
+/** Makes account keys as the dashboard's enrolment does, wrapped under `passphrase`. */
+export async function makeDemoAccountKeys(p: Primitives, username: string, passphrase: string): Promise<DemoAccountKeys> {
+  const salt = newAccountSalt(p);
+  const secrets = await deriveAccountSecrets(p, passphrase, salt, RESPONDER_DEFAULT_PARAMS);
+  const keys = createAccountKeys(p);
+  const keyBundle = wrapAccountKeys(p, { wrapKey: secrets.wrapKey, salt, params: RESPONDER_DEFAULT_PARAMS, ...keys });
+  return {
+    username, salt, keyBundle, verifierHash: loginVerifierHash(p, secrets.loginVerifier),
+    encPublicKey: p.x25519PublicFromSecret(keys.x25519Secret),
+    signPublicKey: p.ed25519KeypairFromSeed(keys.ed25519Seed).publicKey,
+  };
+}
+
+/** Inserts a pending account, as enrolment would. @returns its id. */
+export async function insertDemoAccount(db: Kysely<Database>, p: Primitives, a: DemoAccountKeys, role: AccountRole): Promise<Uint8Array> {
+  const id = p.randomBytes(16);
+  await db
+    .insertInto('accounts')
+    .values({
+      id, username: a.username, role, status: 'pending', salt: a.salt, verifier_hash: a.verifierHash, key_bundle: a.keyBundle,
+      enc_public_key: a.encPublicKey, sign_public_key: a.signPublicKey, certificate: null, totp_secret: null, created_hour: coarseHour(),
+    })
+    .execute();
+  return id;
+}
+
+/**
+ * Approves an account for `teamIds` with the demo root key, as an admin's browser would:
+ * signs its certificate, grants each team's current epoch secret, adds it to the teams.
+ * @returns the certificate.
+ */
+export async function approveDemoAccount(db: Kysely<Database>, p: Primitives, demo: DemoOrganisation, accountId: Uint8Array, teamIds: Uint8Array[]): Promise<Uint8Array> {
+  const account = await db.selectFrom('accounts').select(['role', 'enc_public_key', 'sign_public_key']).where('id', '=', accountId).executeTakeFirstOrThrow();
+  const certificate = signResponderCert(p, demo.root.seed, {
+    orgId: demo.organisationId,
+    accountId,
+    role: account.role === 'admin' ? Role.admin : Role.responder,
+    x25519Public: account.enc_public_key,
+    ed25519Public: account.sign_public_key,
+  });
+  await db.transaction().execute(async (trx) => {
+    for (const teamId of teamIds) {
+      const team = demo.teams.find((t) => p.constantTimeEqual(t.id, teamId));
+      if (!team) throw new Error('not a demo team');
+      const sealed = createGrant(p, { rootPublic: demo.root.publicKey, responderCert: certificate, orgId: demo.organisationId, teamId, epoch: team.epoch, epochSecret: team.secretKey });
+      await trx.insertInto('team_members').values({ team_id: teamId, account_id: accountId }).execute();
+      await trx.insertInto('grants').values({ team_id: teamId, epoch: team.epoch, account_id: accountId, sealed }).execute();
+    }
+    await trx.updateTable('accounts').set({ certificate, status: 'active' }).where('id', '=', accountId).execute();
+  });
+  return certificate;
+}
+
+/** An active admin of every demo team who holds the root seed (sealed to its key). @returns its id. */
+export async function createDemoAdmin(db: Kysely<Database>, p: Primitives, demo: DemoOrganisation, a: DemoAccountKeys, teamIds = demo.teams.map((t) => t.id)): Promise<Uint8Array> {
+  const id = await insertDemoAccount(db, p, a, 'admin');
+  await approveDemoAccount(db, p, demo, id, teamIds);
+  const sealed = wrapRootSeed(p, { adminX25519Public: a.encPublicKey, rootSeed: demo.root.seed, orgId: demo.organisationId, accountId: id });
+  await db.insertInto('root_wraps').values({ account_id: id, sealed, created_hour: coarseHour() }).execute();
+  return id;
 }

@@ -1,0 +1,247 @@
+/**
+ * The dashboard's key handling, kept apart from the DOM so the benchmark can run exactly the
+ * code the page runs: unwrap the account keys, verify the responder's own certificate and
+ * every team key certificate against the root, open the epoch grants, decrypt requests and
+ * thread messages, and seal notes, tags and replies.
+ *
+ * Everything here lives in memory only. `wipeVault` zero-fills every secret it holds; the
+ * caller then drops its references (JavaScript strings cannot be zeroed, only released).
+ */
+import { base64urlDecode } from '../../crypto/encoding.ts';
+import type { Primitives } from '../../crypto/primitives.ts';
+import { openGrant, verifyResponderCert, verifyTeamKey } from '../../crypto/v1/certs.ts';
+import { MessageKind, RecipientKind, openMessage, sealMessage, type MessageKindValue } from '../../crypto/v1/message.ts';
+import { decodeRequestBody, type RequestBody } from '../../crypto/v1/request-body.ts';
+import { decodeTagsBody, decodeTextBody, encodeTagsBody, encodeTextBody } from '../../crypto/v1/text-body.ts';
+
+export interface TeamKeys {
+  id: Uint8Array;
+  /** base64url id, as the API names it */
+  key: string;
+  slug: string;
+  name: string;
+  /** The current epoch and its X25519 public key, from a root-verified certificate; null if none verifies. */
+  currentEpoch: number | null;
+  currentPublic: Uint8Array | null;
+  /** epoch -> granted epoch secret (verified against that epoch's certificate) */
+  secrets: Map<number, Uint8Array>;
+  /** active members (base64url id, user name), offered as assignees */
+  members: { id: string; username: string }[];
+}
+
+export interface Vault {
+  orgId: Uint8Array;
+  accountId: Uint8Array;
+  x25519Secret: Uint8Array;
+  ed25519Seed: Uint8Array;
+  rootFingerprint: string;
+  teams: Map<string, TeamKeys>;
+  /** grants or certificates that failed verification (shown as a warning) */
+  rejected: number;
+}
+
+export interface TeamsJson {
+  organisation: { id: string; name: string };
+  rootPublicKey: string | null;
+  rootFingerprint: string | null;
+  teams: {
+    id: string;
+    slug: string;
+    name: string;
+    currentEpoch: number | null;
+    certificate: string | null;
+    epochs: { epoch: number; state: string; certificate: string }[];
+    grants: { epoch: number; grant: string }[];
+    members?: { id: string; username: string }[];
+  }[];
+}
+
+export class KeyError extends Error {
+  constructor(readonly reason: 'no_root' | 'certificate') {
+    super(reason);
+  }
+}
+
+/**
+ * Builds the vault from the unwrapped account keys and GET /teams.
+ * Threat: a server that slips in keys of its own. The responder's certificate must verify
+ * against the root and name this account and exactly these public keys; each grant must open
+ * to the secret of a root-signed team certificate for the same team and epoch.
+ * @throws KeyError when there is no root key or the own certificate does not verify.
+ */
+export function openVault(
+  p: Primitives,
+  keys: { x25519Secret: Uint8Array; ed25519Seed: Uint8Array; x25519Public: Uint8Array; ed25519Public: Uint8Array },
+  accountId: Uint8Array,
+  certificate: Uint8Array | null,
+  teams: TeamsJson,
+): Vault {
+  if (!teams.rootPublicKey || !teams.rootFingerprint) throw new KeyError('no_root');
+  const root = base64urlDecode(teams.rootPublicKey);
+  const orgId = base64urlDecode(teams.organisation.id);
+  if (!certificate) throw new KeyError('certificate');
+  try {
+    const cert = verifyResponderCert(p, root, certificate, { orgId, accountId });
+    if (!p.constantTimeEqual(cert.x25519Public, keys.x25519Public) || !p.constantTimeEqual(cert.ed25519Public, keys.ed25519Public)) {
+      throw new KeyError('certificate');
+    }
+  } catch {
+    throw new KeyError('certificate');
+  }
+  const vault: Vault = {
+    orgId, accountId, x25519Secret: keys.x25519Secret, ed25519Seed: keys.ed25519Seed,
+    rootFingerprint: teams.rootFingerprint, teams: new Map(), rejected: 0,
+  };
+  for (const t of teams.teams) {
+    const id = base64urlDecode(t.id);
+    const team: TeamKeys = { id, key: t.id, slug: t.slug, name: t.name, currentEpoch: null, currentPublic: null, secrets: new Map(), members: t.members ?? [] };
+    if (t.currentEpoch !== null && t.certificate) {
+      try {
+        team.currentPublic = verifyTeamKey(p, root, base64urlDecode(t.certificate), { orgId, teamId: id, epoch: t.currentEpoch }).publicKey;
+        team.currentEpoch = t.currentEpoch;
+      } catch {
+        vault.rejected++;
+      }
+    }
+    for (const g of t.grants) {
+      const epochCert = t.epochs.find((e) => e.epoch === g.epoch);
+      try {
+        if (!epochCert) throw new KeyError('certificate');
+        const teamPublic = verifyTeamKey(p, root, base64urlDecode(epochCert.certificate), { orgId, teamId: id, epoch: g.epoch }).publicKey;
+        const opened = openGrant(p, {
+          responderSecret: keys.x25519Secret,
+          bytes: base64urlDecode(g.grant),
+          expected: { orgId, teamId: id, epoch: g.epoch, accountId },
+          teamPublic,
+        });
+        team.secrets.set(g.epoch, opened.epochSecret);
+      } catch {
+        vault.rejected++;
+      }
+    }
+    vault.teams.set(t.id, team);
+  }
+  return vault;
+}
+
+/** Zero-fills every secret in the vault and empties it. */
+export function wipeVault(v: Vault): void {
+  v.x25519Secret.fill(0);
+  v.ed25519Seed.fill(0);
+  for (const team of v.teams.values()) {
+    for (const s of team.secrets.values()) s.fill(0);
+    team.secrets.clear();
+  }
+  v.teams.clear();
+}
+
+/** What decryption needs: the organisation and a lookup of epoch secrets. */
+export interface DecryptContext {
+  orgId: Uint8Array;
+  secret(teamKey: string, epoch: number): Uint8Array | undefined;
+}
+
+export function vaultContext(v: Vault): DecryptContext {
+  return { orgId: v.orgId, secret: (teamKey, epoch) => v.teams.get(teamKey)?.secrets.get(epoch) };
+}
+
+export interface RequestRowJson {
+  id: string;
+  teamId: string;
+  epoch: number;
+  status: string;
+  priority: string;
+  assigneeId: string | null;
+  createdHour: string;
+  updatedHour: string;
+  blob: string;
+}
+
+export type Opened<T> = { ok: true; value: T } | { ok: false; reason: 'no_key' | 'unreadable' };
+
+/**
+ * Decrypts a request (kind 1) with the team secret for the row's epoch, binding org, team,
+ * thread, message id, kind and epoch, so a row moved between records does not open.
+ */
+export function openRequestRow(p: Primitives, ctx: DecryptContext, row: RequestRowJson): Opened<RequestBody> {
+  const secret = ctx.secret(row.teamId, row.epoch);
+  if (!secret) return { ok: false, reason: 'no_key' };
+  try {
+    const id = base64urlDecode(row.id);
+    const { body } = openMessage(p, base64urlDecode(row.blob), {
+      recipientKind: RecipientKind.team,
+      secret,
+      expected: { orgId: ctx.orgId, teamId: base64urlDecode(row.teamId), threadId: id, messageId: id, kind: MessageKind.request, epoch: row.epoch },
+    });
+    return { ok: true, value: decodeRequestBody(body) };
+  } catch {
+    return { ok: false, reason: 'unreadable' };
+  }
+}
+
+export const KIND_NAMES = ['request', 'followup', 'reply', 'note', 'tags'] as const;
+export type KindName = (typeof KIND_NAMES)[number];
+
+export interface ThreadMessageJson {
+  id: string;
+  kind: string;
+  epoch: number;
+  position: number;
+  authorId: string | null;
+  blob: string;
+}
+
+export type ThreadContent =
+  | { kind: 'request'; body: RequestBody }
+  | { kind: 'followup' | 'reply' | 'note'; text: string }
+  | { kind: 'tags'; tags: string[] };
+
+/** Decrypts one thread message of the request `threadId` in team `teamKey`. */
+export function openThreadMessage(p: Primitives, ctx: DecryptContext, teamKey: string, threadId: string, m: ThreadMessageJson): Opened<ThreadContent> {
+  if (!(KIND_NAMES as readonly string[]).includes(m.kind)) return { ok: false, reason: 'unreadable' };
+  const kind = m.kind as KindName;
+  const secret = ctx.secret(teamKey, m.epoch);
+  if (!secret) return { ok: false, reason: 'no_key' };
+  try {
+    const { body } = openMessage(p, base64urlDecode(m.blob), {
+      recipientKind: RecipientKind.team,
+      secret,
+      expected: {
+        orgId: ctx.orgId, teamId: base64urlDecode(teamKey), threadId: base64urlDecode(threadId),
+        messageId: base64urlDecode(m.id), kind: MessageKind[kind], epoch: m.epoch,
+      },
+    });
+    if (kind === 'request') return { ok: true, value: { kind, body: decodeRequestBody(body) } };
+    if (kind === 'tags') return { ok: true, value: { kind, tags: decodeTagsBody(body) } };
+    return { ok: true, value: { kind, text: decodeTextBody(body) } };
+  } catch {
+    return { ok: false, reason: 'unreadable' };
+  }
+}
+
+/**
+ * Seals a note, tags or reply to the team's CURRENT epoch key (from its root-verified
+ * certificate) and, for a reply, to the requester's reply key from the decrypted request.
+ * @throws Error('no_current_key') when no current team certificate verified; crypto errors.
+ */
+export function sealResponderMessage(
+  p: Primitives,
+  v: Vault,
+  a: { kind: 'note' | 'tags' | 'reply'; teamKey: string; threadId: string; text?: string; tags?: string[]; requesterPublic?: Uint8Array },
+): Uint8Array {
+  const team = v.teams.get(a.teamKey);
+  if (!team || team.currentEpoch === null || !team.currentPublic) throw new Error('no_current_key');
+  const kind: MessageKindValue = MessageKind[a.kind];
+  const body = a.kind === 'tags' ? encodeTagsBody(a.tags ?? []) : encodeTextBody(a.text ?? '');
+  return sealMessage(p, {
+    kind,
+    orgId: v.orgId,
+    teamId: team.id,
+    epoch: team.currentEpoch,
+    threadId: base64urlDecode(a.threadId),
+    messageId: p.randomBytes(16),
+    teamPublic: team.currentPublic,
+    ...(a.kind === 'reply' ? { requesterPublic: a.requesterPublic! } : {}),
+    body,
+  });
+}
