@@ -39,6 +39,11 @@ async function main(): Promise<number> {
   printLine(`Haven is running on the ${where}.`);
   printLine(`  Requester site:   ${running.requesterUrl}`);
   printLine(`  Triage dashboard: ${running.triageUrl}`);
+  if (!running.setUp) {
+    printLine('No organisation is set up yet, so the request form cannot accept requests.');
+    printLine('  Try it with a demo:  npm run seed   (local use only), then restart.');
+    printLine('  For real use:        npm run setup  (see docs/DEPLOY.md, section 5).');
+  }
   printLine('Press Ctrl+C to stop.');
 
   await new Promise<void>((resolve) => {

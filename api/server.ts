@@ -11,6 +11,7 @@ import type { Config } from './config.ts';
 import { openDatabase, type OpenDatabase } from './db/connect.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import type { Logger } from './logger.ts';
+import { findOrganisation } from './intake/intake.repository.ts';
 import { loadSodiumPrimitives } from '../crypto/sodium.ts';
 import { resolveRootPublicKey, resolveServerSecret } from './deployment-keys.ts';
 import { startRetentionJob } from './admin/retention.service.ts';
@@ -18,6 +19,8 @@ import { startRetentionJob } from './admin/retention.service.ts';
 export interface RunningServer {
   requesterUrl: string;
   triageUrl: string;
+  /** False until an organisation exists and its root public key is configured. */
+  setUp: boolean;
   database: OpenDatabase;
   stop(): Promise<void>;
 }
@@ -50,6 +53,7 @@ function closeServer(server: ServerType, graceMs: number): Promise<void> {
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const servers: ServerType[] = [];
+  let setUp = false;
   let stopRetention = () => {};
   try {
     const applied = await migrateToLatest(database.db);
@@ -66,6 +70,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     };
     servers.push(await listen(createRequesterApp(deps).fetch, config.host, config.requesterPort));
     servers.push(await listen(createTriageApp(deps).fetch, config.host, config.triagePort));
+    setUp = deps.rootPublicKey !== null && (await findOrganisation(database.db)) !== null;
     stopRetention = startRetentionJob(database.db, deps.crypto, { serverSecret: deps.serverSecret, config, logger });
   } catch (err) {
     await Promise.all(servers.map((s) => closeServer(s, 0)));
@@ -75,6 +80,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 
   let stopping: Promise<void> | null = null;
   return {
+    setUp,
     requesterUrl: urlOf(servers[0]!, config.host),
     triageUrl: urlOf(servers[1]!, config.host),
     database,

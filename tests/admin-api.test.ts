@@ -85,6 +85,14 @@ describeEachDatabase('admin API', (t) => {
     return r.rows[0]!;
   }
 
+  it('setup refuses a weak first-admin passphrase (it guards the root key) and writes nothing', async () => {
+    await sql`truncate organisations, accounts, audit_log cascade`.execute(t.db);
+    for (const weak of ['short', 'password12345', 'admin.one is me', '111111111111']) {
+      await expect(setupOrganisation(t.db, p, { name: 'X', username: 'admin.one', passphrase: weak })).rejects.toThrow(/too weak/);
+    }
+    expect(await t.db.selectFrom('organisations').select('id').execute()).toHaveLength(0);
+  });
+
   it('setup refuses over an existing organisation, real or demo, and writes nothing', async () => {
     const before = await counts();
     await expect(setupOrganisation(t.db, p, { name: 'Second', username: 'admin.two', passphrase: ADMIN_PASS })).rejects.toBeInstanceOf(SetupRefusedError);

@@ -34,6 +34,8 @@ describe('npm start on the embedded database', () => {
     const first = await startHaven({ HAVEN_DATA_DIR: dataDir });
     running.push(first);
     expect(first.requesterUrl).not.toBe(first.triageUrl);
+    // A newcomer is told how to get an organisation, not left with a form that cannot send.
+    expect(first.stdout()).toContain('npm run seed');
     for (const url of [first.requesterUrl, first.triageUrl]) {
       const res = await fetch(new URL('/api/v1/health', url));
       expect(res.status).toBe(200);

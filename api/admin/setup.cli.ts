@@ -8,12 +8,9 @@
  * logged, and there is deliberately no command-line flag for it (flags land in shell history
  * and process lists). Refuses over any existing organisation and then writes nothing.
  */
-import { ConfigError, loadConfig } from '../config.ts';
-import { openDatabase } from '../db/connect.ts';
-import { migrateToLatest } from '../db/migrate.ts';
+import { runCli } from '../cli.ts';
 import { writeRootPublicKeyFile } from '../deployment-keys.ts';
-import { printError, printLine } from '../logger.ts';
-import { loadSodiumPrimitives } from '../../crypto/sodium.ts';
+import { printLine } from '../logger.ts';
 import { refuseIfSetUp, setupOrganisation, SetupRefusedError } from './setup.service.ts';
 
 function flag(args: string[], name: string): string | undefined {
@@ -70,47 +67,35 @@ async function askLine(question: string): Promise<string> {
   }
 }
 
-try {
+await runCli(async ({ config, database, crypto: p }) => {
   const args = process.argv.slice(2);
-  const config = loadConfig();
-  const p = await loadSodiumPrimitives();
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  try {
-    await migrateToLatest(database.db);
-    // Refuse before asking for anything.
-    await refuseIfSetUp(database.db);
-    const name = flag(args, 'name') ?? process.env.HAVEN_SETUP_ORG_NAME ?? (await askLine('Organisation name: '));
-    const username = flag(args, 'username') ?? process.env.HAVEN_SETUP_USERNAME ?? (await askLine('First admin user name: '));
-    let passphrase = process.env.HAVEN_SETUP_PASSPHRASE;
-    if (!passphrase) {
-      passphrase = await askHidden('Admin passphrase (at least 8 characters, not shown): ');
-      const again = await askHidden('Again: ');
-      if (again !== passphrase) throw new SetupRefusedError('the two passphrases differ');
-    }
-    const teamsText = flag(args, 'teams');
-    const teams = teamsText
-      ? teamsText.split(',').filter((t) => t.trim() !== '').map((t) => {
-          const [slug, ...rest] = t.split(':');
-          return { slug: slug!.trim(), name: rest.join(':').trim() || slug!.trim() };
-        })
-      : [];
-    const result = await setupOrganisation(database.db, p, { name, username, passphrase, teams });
-    printLine(`Created the organisation and its first admin "${username.trim().toLowerCase()}".`);
-    if (teams.length > 0) printLine(`  Teams: ${teams.map((t) => t.slug).join(', ')}`);
-    printLine(`  Root key fingerprint: ${result.rootFingerprint}`);
-    try {
-      printLine(`  Root public key written to ${writeRootPublicKeyFile(config, result.rootPublicKey)}`);
-    } catch {
-      printLine('  Could not write the root public key file; set this instead:');
-    }
-    if (config.rootPublicKey) printLine('  HAVEN_ROOT_PUBLIC_KEY is set and takes precedence: set it to the key below.');
-    printLine(`  HAVEN_ROOT_PUBLIC_KEY=${Buffer.from(result.rootPublicKey).toString('hex')}`);
-    printLine('  Restart the server so it reads the key; publish the fingerprint where responders can compare it.');
-  } finally {
-    await database.close();
+  // Refuse before asking for anything.
+  await refuseIfSetUp(database.db);
+  const name = flag(args, 'name') ?? process.env.HAVEN_SETUP_ORG_NAME ?? (await askLine('Organisation name: '));
+  const username = flag(args, 'username') ?? process.env.HAVEN_SETUP_USERNAME ?? (await askLine('First admin user name: '));
+  let passphrase = process.env.HAVEN_SETUP_PASSPHRASE;
+  if (!passphrase) {
+    passphrase = await askHidden('Admin passphrase (at least 12 characters, not shown): ');
+    const again = await askHidden('Again: ');
+    if (again !== passphrase) throw new SetupRefusedError('the two passphrases differ');
   }
-} catch (err) {
-  if (err instanceof ConfigError) err.problems.forEach((p) => printError(`haven: ${p}`));
-  else printError(`haven: ${err instanceof Error ? err.message : String(err)}`);
-  process.exitCode = 1;
-}
+  const teamsText = flag(args, 'teams');
+  const teams = teamsText
+    ? teamsText.split(',').filter((t) => t.trim() !== '').map((t) => {
+        const [slug, ...rest] = t.split(':');
+        return { slug: slug!.trim(), name: rest.join(':').trim() || slug!.trim() };
+      })
+    : [];
+  const result = await setupOrganisation(database.db, p, { name, username, passphrase, teams });
+  printLine(`Created the organisation and its first admin "${username.trim().toLowerCase()}".`);
+  if (teams.length > 0) printLine(`  Teams: ${teams.map((t) => t.slug).join(', ')}`);
+  printLine(`  Root key fingerprint: ${result.rootFingerprint}`);
+  try {
+    printLine(`  Root public key written to ${writeRootPublicKeyFile(config, result.rootPublicKey)}`);
+  } catch {
+    printLine('  Could not write the root public key file; set this instead:');
+  }
+  if (config.rootPublicKey) printLine('  HAVEN_ROOT_PUBLIC_KEY is set and takes precedence: set it to the key below.');
+  printLine(`  HAVEN_ROOT_PUBLIC_KEY=${Buffer.from(result.rootPublicKey).toString('hex')}`);
+  printLine('  Restart the server so it reads the key; publish the fingerprint where responders can compare it.');
+});

@@ -4,6 +4,7 @@
  * audit entry, in one transaction. The root seed is stored only sealed to the admin's own
  * X25519 key (root_wraps); this process forgets it when it exits.
  */
+import { assessPassphrase, MIN_PASSPHRASE_CHARS } from '../../web/triage/passphrase.ts';
 import type { Kysely } from 'kysely';
 import { base64urlEncode } from '../../crypto/encoding.ts';
 import type { Primitives } from '../../crypto/primitives.ts';
@@ -60,6 +61,11 @@ export async function setupOrganisation(db: Kysely<Database>, p: Primitives, inp
     if (!/^[a-z0-9-]{1,40}$/.test(t.slug)) throw new SetupRefusedError('every team slug must be 1-40 characters: a-z, 0-9 or dash');
   }
   if (new Set(teamsIn.map((t) => t.slug)).size !== teamsIn.length) throw new SetupRefusedError('a team slug is given twice');
+  // The first admin's passphrase guards the root key: the same rules as every responder's.
+  const verdict = assessPassphrase(input.passphrase, username);
+  if (!verdict.ok) {
+    throw new SetupRefusedError(`the passphrase is too weak (${verdict.problems.join(', ')}): use at least ${MIN_PASSPHRASE_CHARS} characters, ideally several random words`);
+  }
   // Cheap early refusal before the Argon2id work; checked again under the lock below.
   await refuseIfSetUp(db);
 

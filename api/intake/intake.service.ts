@@ -7,15 +7,11 @@
  * content and never holds a key that could.
  */
 import type { Kysely } from 'kysely';
-import { MessageKind, parseMessageHeader, type MessageHeader } from '../../crypto/v1/message.ts';
-import { lookupTokenHash } from '../../crypto/v1/requester.ts';
 import { rootFingerprint, verifyTeamKey } from '../../crypto/v1/certs.ts';
-import { sealMessage } from '../../crypto/v1/message.ts';
-import { encodeRequestBody } from '../../crypto/v1/request-body.ts';
-import { decodeRequestBody } from '../../crypto/v1/request-body.ts';
+import { MessageKind, RecipientKind, openMessage, parseMessageHeader, sealMessage, type MessageHeader } from '../../crypto/v1/message.ts';
+import { decodeRequestBody, encodeRequestBody } from '../../crypto/v1/request-body.ts';
+import { CURRENT_REQUESTER_PARAM_SET, REQUESTER_PARAM_SETS, deriveRequesterKeys, generatePassphrase, lookupTokenHash } from '../../crypto/v1/requester.ts';
 import { decodeTextBody } from '../../crypto/v1/text-body.ts';
-import { openMessage, RecipientKind } from '../../crypto/v1/message.ts';
-import { CURRENT_REQUESTER_PARAM_SET, REQUESTER_PARAM_SETS, deriveRequesterKeys, generatePassphrase } from '../../crypto/v1/requester.ts';
 import type { Primitives } from '../../crypto/primitives.ts';
 import type { Database } from '../db/schema.ts';
 import { AppError, ConflictError, NotFoundError, RateLimitedError, UnavailableError, ValidationError } from '../errors.ts';
@@ -66,7 +62,7 @@ function sameBytes(crypto: Primitives, a: Uint8Array, b: Uint8Array): boolean {
 
 export class IntakeService {
   /** Submissions that arrive together are committed together (see `#writeBatch`). */
-  readonly #submissions = new GroupCommit<Submission, Uint8Array>((batch) => this.#writeBatch(batch));
+  readonly #submissions = new GroupCommit<Submission, Uint8Array>((batch) => this.#writeBatch(batch), { maxInFlight: 3 });
 
   constructor(
     private readonly db: Kysely<Database>,
