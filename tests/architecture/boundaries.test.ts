@@ -1,0 +1,54 @@
+/**
+ * Import boundaries outside crypto/ (STYLE.md rule 6; crypto/ checks its own):
+ * - web/ imports nothing from api/, and no Node built-in (it runs in browsers);
+ * - nothing outside crypto/sodium.ts and crypto/noble.ts imports a crypto library;
+ * - only api/ repositories and db code, migrations, seeds, tests and benchmarks use Kysely
+ *   query builders directly (services speak domain types).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+function sources(dir: string): string[] {
+  return fs
+    .readdirSync(path.join(ROOT, dir), { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile() && d.name.endsWith('.ts'))
+    .map((d) => path.relative(ROOT, path.join(d.parentPath, d.name)));
+}
+
+function imports(file: string): string[] {
+  const text = fs.readFileSync(path.join(ROOT, file), 'utf8');
+  return [...text.matchAll(/^\s*(?:import|export)[^'"]*from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm)].map((m) => m[1] ?? m[2]!);
+}
+
+describe('import boundaries', () => {
+  it('web/ imports nothing from api/ and no Node built-in', () => {
+    const files = sources('web').filter((f) => !f.endsWith('.test.ts') && f !== 'web/build.ts');
+    expect(files.length).toBeGreaterThan(5);
+    for (const file of files) {
+      for (const spec of imports(file)) {
+        expect({ file, spec, api: /(^|\/)api\//.test(spec) }).toEqual({ file, spec, api: false });
+        expect({ file, spec, node: /^node:|^(fs|path|crypto|buffer|os|child_process)$/.test(spec) }).toEqual({ file, spec, node: false });
+      }
+    }
+  });
+
+  it('only crypto/sodium.ts and crypto/noble.ts import a crypto library', () => {
+    const files = ['api', 'web', 'seeds', 'migrations', 'bench', 'tests', 'crypto'].flatMap(sources);
+    for (const file of files) {
+      if (file === 'crypto/sodium.ts' || file === 'crypto/noble.ts') continue;
+      for (const spec of imports(file)) {
+        expect({ file, spec, lib: /^(libsodium|@noble\/|tweetnacl)/.test(spec) }).toEqual({ file, spec, lib: false });
+      }
+    }
+  });
+
+  it('api/ services and routes do not build queries (only repositories and db code touch Kysely)', () => {
+    const files = sources('api').filter((f) => /\.(service|routes)\.ts$/.test(f));
+    expect(files.length).toBeGreaterThan(5);
+    const offenders = files.filter((f) => /\.(selectFrom|insertInto|updateTable|deleteFrom)\(/.test(fs.readFileSync(path.join(ROOT, f), 'utf8')));
+    expect(offenders).toEqual([]);
+  });
+});
