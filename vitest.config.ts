@@ -7,6 +7,7 @@ export default defineConfig({
     // parallel but never so wide that timings fall apart.
     maxWorkers: 2,
     globalSetup: ['tests/global-setup.ts'],
+    reporters: ['default', './tests/plain-summary-reporter.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },
