@@ -47,13 +47,17 @@ export interface NewAccount {
   hour: Date;
 }
 
-export async function insertAccount(trx: Transaction<Database>, a: NewAccount): Promise<void> {
+/**
+ * Inserts an account: pending (enrolment) without a certificate, or active with its
+ * root-signed certificate (setup's first admin).
+ */
+export async function insertAccount(trx: Transaction<Database>, a: NewAccount & { certificate?: Uint8Array }): Promise<void> {
   await trx
     .insertInto('accounts')
     .values({
-      id: a.id, username: a.username, role: a.role, status: 'pending', salt: a.salt, verifier_hash: a.verifierHash,
-      key_bundle: a.keyBundle, enc_public_key: a.encPublicKey, sign_public_key: a.signPublicKey, certificate: null,
-      totp_secret: null, created_hour: a.hour,
+      id: a.id, username: a.username, role: a.role, status: a.certificate ? 'active' : 'pending', salt: a.salt,
+      verifier_hash: a.verifierHash, key_bundle: a.keyBundle, enc_public_key: a.encPublicKey, sign_public_key: a.signPublicKey,
+      certificate: a.certificate ?? null, totp_secret: null, created_hour: a.hour,
     })
     .execute();
 }

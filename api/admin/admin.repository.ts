@@ -88,29 +88,6 @@ export async function activateAccount(trx: Transaction<Database>, id: Uint8Array
   await trx.updateTable('accounts').set({ status: 'active', certificate, role }).where('id', '=', id).execute();
 }
 
-export interface NewActiveAccount {
-  id: Uint8Array;
-  username: string;
-  role: AccountRole;
-  salt: Uint8Array;
-  verifierHash: Uint8Array;
-  keyBundle: Uint8Array;
-  encPublicKey: Uint8Array;
-  signPublicKey: Uint8Array;
-  certificate: Uint8Array;
-  hour: Date;
-}
-
-export async function insertActiveAccount(trx: Transaction<Database>, a: NewActiveAccount): Promise<void> {
-  await trx
-    .insertInto('accounts')
-    .values({
-      id: a.id, username: a.username, role: a.role, status: 'active', salt: a.salt, verifier_hash: a.verifierHash, key_bundle: a.keyBundle,
-      enc_public_key: a.encPublicKey, sign_public_key: a.signPublicKey, certificate: a.certificate, totp_secret: null, created_hour: a.hour,
-    })
-    .execute();
-}
-
 /**
  * Marks an account removed and deletes everything that gives it access: grants, sessions,
  * memberships and its root wrap. @returns the teams it was a member of or held grants for.

@@ -4,7 +4,6 @@
  * audit entry, in one transaction. The root seed is stored only sealed to the admin's own
  * X25519 key (root_wraps); this process forgets it when it exits.
  */
-import { assessPassphrase, MIN_PASSPHRASE_CHARS } from '../../web/triage/passphrase.ts';
 import type { Kysely } from 'kysely';
 import { base64urlEncode } from '../../crypto/encoding.ts';
 import type { Primitives } from '../../crypto/primitives.ts';
@@ -14,10 +13,12 @@ import {
 import { AUDIT_GENESIS_HASH, auditEntryHash } from '../../crypto/v1/audit.ts';
 import { createGrant, createRootKey, createX25519Key, Role, rootFingerprint, signResponderCert, signTeamKey } from '../../crypto/v1/certs.ts';
 import { signAuditEntry, wrapRootSeed } from '../../web/shared/admin-crypto.ts';
+import { assessPassphrase, MIN_PASSPHRASE_CHARS } from '../../web/triage/passphrase.ts';
 import { normalizeUsername } from '../accounts/account.service.ts';
 import type { Database } from '../db/schema.ts';
 import { coarseHour } from '../time.ts';
 import * as repo from './admin.repository.ts';
+import { insertAccount } from '../accounts/account.repository.ts';
 
 export class SetupRefusedError extends Error {
   override name = 'SetupRefusedError';
@@ -111,7 +112,7 @@ export async function setupOrganisation(db: Kysely<Database>, p: Primitives, inp
     const existing = await repo.lockOrganisations(trx);
     if (existing.real + existing.demo > 0) throw new SetupRefusedError(ALREADY);
     await repo.insertOrganisation(trx, { id: organisationId, name, hour });
-    await repo.insertActiveAccount(trx, { id: adminId, username, role: 'admin', salt, verifierHash, keyBundle, encPublicKey, signPublicKey, certificate, hour });
+    await insertAccount(trx, { id: adminId, username, role: 'admin', salt, verifierHash, keyBundle, encPublicKey, signPublicKey, certificate, hour });
     await repo.upsertRootWrap(trx, adminId, rootWrap, hour);
     for (const [position, t] of teams.entries()) {
       await repo.insertTeam(trx, { id: t.id, organisationId, slug: t.slug, name: t.name, position, hour });
