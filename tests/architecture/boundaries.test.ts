@@ -51,4 +51,10 @@ describe('import boundaries', () => {
     const offenders = files.filter((f) => /\.(selectFrom|insertInto|updateTable|deleteFrom)\(/.test(fs.readFileSync(path.join(ROOT, f), 'utf8')));
     expect(offenders).toEqual([]);
   });
+
+  it('nothing but api/logger.ts writes to the console (a stray log line could carry what must never be logged)', () => {
+    const files = ['api', 'web', 'crypto', 'seeds'].flatMap(sources).filter((f) => !f.endsWith('.test.ts'));
+    const offenders = files.filter((f) => /\bconsole\.(log|info|warn|error|debug)\(/.test(fs.readFileSync(path.join(ROOT, f), 'utf8')));
+    expect(offenders).toEqual([]);
+  });
 });
