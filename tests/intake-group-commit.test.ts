@@ -7,8 +7,8 @@ import { sql } from 'kysely';
 import { beforeEach, expect, it } from 'vitest';
 import { loadSodiumPrimitives } from '../crypto/sodium.ts';
 import { base64urlDecode, base64urlEncode } from '../crypto/encoding.ts';
-import { seedDemo, type DemoOrganisation } from '../seeds/demo.ts';
-import { createTestApps, type TestApps } from './helpers/test-app.ts';
+import type { DemoOrganisation } from '../seeds/demo.ts';
+import { createTestApps, type TestApps, seedDemoOrganisation } from './helpers/test-app.ts';
 import { describeEachDatabase } from './helpers/test-database.ts';
 import { lookupTokenHash, proofFor, requestBody, requesterKeys, sealRequest } from './helpers/requester-client.ts';
 import type { RequesterKeys } from '../crypto/v1/requester.ts';
@@ -21,9 +21,7 @@ describeEachDatabase('group commit of submissions', (t) => {
   let keys: RequesterKeys;
 
   beforeEach(async () => {
-    const seeded = await seedDemo(t.db, createTestApps(t.db).config, p);
-    if (!seeded.created) throw new Error('seed expected');
-    demo = seeded.demo;
+    demo = await seedDemoOrganisation(t.db);
     apps = createTestApps(t.db, { rootPublicKey: demo.root.publicKey });
     keys = await requesterKeys(p, 'apple banana cherry delta echo foxtrot golf hotel', demo.organisationId);
   });

@@ -7,8 +7,8 @@ import { beforeEach, expect, it } from 'vitest';
 import { loadSodiumPrimitives } from '../crypto/sodium.ts';
 import { base64urlDecode, base64urlEncode } from '../crypto/encoding.ts';
 import { parseMessageHeader } from '../crypto/v1/message.ts';
-import { seedDemo, type DemoOrganisation } from '../seeds/demo.ts';
-import { createTestApps, type TestApps } from './helpers/test-app.ts';
+import type { DemoOrganisation } from '../seeds/demo.ts';
+import { createTestApps, type TestApps, seedDemoOrganisation } from './helpers/test-app.ts';
 import { describeEachDatabase } from './helpers/test-database.ts';
 import { lookupTokenHash, proofFor, requestBody, requesterKeys, sealFollowUp, sealRequest, verifyCertificate } from './helpers/requester-client.ts';
 
@@ -33,9 +33,7 @@ describeEachDatabase('requester API', (t) => {
   let apps: TestApps;
 
   beforeEach(async () => {
-    const seeded = await seedDemo(t.db, createTestApps(t.db).config, p);
-    if (!seeded.created) throw new Error('seed expected');
-    demo = seeded.demo;
+    demo = await seedDemoOrganisation(t.db);
     apps = createTestApps(t.db, { rootPublicKey: demo.root.publicKey, env: { HAVEN_POW_DIFFICULTY: '4' } });
   });
 

@@ -8,8 +8,8 @@ import { loadSodiumPrimitives } from '../crypto/sodium.ts';
 import { openMessage, RecipientKind } from '../crypto/v1/message.ts';
 import { decodeRequestBody } from '../crypto/v1/request-body.ts';
 import { deriveRequesterKeys, lookupTokenHash, REQUESTER_PARAM_SETS, CURRENT_REQUESTER_PARAM_SET } from '../crypto/v1/requester.ts';
-import { seedDemo, type DemoOrganisation } from '../seeds/demo.ts';
-import { createTestApps, type TestApps } from './helpers/test-app.ts';
+import type { DemoOrganisation } from '../seeds/demo.ts';
+import { createTestApps, type TestApps, seedDemoOrganisation } from './helpers/test-app.ts';
 import { describeEachDatabase } from './helpers/test-database.ts';
 
 const p = await loadSodiumPrimitives();
@@ -28,9 +28,7 @@ describeEachDatabase('no-JavaScript path', (t) => {
   let apps: TestApps;
 
   beforeEach(async () => {
-    const seeded = await seedDemo(t.db, createTestApps(t.db).config, p);
-    if (!seeded.created) throw new Error('seed expected');
-    demo = seeded.demo;
+    demo = await seedDemoOrganisation(t.db);
     apps = createTestApps(t.db, { rootPublicKey: demo.root.publicKey });
   });
 

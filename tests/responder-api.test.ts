@@ -14,8 +14,8 @@ import { openGrant, verifyResponderCert } from '../crypto/v1/certs.ts';
 import { MessageKind, openMessage, RecipientKind, sealMessage } from '../crypto/v1/message.ts';
 import { decodeRequestBody } from '../crypto/v1/request-body.ts';
 import { deriveAccountSecrets, RESPONDER_DEFAULT_PARAMS, unwrapAccountKeys, wrapAccountKeys } from '../crypto/v1/account.ts';
-import { seedDemo, type DemoOrganisation, type DemoTeam } from '../seeds/demo.ts';
-import { createTestApps, type TestApps } from './helpers/test-app.ts';
+import type { DemoOrganisation, DemoTeam } from '../seeds/demo.ts';
+import { createTestApps, type TestApps, seedDemoOrganisation } from './helpers/test-app.ts';
 import { describeEachDatabase } from './helpers/test-database.ts';
 import { lookupTokenHash, proofFor, requestBody, requesterKeys, sealRequest } from './helpers/requester-client.ts';
 import type { RequesterKeys } from '../crypto/v1/requester.ts';
@@ -57,9 +57,7 @@ describeEachDatabase('responder API', (t) => {
   let medical: DemoTeam;
 
   beforeEach(async () => {
-    const seeded = await seedDemo(t.db, createTestApps(t.db).config, p);
-    if (!seeded.created) throw new Error('seed expected');
-    demo = seeded.demo;
+    demo = await seedDemoOrganisation(t.db);
     legal = demo.teams[0]!;
     medical = demo.teams[1]!;
     apps = createTestApps(t.db, { rootPublicKey: demo.root.publicKey, env: { HAVEN_POW_DIFFICULTY: '0' } });

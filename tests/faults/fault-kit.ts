@@ -19,10 +19,24 @@ import { loadSodiumPrimitives } from '../../crypto/sodium.ts';
 import type { Primitives } from '../../crypto/primitives.ts';
 import type { RequesterKeys } from '../../crypto/v1/requester.ts';
 import { seedDemo, type DemoOrganisation } from '../../seeds/demo.ts';
+import type { HavenProcess } from '../helpers/haven-process.ts';
+import type { ThrowawayPostgres } from '../helpers/throwaway-postgres.ts';
 import { lookupTokenHash, proofFor, requestBody, requesterKeys, sealRequest } from '../helpers/requester-client.ts';
 
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** After a fault test: kills every Haven still running, destroys the cluster, removes the directories. */
+export async function tearDown(processes: readonly HavenProcess[], cluster: ThrowawayPostgres | null, dirs: readonly string[]): Promise<void> {
+  for (const h of processes) {
+    if (h.child.exitCode === null && h.child.signalCode === null) {
+      h.child.kill('SIGKILL');
+      await h.exited;
+    }
+  }
+  await cluster?.destroy();
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
 }
 
 /**

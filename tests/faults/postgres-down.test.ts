@@ -5,12 +5,11 @@
  *
  * The cluster is a throwaway of this test's own (tests/helpers/throwaway-postgres.ts).
  */
-import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSodiumPrimitives } from '../../crypto/sodium.ts';
 import { startHaven, type HavenProcess } from '../helpers/haven-process.ts';
 import { startThrowawayPostgres, throwawayPostgresUnavailable, type ThrowawayPostgres } from '../helpers/throwaway-postgres.ts';
-import { FaultClient, sameBytes, seedForHaven, sleep, tempDir, type Outcome, type Submission } from './fault-kit.ts';
+import { FaultClient, tearDown, sameBytes, seedForHaven, sleep, tempDir, type Outcome, type Submission } from './fault-kit.ts';
 
 const p = await loadSodiumPrimitives();
 
@@ -52,14 +51,7 @@ describe.skipIf(noPostgres !== null)('[availability] PostgreSQL stops and starts
     dataDir = tempDir('haven-pgdown-');
   });
 
-  afterAll(async () => {
-    if (haven && haven.child.exitCode === null && haven.child.signalCode === null) {
-      haven.child.kill('SIGKILL');
-      await haven.exited;
-    }
-    await cluster?.destroy();
-    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => tearDown(haven ? [haven] : [], cluster, dataDir ? [dataDir] : []));
 
   it('answers 503 + Retry-After while it is down, recovers by itself, and loses no 201', async () => {
     const databaseUrl = await cluster.createDatabase('haven_down');

@@ -6,12 +6,11 @@
  *
  * Runs on embedded PGlite (data directory) and on PostgreSQL (a throwaway cluster).
  */
-import fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadSodiumPrimitives } from '../../crypto/sodium.ts';
 import { startHaven, type HavenProcess } from '../helpers/haven-process.ts';
 import { startThrowawayPostgres, throwawayPostgresUnavailable, type ThrowawayPostgres } from '../helpers/throwaway-postgres.ts';
-import { FaultClient, pooled, sameBytes, seedForHaven, tempDir, type Outcome } from './fault-kit.ts';
+import { FaultClient, tearDown, pooled, sameBytes, seedForHaven, tempDir, type Outcome } from './fault-kit.ts';
 
 const p = await loadSodiumPrimitives();
 
@@ -24,16 +23,7 @@ const running: HavenProcess[] = [];
 const dirs: string[] = [];
 let cluster: ThrowawayPostgres | null = null;
 
-afterAll(async () => {
-  for (const h of running) {
-    if (h.child.exitCode === null && h.child.signalCode === null) {
-      h.child.kill('SIGKILL');
-      await h.exited;
-    }
-  }
-  await cluster?.destroy();
-  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => tearDown(running, cluster, dirs));
 
 const noPostgres = throwawayPostgresUnavailable();
 if (noPostgres && process.env.CI === 'true') throw new Error(`CI=true but ${noPostgres}`);

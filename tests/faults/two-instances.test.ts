@@ -4,14 +4,13 @@
  * challenge one issues the other accepts, and a proof spent on one is refused on the other
  * (the spent-proof table is shared, not per process), even when both race for it.
  */
-import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSodiumPrimitives } from '../../crypto/sodium.ts';
 import type { DemoOrganisation } from '../../seeds/demo.ts';
 import { startHaven, type HavenProcess } from '../helpers/haven-process.ts';
 import { startThrowawayPostgres, throwawayPostgresUnavailable, type ThrowawayPostgres } from '../helpers/throwaway-postgres.ts';
-import { FaultClient, sameBytes, seedForHaven, tempDir } from './fault-kit.ts';
+import { FaultClient, tearDown, sameBytes, seedForHaven, tempDir } from './fault-kit.ts';
 
 const p = await loadSodiumPrimitives();
 
@@ -40,16 +39,7 @@ describe.skipIf(noPostgres !== null)('[horizontal scaling] two instances on one 
     client = await FaultClient.create(p, demo);
   }, 90_000);
 
-  afterAll(async () => {
-    for (const h of running) {
-      if (h.child.exitCode === null && h.child.signalCode === null) {
-        h.child.kill('SIGKILL');
-        await h.exited;
-      }
-    }
-    await cluster?.destroy();
-    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => tearDown(running, cluster, dirs));
 
   it('serves through B, byte for byte, a request submitted through A (and the other way round)', async () => {
     for (const [from, to] of [

@@ -5,6 +5,7 @@ import { loadConfig, type Config } from '../../api/config.ts';
 import type { Database } from '../../api/db/schema.ts';
 import { createLogger } from '../../api/logger.ts';
 import { loadSodiumPrimitives } from '../../crypto/sodium.ts';
+import { seedDemo, type DemoOrganisation } from '../../seeds/demo.ts';
 
 const sodium = await loadSodiumPrimitives();
 
@@ -36,4 +37,11 @@ export function createTestApps(db: Kysely<Database>, options: TestAppOptions = {
   const logger = createLogger(config.logLevel, (line) => logLines.push(line));
   const deps = { db, config, logger, crypto: sodium, serverSecret: config.serverSecret!, rootPublicKey: options.rootPublicKey ?? null };
   return { requester: createRequesterApp(deps), triage: createTriageApp(deps), config, logLines };
+}
+
+/** Seeds the demo organisation into a fresh test database. @returns its keys. */
+export async function seedDemoOrganisation(db: Kysely<Database>): Promise<DemoOrganisation> {
+  const seeded = await seedDemo(db, testConfig(), sodium);
+  if (!seeded.created) throw new Error('expected a fresh test database');
+  return seeded.demo;
 }

@@ -11,10 +11,10 @@ import type { Database } from '../../api/db/schema.ts';
 import { ERROR_CODES } from '../../api/errors.ts';
 import { loadSodiumPrimitives } from '../../crypto/sodium.ts';
 import { base64urlEncode } from '../../crypto/encoding.ts';
-import { seedDemo, type DemoOrganisation } from '../../seeds/demo.ts';
+import type { DemoOrganisation } from '../../seeds/demo.ts';
 import { createAdminAccount } from '../helpers/approve.ts';
 import { makeCredentials, sessionCookie } from '../helpers/responder-client.ts';
-import { createTestApps, type TestApps } from '../helpers/test-app.ts';
+import { createTestApps, type TestApps, seedDemoOrganisation } from '../helpers/test-app.ts';
 import { describeEachDatabase } from '../helpers/test-database.ts';
 
 const p = await loadSodiumPrimitives();
@@ -92,9 +92,7 @@ describeEachDatabase('fuzzing every endpoint', (t) => {
   let cookie: string;
 
   beforeEach(async () => {
-    const seeded = await seedDemo(t.db, createTestApps(t.db).config, p);
-    if (!seeded.created) throw new Error('seed expected');
-    demo = seeded.demo;
+    demo = await seedDemoOrganisation(t.db);
     apps = createTestApps(t.db, { rootPublicKey: demo.root.publicKey, env: { HAVEN_MAX_BODY_BYTES: '200000' } });
     const admin = await makeCredentials(p, 'fuzz-admin');
     await createAdminAccount(t.db, p, demo, admin, demo.teams.map((x) => x.id));

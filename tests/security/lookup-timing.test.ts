@@ -7,9 +7,9 @@
 import { beforeEach, expect, it } from 'vitest';
 import { base64urlEncode } from '../../crypto/encoding.ts';
 import { loadSodiumPrimitives } from '../../crypto/sodium.ts';
-import { seedDemo, type DemoOrganisation } from '../../seeds/demo.ts';
+import type { DemoOrganisation } from '../../seeds/demo.ts';
 import { lookupTokenHash, proofFor, requestBody, requesterKeys, sealRequest } from '../helpers/requester-client.ts';
-import { createTestApps, type TestApps } from '../helpers/test-app.ts';
+import { createTestApps, type TestApps, seedDemoOrganisation } from '../helpers/test-app.ts';
 import { describeEachDatabase } from '../helpers/test-database.ts';
 import { base64urlDecode } from '../../crypto/encoding.ts';
 
@@ -25,9 +25,7 @@ describeEachDatabase('lookup timing', (t) => {
   let apps: TestApps;
 
   beforeEach(async () => {
-    const seeded = await seedDemo(t.db, createTestApps(t.db).config, p);
-    if (!seeded.created) throw new Error('seed expected');
-    demo = seeded.demo;
+    demo = await seedDemoOrganisation(t.db);
     apps = createTestApps(t.db, { rootPublicKey: demo.root.publicKey, env: { HAVEN_POW_DIFFICULTY: '0', HAVEN_LOG_LEVEL: 'silent' } });
   });
 
