@@ -9,6 +9,7 @@
  */
 import { noblePrimitives as p } from '../../crypto/noble.ts';
 import { base64urlDecode, base64urlEncode } from '../../crypto/encoding.ts';
+import { MalformedError } from '../../crypto/errors.ts';
 import { verifyTeamKey } from '../../crypto/v1/certs.ts';
 import { MessageKind, RecipientKind, openMessage, sealMessage, type MessageKindValue } from '../../crypto/v1/message.ts';
 import { decodeRequestBody, encodeRequestBody } from '../../crypto/v1/request-body.ts';
@@ -165,7 +166,9 @@ async function proveWork(progress: HTMLProgressElement) {
   return { challenge, nonce: base64urlEncode(nonce) };
 }
 
+/** Words for a failed send: encoders refuse only oversized text; anything else failed as a whole. */
 function messageError(err: unknown): string {
+  if (err instanceof MalformedError) return t.tooLong;
   if (err instanceof ApiError) {
     if (err.status === 409 && err.code === 'conflict') return t.staleKey;
     if (err.status === 0 || err.status >= 500) return t.unavailable;
@@ -214,7 +217,7 @@ async function submitRequest(event: Event): Promise<void> {
     show('sent');
   } catch (err) {
     if (err instanceof ApiError && err.status === 409) intake = await loadIntake().catch(() => intake);
-    setStatus('compose-status', err instanceof ApiError ? messageError(err) : t.tooLong, true);
+    setStatus('compose-status', messageError(err), true);
   } finally {
     send.disabled = false;
   }
@@ -319,7 +322,7 @@ async function submitFollowUp(event: Event): Promise<void> {
     setStatus('thread-status', t.added);
   } catch (err) {
     if (err instanceof ApiError && err.status === 409) intake = await loadIntake().catch(() => intake);
-    setStatus('thread-status', err instanceof ApiError ? messageError(err) : t.tooLong, true);
+    setStatus('thread-status', messageError(err), true);
   } finally {
     button.disabled = false;
   }
