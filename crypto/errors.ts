@@ -14,7 +14,11 @@ export type CryptoErrorCode =
   | 'decryption_failed'
   | 'bad_signature'
   | 'weak_input'
-  | 'not_supported';
+  | 'not_supported'
+  // v2 signed statements (crypto/v2): a validity window and a per-team serial floor
+  | 'expired_statement'
+  | 'not_yet_valid'
+  | 'rolled_back';
 
 export class CryptoError extends Error {
   readonly code: CryptoErrorCode;
@@ -71,5 +75,33 @@ export class WeakInputError extends CryptoError {
 export class NotSupportedError extends CryptoError {
   constructor(message = 'operation not supported by this backend') {
     super('not_supported', message);
+  }
+}
+
+/**
+ * A signed statement (v2 team key statement, invitation) whose validity has ended. Distinct from
+ * a bad signature: the statement was genuine, so the page can say "this key has expired, the
+ * organisation must renew it" instead of "someone tampered with this".
+ */
+export class ExpiredStatementError extends CryptoError {
+  constructor(message = 'statement has expired') {
+    super('expired_statement', message);
+  }
+}
+
+/** A signed statement issued in the future (beyond one hour of clock skew): refuse rather than trust a wrong clock. */
+export class NotYetValidError extends CryptoError {
+  constructor(message = 'statement is not yet valid') {
+    super('not_yet_valid', message);
+  }
+}
+
+/**
+ * A genuine but OLDER statement than one this client has already seen (serial below the floor
+ * it remembers): the server is replaying a retired key, e.g. one whose secret has leaked.
+ */
+export class RolledBackError extends CryptoError {
+  constructor(message = 'statement is older than one already seen') {
+    super('rolled_back', message);
   }
 }

@@ -10,7 +10,9 @@
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { argon2idAsync } from '@noble/hashes/argon2.js';
 import { blake2b } from '@noble/hashes/blake2.js';
-import { randomBytes } from '@noble/hashes/utils.js';
+import { sha512 } from '@noble/hashes/sha2.js';
+import { concatBytes, randomBytes } from '@noble/hashes/utils.js';
+import { bytesToNumberLE } from '@noble/curves/utils.js';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { DecryptionError, MalformedError, WeakInputError } from './errors.ts';
 import {
@@ -37,17 +39,63 @@ function nobleBlake2b(outLen: number, message: Uint8Array, opts: Blake2bOptions 
 }
 
 /**
- * libsodium's crypto_sign_verify_detached rejects small-order public keys and small-order R
- * (and non-canonical encodings); noble's strict RFC 8032 mode (zip215: false) rejects the
- * non-canonical encodings but accepts small order. We add the small-order checks so both
- * backends accept exactly the same signatures.
+ * Ed25519 verification with libsodium's rule (crypto_sign_verify_detached, libsodium 1.0.22 as
+ * shipped in libsodium-wrappers-sumo 0.8.4; src/libsodium/crypto_sign/ed25519/ref10/open.c):
+ *   1. S must be canonical (S < L);
+ *   2. R must not be one of the small-order encodings (checked on the BYTES, sign bit ignored,
+ *      including the non-canonical encodings y = p and y = p + 1);
+ *   3. A must be canonical (y < p) and not of small order (same byte check);
+ *   4. A must decode to a curve point;
+ *   5. COFACTORLESS equation: encode([S]B - [k]A) must equal the 32 R bytes, k = SHA-512(R||A||M) mod L.
+ * noble's own ed25519.verify checks the COFACTORED equation ([8]([S]B - R - [k]A) = 0) even with
+ * zip215: false, so it accepts signatures under mixed-order keys (A + a torsion point) that
+ * libsodium rejects. One signature must never be valid in one browser and invalid in the other
+ * (the requester page runs noble, the dashboard libsodium): a signed statement or message that
+ * one side accepts and the other refuses splits what two people believe. So we do not call
+ * ed25519.verify at all; we recompute libsodium's rule on noble's Point API.
+ * Comparing encode([S]B - [k]A) with R's bytes also rejects every non-canonical R (an encoding
+ * is canonical by construction). Nothing here is secret, so variable-time arithmetic is fine.
+ * Proven equal to libsodium on crafted edge vectors: tests/vectors/ed25519-edge.json.
  */
-function hasSmallOrder(encoded: Uint8Array): boolean {
+const Point = ed25519.Point;
+const L = Point.Fn.ORDER;
+
+/** libsodium ge25519_has_small_order: the y bytes (sign bit ignored, y taken mod p) are those of a point of order 1, 2, 4 or 8. */
+function hasSmallOrderEncoding(encoded: Uint8Array): boolean {
+  let pt;
   try {
-    return ed25519.Point.fromBytes(encoded, false).isSmallOrder();
+    // zip215 decoding accepts y >= p and x = 0 with the sign bit set, exactly the encodings
+    // libsodium's byte blocklist also catches; a y that is not on the curve is not small-order.
+    pt = Point.fromBytes(encoded, true);
   } catch {
-    return true; // not a valid point: reject
+    return false;
   }
+  return pt.isSmallOrder();
+}
+
+/** libsodium ge25519_is_canonical: y (sign bit cleared) < p. */
+function isCanonicalY(encoded: Uint8Array): boolean {
+  const y = encoded.slice();
+  y[31]! &= 0x7f;
+  return bytesToNumberLE(y) < Point.Fp.ORDER;
+}
+
+function libsodiumEd25519Verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  if (signature.length !== 64 || publicKey.length !== 32) return false;
+  const rBytes = signature.subarray(0, 32);
+  const s = bytesToNumberLE(signature.subarray(32, 64));
+  if (s >= L) return false;
+  if (hasSmallOrderEncoding(rBytes)) return false;
+  if (!isCanonicalY(publicKey) || hasSmallOrderEncoding(publicKey)) return false;
+  let A;
+  try {
+    A = Point.fromBytes(publicKey, false);
+  } catch {
+    return false;
+  }
+  const k = bytesToNumberLE(sha512(concatBytes(rBytes, publicKey, message))) % L;
+  const check = Point.BASE.multiplyUnsafe(s).subtract(A.multiplyUnsafe(k)).toBytes();
+  return constantTimeEqualJs(check, rBytes);
 }
 
 export const noblePrimitives: Primitives = Object.freeze({
@@ -82,12 +130,10 @@ export const noblePrimitives: Primitives = Object.freeze({
     return ed25519.sign(message, seed);
   },
   ed25519Verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) {
-    if (signature.length !== 64 || publicKey.length !== 32) return false;
-    if (hasSmallOrder(publicKey) || hasSmallOrder(signature.subarray(0, 32))) return false;
     try {
-      return ed25519.verify(signature, message, publicKey, { zip215: false });
+      return libsodiumEd25519Verify(signature, message, publicKey);
     } catch {
-      return false;
+      return false; // never throws, like the libsodium backend
     }
   },
   blake2b: nobleBlake2b,

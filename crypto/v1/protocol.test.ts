@@ -378,9 +378,10 @@ describe.each(pairs)('audit log (%s)', (_n, A, B) => {
 });
 
 describe('versions', () => {
-  it('the dispatcher accepts only version 1 and names unknown versions', () => {
+  it('the dispatcher accepts only versions 1 and 2 and names unknown versions', () => {
     expect(blobVersion(new Uint8Array([1, 0x40]))).toBe(1);
-    fc.assert(fc.property(fc.integer({ min: 0, max: 255 }).filter((v) => v !== 1), (v) => {
+    expect(blobVersion(new Uint8Array([2, 0x40]))).toBe(2);
+    fc.assert(fc.property(fc.integer({ min: 0, max: 255 }).filter((v) => v !== 1 && v !== 2), (v) => {
       expect(() => blobVersion(new Uint8Array([v, 0x40]))).toThrow(UnknownVersionError);
     }));
     expect(() => blobVersion(new Uint8Array(0))).toThrow(MalformedError);

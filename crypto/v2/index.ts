@@ -1,0 +1,34 @@
+/**
+ * Version 2 of the Haven protocol (the v2 plan, issue 11): nothing the server sends can make a
+ * browser trust the wrong key or the wrong author. Unchanged from v1 and still imported from
+ * crypto/v1: the sealed box, padding, responder certificates (0x11), grants, accounts,
+ * attachments, proof of work, and the audit hash itself.
+ *
+ * Every name here is distinct from v1's so both can be re-exported from crypto/index.ts.
+ */
+export {
+  VERSION_V2, ObjectTypeV2, PersonalV2, KdfV2, CLOCK_SKEW_HOURS, unixHour, checkVersionV2,
+} from './constants.ts';
+export {
+  TEAM_KEY_STATEMENT_BYTES, TEAM_KEY_DEFAULT_LIFETIME_HOURS, TEAM_KEY_MAX_LIFETIME_HOURS,
+  signTeamKeyStatement, parseTeamKeyStatementUnverified, verifyTeamKeyStatement,
+} from './team-key.ts';
+export type { TeamKeyStatementFields, TeamKeyExpectation } from './team-key.ts';
+export {
+  INVITE_CODE_BYTES, INVITATION_MAX_TEAMS, invitationIdFromCode, signInvitation, createInvitation,
+  parseInvitationUnverified, verifyInvitation,
+} from './invitation.ts';
+export type { InvitationFields } from './invitation.ts';
+export {
+  MESSAGE_V2_HEADER_BYTES, AuthorType, authorTypeFor, allowedMessageSizesV2,
+  sealMessageV2, parseMessageHeaderV2, openMessageV2, rewrapMessageV2,
+} from './message.ts';
+export type {
+  AuthorTypeValue, MessageHeaderV2, MessageAuthor, SealMessageV2Args, OpenMessageV2Args, VerifiedAuthor, OpenedMessageV2,
+} from './message.ts';
+export { deriveRequesterKeysV2 } from './requester.ts';
+export type { RequesterKeysV2 } from './requester.ts';
+export { encodeRequestBodyV2, decodeRequestBodyV2 } from './request-body.ts';
+export type { RequestBodyV2 } from './request-body.ts';
+export { verifyAuditChain } from './audit.ts';
+export type { AuditChainEntry, AuditChainResult } from './audit.ts';
