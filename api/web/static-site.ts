@@ -29,8 +29,8 @@ export interface SiteFile {
   sha256: string;
   /** `sha384-...`, as in `integrity` attributes. */
   integrity: string;
-  /** Gzip of `body`, made once: the files are static and reflect no input. */
-  gzip: Uint8Array;
+  /** Gzip of `body`, made on first use and kept: the files are static and reflect no input. */
+  readonly gzip: Uint8Array;
 }
 
 export interface DeploymentValues {
@@ -72,7 +72,17 @@ const sha256Hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex'
 
 function describe(body: Uint8Array, contentType: string): SiteFile {
   const integrity = `sha384-${createHash('sha384').update(body).digest('base64')}`;
-  return { body, contentType, sha256: sha256Hex(body), integrity, gzip: new Uint8Array(gzipSync(body, { level: 9 })) };
+  let gzip: Uint8Array | null = null;
+  return {
+    body,
+    contentType,
+    sha256: sha256Hex(body),
+    integrity,
+    get gzip() {
+      gzip ??= new Uint8Array(gzipSync(body, { level: 9 }));
+      return gzip;
+    },
+  };
 }
 
 function escapeAttribute(text: string): string {
