@@ -1,5 +1,7 @@
 /**
- * `npm run verify-site -- <url> --root <base64url root public key> [--proxy socks5://host:port]`
+ * `npm run verify-site -- <url> --root <root public key> [--proxy socks5://host:port]`
+ *
+ * The root key as base64url or 64 hex digits, obtained out of band (docs/DEPLOY.md, 5a).
  *
  * Exit status: 0 when every file matches the root-signed manifest, 1 when anything differs
  * or fails to verify (the first differing file is named), 2 on a usage error.
@@ -21,7 +23,8 @@ async function main(args: string[]): Promise<number> {
   const url = args.find((a, i) => !a.startsWith('--') && !['--root', '--proxy'].includes(args[i - 1] ?? ''));
   let root: Uint8Array | null = null;
   try {
-    root = rootText ? base64urlDecode(rootText) : null;
+    // base64url (the page's meta tag) or 64 hex digits (what `npm run setup` prints).
+    root = !rootText ? null : /^[0-9a-fA-F]{64}$/.test(rootText) ? new Uint8Array(Buffer.from(rootText, 'hex')) : base64urlDecode(rootText);
   } catch {
     root = null;
   }

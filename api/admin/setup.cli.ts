@@ -100,5 +100,7 @@ await runCli(async ({ config, database, crypto: p }) => {
   }
   if (config.rootPublicKey) printLine('  HAVEN_ROOT_PUBLIC_KEY is set and takes precedence: set it to the key below.');
   printLine(`  HAVEN_ROOT_PUBLIC_KEY=${Buffer.from(result.rootPublicKey).toString('hex')}`);
+  printLine(`  Root public key (base64url, for npm run verify-site): ${Buffer.from(result.rootPublicKey).toString('base64url')}`);
+  printLine('  The site manifests of this build are signed with it (docs/DEPLOY.md, section 5a).');
   printLine('  Restart the server so it reads the key; publish the fingerprint where responders can compare it.');
 });
