@@ -9,7 +9,7 @@
 import { base64urlDecode } from '../crypto/encoding.ts';
 import { verifySite } from './verify-site.ts';
 
-const USAGE = 'usage: npm run verify-site -- <url> --root <base64url root public key> [--proxy socks5://host:port]\n';
+const USAGE = 'usage: npm run verify-site -- <url> --root <root public key: base64url or hex> [--proxy socks5://host:port]\n';
 
 function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(`--${name}`);
