@@ -6,7 +6,7 @@ export default defineConfig({
     // Database and browser suites share one PostgreSQL and two cores; files run in
     // parallel but never so wide that timings fall apart.
     maxWorkers: 2,
-    globalSetup: ['tests/global-setup.ts'],
+    globalSetup: ['tests/build-setup.ts', 'tests/global-setup.ts'],
     reporters: ['default', './tests/plain-summary-reporter.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -13,7 +13,9 @@ import { healthRoutes } from './health/health.routes.ts';
 import { requestLog } from './http/request-log.ts';
 import { securityHeaders, type Site } from './http/security-headers.ts';
 import type { Logger } from './logger.ts';
-import { staticSite, type BuiltSite } from './web/static-site.ts';
+import { staticSite, type Sites } from './web/static-site.ts';
+import { siteManifestRoutes } from './site/site-manifest.routes.ts';
+import { SiteManifestService } from './site/site-manifest.service.ts';
 import type { Primitives } from '../crypto/primitives.ts';
 import { intakeRoutes } from './intake/intake.routes.ts';
 import { IntakeService, PlainIntakeService } from './intake/intake.service.ts';
@@ -34,23 +36,30 @@ export interface AppDeps {
   serverSecret: Uint8Array;
   /** From deployment configuration (never the database); null until set up. */
   rootPublicKey: Uint8Array | null;
-  /** The bundled front end of each site; absent in API-only tests. */
-  sites?: Partial<Record<Site, BuiltSite>>;
+  /** Both front ends, loaded from dist/ and rendered; absent in API-only tests. */
+  sites?: Sites;
 }
 
 function baseApp(site: Site, deps: AppDeps): Hono {
   const app = new Hono();
   app.use('*', requestLog(deps.logger));
-  app.use('*', securityHeaders(site, deps.config.behindTls, deps.config.onionRequesterUrl));
+  app.use('*', securityHeaders(site, deps.config.behindTls, deps.config.onionRequesterUrl, deps.sites?.get(site).scriptIntegrity));
   app.use('*', bodyLimit(deps.config.maxBodyBytes));
   app.onError(errorHandler(deps.logger));
   app.route('/api/v1/health', healthRoutes(deps.db));
   return app;
 }
 
+function manifestService(deps: AppDeps): SiteManifestService | undefined {
+  return deps.sites ? new SiteManifestService(deps.db, deps.crypto, deps.sites) : undefined;
+}
+
 function finish(app: Hono, site: Site, deps: AppDeps): Hono {
-  const built = deps.sites?.[site];
-  if (built) app.route('/', staticSite(built));
+  const manifests = manifestService(deps);
+  if (deps.sites && manifests) {
+    app.route('/', siteManifestRoutes(manifests, site));
+    app.route('/', staticSite(deps.sites, site));
+  }
   app.notFound((c) => c.json(errorBody('not_found', 'Not found.'), 404));
   return app;
 }
@@ -61,7 +70,7 @@ export function createRequesterApp(deps: AppDeps): Hono {
   const intake = new IntakeService(deps.db, deps.crypto, pow, deps.rootPublicKey);
   app.route('/api/v1', intakeRoutes(intake));
   const plain = new PlainIntakeService(intake, deps.db, deps.crypto, deps.rootPublicKey, deps.config.plainPerMinute);
-  app.route('/', noscriptRoutes(deps.db, plain, deps.sites?.requester));
+  app.route('/', noscriptRoutes(deps.db, plain, deps.sites));
   return finish(app, 'requester', deps);
 }
 
@@ -69,6 +78,6 @@ export function createTriageApp(deps: AppDeps): Hono {
   const app = baseApp('triage', deps);
   const accounts = new AccountService(deps.db, deps.crypto, deps.config, deps.serverSecret);
   app.route('/api/v1', accountRoutes(accounts, new TriageService(deps.db, deps.crypto, deps.rootPublicKey), deps.config));
-  app.route('/api/v1/admin', adminRoutes(new AdminService(deps.db, deps.crypto, deps.rootPublicKey, deps.config, deps.logger), accounts, deps.config));
+  app.route('/api/v1/admin', adminRoutes(new AdminService(deps.db, deps.crypto, deps.rootPublicKey, deps.config, deps.logger), accounts, deps.config, manifestService(deps)));
   return finish(app, 'triage', deps);
 }

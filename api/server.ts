@@ -1,11 +1,11 @@
 /**
- * Starts Haven: opens the database, migrates, builds both front ends and listens on the
- * requester and triage ports. `stop()` is the graceful shutdown: stop accepting, let
+ * Starts Haven: opens the database, migrates, loads both front ends from the build in
+ * `dist/` (rendered once with the deployment's root key) and listens on the requester and
+ * triage ports. `stop()` is the graceful shutdown: stop accepting, let
  * in-flight requests finish (up to the grace period), then close the database.
  */
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
-import { buildSite } from '../web/build.ts';
 import { createRequesterApp, createTriageApp } from './app.ts';
 import type { Config } from './config.ts';
 import { openDatabase, type OpenDatabase } from './db/connect.ts';
@@ -15,6 +15,13 @@ import { findOrganisation } from './intake/intake.repository.ts';
 import { loadSodiumPrimitives } from '../crypto/sodium.ts';
 import { resolveRootPublicKey, resolveServerSecret } from './deployment-keys.ts';
 import { startRetentionJob } from './admin/retention.service.ts';
+import { DIST_DIR } from './dist-location.ts';
+import { Sites } from './web/static-site.ts';
+
+export interface StartOptions {
+  /** The build to serve; default `dist/` (api/dist-location.ts). */
+  distDir?: string;
+}
 
 export interface RunningServer {
   requesterUrl: string;
@@ -22,6 +29,13 @@ export interface RunningServer {
   /** False until an organisation exists and its root public key is configured. */
   setUp: boolean;
   database: OpenDatabase;
+  /** The served front ends (tests may inspect them). */
+  sites: Sites;
+  /**
+   * Re-renders both pages with a root key that became available after start (first-run
+   * setup). The API services keep the key they started with until a restart.
+   */
+  renderPages(rootPublicKey: Uint8Array): void;
   stop(): Promise<void>;
 }
 
@@ -50,7 +64,10 @@ function closeServer(server: ServerType, graceMs: number): Promise<void> {
   });
 }
 
-export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+export async function startServer(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningServer> {
+  const rootPublicKey = resolveRootPublicKey(config);
+  // Before touching the database: a missing build is a one-line fix, not a half-started server.
+  const sites = Sites.load(options.distDir ?? DIST_DIR, { rootPublicKey, keySerialFloor: 0 });
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const servers: ServerType[] = [];
   let setUp = false;
@@ -58,15 +75,14 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   try {
     const applied = await migrateToLatest(database.db);
     if (applied.length > 0) logger.info('migrated', { count: applied.length });
-    const [requesterSite, triageSite] = await Promise.all([buildSite('requester'), buildSite('triage')]);
     const deps = {
       db: database.db,
       config,
       logger,
       crypto: await loadSodiumPrimitives(),
       serverSecret: resolveServerSecret(config),
-      rootPublicKey: resolveRootPublicKey(config),
-      sites: { requester: requesterSite, triage: triageSite },
+      rootPublicKey,
+      sites,
     };
     servers.push(await listen(createRequesterApp(deps).fetch, config.host, config.requesterPort));
     servers.push(await listen(createTriageApp(deps).fetch, config.host, config.triagePort));
@@ -84,6 +100,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     requesterUrl: urlOf(servers[0]!, config.host),
     triageUrl: urlOf(servers[1]!, config.host),
     database,
+    sites,
+    renderPages(key) {
+      sites.render({ rootPublicKey: key, keySerialFloor: 0 });
+    },
     stop() {
       stopping ??= (async () => {
         stopRetention();

@@ -3,20 +3,20 @@
  * they can write. Loads the page in headless Chromium (Debian's) against a live server and
  * sums the bytes on the wire per resource, and also reports raw and gzip sizes per asset.
  *
- * Run: `node --import tsx bench/requester-page.bench.ts` (also part of `npm run bench`).
+ * Run: `node --import tsx bench/requester-page.bench.ts` (also part of `npm run bench`); it
+ * serves the build in dist/, so `npm run build` first.
  */
-import { buildSite } from '../web/build.ts';
 import { launchBrowser } from '../tests/helpers/browser.ts';
 import { startLiveServer } from '../tests/helpers/live-server.ts';
 
 export async function run(): Promise<string> {
-  const site = await buildSite('requester');
+  const live = await startLiveServer();
+  const site = live.server.sites.get('requester');
   const lines = ['| asset | raw bytes | gzip bytes |', '|---|---|---|'];
   for (const [url, file] of site.files) {
-    lines.push(`| ${url.replace(/-[0-9a-f]{12}\./, '-HASH.')} | ${file.body.length} | ${file.gzip?.length ?? '(per request)'} |`);
+    lines.push(`| ${url.replace(/-[0-9a-f]{12}\./, '-HASH.')} | ${file.body.length} | ${file.gzip.length} |`);
   }
 
-  const live = await startLiveServer();
   const browser = await launchBrowser();
   try {
     const page = await browser.newPage();

@@ -12,6 +12,9 @@ import type { Config } from '../api/config.ts';
 import type { AccountRole, Database } from '../api/db/schema.ts';
 import { coarseHour } from '../api/time.ts';
 
+import type { SiteManifest } from '../crypto/v2/site-manifest.ts';
+import { storeSignedManifests } from '../api/site/site-manifest.service.ts';
+
 export class SeedRefusedError extends Error {
   override name = 'SeedRefusedError';
 }
@@ -38,8 +41,16 @@ export interface DemoOrganisation {
 
 export type SeedResult = { created: true; demo: DemoOrganisation } | { created: false; organisationId: Uint8Array };
 
+export interface SeedOptions {
+  /**
+   * The site manifests of the build this deployment serves, for a root key: given, they are
+   * signed with the new root seed right away (api/web/static-site.ts `manifestsOfBuild`).
+   */
+  siteManifests?: (rootPublicKey: Uint8Array) => SiteManifest[];
+}
+
 /** Creates the demo organisation once. Throws SeedRefusedError in production or over a real organisation. */
-export async function seedDemo(db: Kysely<Database>, config: Config, p: Primitives): Promise<SeedResult> {
+export async function seedDemo(db: Kysely<Database>, config: Config, p: Primitives, options: SeedOptions = {}): Promise<SeedResult> {
   if (config.mode === 'production') throw new SeedRefusedError('refusing to seed demo data in production mode');
   return db.transaction().execute(async (trx) => {
     const existing = await trx.selectFrom('organisations').select(['id', 'is_demo']).execute();
@@ -64,6 +75,7 @@ export async function seedDemo(db: Kysely<Database>, config: Config, p: Primitiv
         .execute();
       teams.push({ id, slug: t.slug, epoch: 1, publicKey: key.publicKey, secretKey: key.secretKey });
     }
+    if (options.siteManifests) await storeSignedManifests(trx, p, root.seed, options.siteManifests(root.publicKey));
     return { created: true, demo: { organisationId, root, teams } };
   });
 }

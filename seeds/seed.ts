@@ -15,6 +15,8 @@ import { printLine } from '../api/logger.ts';
 import { rootFingerprint } from '../crypto/v1/certs.ts';
 import { generatePassphrase } from '../crypto/v1/requester.ts';
 import { WORDS } from '../crypto/wordlists/en.ts';
+import { DIST_DIR } from '../api/dist-location.ts';
+import { manifestsOfBuild } from '../api/web/static-site.ts';
 import { createDemoAdmin, makeDemoAccountKeys, seedDemo, SeedRefusedError } from './demo.ts';
 
 const DEMO_ADMIN = 'demo.admin';
@@ -23,7 +25,8 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 await runCli(
   async ({ config, database, crypto }) => {
-    const result = await seedDemo(database.db, config, crypto);
+    // Signs the served build's site manifests with the demo root while it exists here.
+    const result = await seedDemo(database.db, config, crypto, { siteManifests: manifestsOfBuild(DIST_DIR) });
     if (!result.created) {
       printLine('The demo organisation already exists; nothing to do.');
       return;

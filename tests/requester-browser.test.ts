@@ -131,6 +131,8 @@ describe('requester page with JavaScript off', () => {
       const context = await browser.newContext({ javaScriptEnabled: false, locale: 'en-GB' });
       const page = await context.newPage();
       await page.goto(live.server.requesterUrl);
+      // The static page links to the server-rendered forms.
+      await page.getByRole('link', { name: 'Use the less protected form' }).click();
       expect(await page.locator('#ns-title').textContent()).toContain('less protected form');
       await page.getByRole('radio', { name: 'Evacuation' }).check();
       await page.locator('#ns-message').fill(`No script ${CANARY}`);
@@ -155,7 +157,9 @@ describe('requester page security headers', () => {
       const html = await res.text();
       expect(res.headers.get('cache-control')).toBe('no-store');
       const csp = res.headers.get('content-security-policy')!;
-      expect(csp).toContain("script-src 'self'");
+      const scripts0 = [...html.matchAll(/integrity="(sha384-[^"]+)"><\/script>/g)].map((m) => m[1]);
+      // Scripts are allowed by hash, and only those of the built page.
+      expect(csp).toContain(`script-src ${scripts0.map((h) => `'${h}'`).join(' ')};`);
       expect(csp).not.toContain('unsafe-inline');
       expect(csp).not.toContain('wasm-unsafe-eval');
       const scripts = [...html.matchAll(/<script[^>]*>/g)].map((m) => m[0]);
@@ -170,11 +174,52 @@ describe('requester page security headers', () => {
         const digest = createHash('sha384').update(Buffer.from(await asset.arrayBuffer())).digest('base64');
         expect(`sha384-${digest}`).toBe(integrity);
       }
-      const manifest = (await (await fetch(new URL('/.well-known/haven-assets.json', live.server.requesterUrl))).json()) as { assets: Record<string, { sha256: string }> };
-      expect(Object.keys(manifest.assets).some((k) => k.includes('pow-worker'))).toBe(true);
+      const manifest = (await (await fetch(new URL('/.well-known/haven-manifest.json', live.server.requesterUrl))).json()) as { files: Record<string, string> };
+      expect(Object.keys(manifest.files).some((k) => k.includes('pow-worker'))).toBe(true);
     } finally {
       await live.stop();
     }
   });
 });
 
+
+describe('requester page trust anchor', () => {
+  it('[no key substitution] takes the root key from its own document, not from the API, and refuses keys certified by another root', async () => {
+    const { loadSodiumPrimitives } = await import('../crypto/sodium.ts');
+    const { createRootKey, rootFingerprint, signTeamKey } = await import('../crypto/v1/certs.ts');
+    const { base64urlDecode, base64urlEncode } = await import('../crypto/encoding.ts');
+    const p = await loadSodiumPrimitives();
+    const live = await startLiveServer();
+    const browser = await launchBrowser();
+    try {
+      const context = await browser.newContext({ locale: 'en-GB' });
+      const page = await context.newPage();
+      await page.goto(live.server.requesterUrl);
+      await page.getByRole('radio', { name: 'Legal help' }).waitFor();
+      expect(await page.locator('#fingerprint').textContent()).toContain(rootFingerprint(p, live.demo.root.publicKey));
+
+      // A hostile server answers with its own root and team keys certified by it.
+      const attacker = createRootKey(p);
+      await page.route('**/api/v1/intake', async (route) => {
+        const res = await route.fetch();
+        const info = (await res.json()) as { organisation: { id: string }; rootPublicKey: string; rootFingerprint: string; teams: { id: string; certificate: string }[] };
+        const orgId = base64urlDecode(info.organisation.id);
+        info.rootPublicKey = base64urlEncode(attacker.publicKey);
+        info.rootFingerprint = rootFingerprint(p, attacker.publicKey);
+        for (const team of info.teams) {
+          team.certificate = base64urlEncode(signTeamKey(p, attacker.seed, { orgId, teamId: base64urlDecode(team.id), epoch: 1, publicKey: p.x25519Keypair().publicKey }));
+        }
+        await route.fulfill({ response: res, json: info });
+      });
+      await page.reload();
+      await page.locator('#fatal').waitFor({ state: 'visible' });
+      expect(await page.locator('#fatal').textContent()).toContain('could not be verified');
+      expect(await page.getByRole('radio').count()).toBe(0);
+      expect(await page.locator('#send').isDisabled()).toBe(true);
+      await context.close();
+    } finally {
+      await browser.close();
+      await live.stop();
+    }
+  });
+});

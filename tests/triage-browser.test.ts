@@ -390,7 +390,9 @@ describe('triage dashboard', () => {
     const res = await fetch(live.server.triageUrl);
     const html = await res.text();
     const csp = res.headers.get('content-security-policy')!;
-    expect(csp).toContain("script-src 'self' 'wasm-unsafe-eval'");
+    // Scripts by their SRI hash only (no 'self'); libsodium's WebAssembly on top.
+    const hashes = [...html.matchAll(/<script[^>]* integrity="(sha384-[^"]+)"/g)].map((m) => `'${m[1]}'`);
+    expect(csp).toContain(`script-src ${hashes.join(' ')} 'wasm-unsafe-eval';`);
     expect(csp).toContain("style-src 'self'");
     expect(csp).not.toContain('unsafe-inline');
     expect(res.headers.get('cache-control')).toBe('no-store');

@@ -1,12 +1,13 @@
 /**
- * Bundles each site's front end with esbuild, in memory, at start.
+ * Bundles each site's front end with esbuild. Runs at BUILD time only (`npm run build`,
+ * tools/build.ts); the server never imports this file: it reads the output from `dist/`.
  *
- * Building at start (not from a checked-in `dist/`) means the served bytes, their
- * Subresource Integrity attributes and the published asset hashes always come from the
- * same source. Every asset name carries its content hash.
+ * Every asset name carries its content hash. The page comes out as a template with two
+ * markers the server fills once at start from deployment configuration (never per request):
+ * `<!--DEPLOYMENT-->` (the root public key and key-serial floor meta tags) and
+ * `<!--NOT-SET-UP-->` (a notice while no root key is configured).
  */
 import { createHash } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,20 +15,18 @@ import { build } from 'esbuild';
 
 export type SiteName = 'requester' | 'triage';
 
-export interface BuiltFile {
+export interface BuiltAsset {
   body: Uint8Array;
   contentType: string;
-  /** `sha384-...`, as used in `integrity` attributes. */
-  integrity: string;
-  /** Hex SHA-256, as published in the asset manifest for out-of-band checks. */
-  sha256: string;
-  /** Gzip of `body` for static assets, made once at build time (never for per-request pages). */
-  gzip?: Uint8Array;
 }
 
-export interface BuiltSiteBundle {
-  /** Keyed by URL path, e.g. `/` and `/assets/main-3f2a.js`. */
-  files: Map<string, BuiltFile>;
+export interface BuiltSiteOutput {
+  /** Keyed by URL path, e.g. `/assets/main-3f2a9c0b1d2e.js`. */
+  assets: Map<string, BuiltAsset>;
+  /** The page template with its asset tags filled in and the two deployment markers kept. */
+  page: string;
+  /** `sha384-...` of every script the page loads: the page's CSP script-src. */
+  scriptIntegrity: string[];
 }
 
 const WEB_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -38,7 +37,7 @@ const ENTRIES: Record<SiteName, { scripts: string[]; workers: string[]; css: str
   triage: { scripts: ['main.ts'], workers: [], css: ['style.css'] },
 };
 
-const CONTENT_TYPES: Record<string, string> = {
+export const CONTENT_TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.html': 'text/html; charset=utf-8',
@@ -46,14 +45,11 @@ const CONTENT_TYPES: Record<string, string> = {
   '.wasm': 'application/wasm',
 };
 
-function describe(body: Uint8Array, contentType: string, compress = true): BuiltFile {
-  return {
-    body,
-    contentType,
-    ...(compress ? { gzip: new Uint8Array(gzipSync(body, { level: 9 })) } : {}),
-    integrity: `sha384-${createHash('sha384').update(body).digest('base64')}`,
-    sha256: createHash('sha256').update(body).digest('hex'),
-  };
+export const DEPLOYMENT_MARKER = '<!--DEPLOYMENT-->';
+export const NOT_SET_UP_MARKER = '<!--NOT-SET-UP-->';
+
+function integrity(body: Uint8Array): string {
+  return `sha384-${createHash('sha384').update(body).digest('base64')}`;
 }
 
 function hashedName(name: string, body: Uint8Array): string {
@@ -80,17 +76,19 @@ async function bundle(entry: string, format: 'esm' | 'iife', define: Record<stri
   return out.contents;
 }
 
-export async function buildSite(site: SiteName): Promise<BuiltSiteBundle> {
+/** Builds one site. @throws when esbuild fails or the template lacks a marker. */
+export async function buildSite(site: SiteName): Promise<BuiltSiteOutput> {
   const dir = path.join(WEB_DIR, site);
-  const files = new Map<string, BuiltFile>();
+  const assets = new Map<string, BuiltAsset>();
   const entries = ENTRIES[site];
+  const scriptIntegrity: string[] = [];
 
   // Workers first: pages learn their hashed URLs through a compile-time constant.
   const workerUrls: Record<string, string> = {};
   for (const worker of entries.workers) {
     const body = await bundle(path.join(dir, worker), 'iife', {});
     const url = `/assets/${hashedName(worker.replace(/\.ts$/, '.js'), body)}`;
-    files.set(url, describe(body, CONTENT_TYPES['.js']!));
+    assets.set(url, { body, contentType: CONTENT_TYPES['.js']! });
     workerUrls[path.basename(worker, '.ts')] = url;
   }
 
@@ -98,22 +96,20 @@ export async function buildSite(site: SiteName): Promise<BuiltSiteBundle> {
   for (const css of entries.css) {
     const body = new Uint8Array(await readFile(path.join(dir, css)));
     const url = `/assets/${hashedName(css, body)}`;
-    const file = describe(body, CONTENT_TYPES['.css']!);
-    files.set(url, file);
-    tags.push(`<link rel="stylesheet" href="${url}" integrity="${file.integrity}">`);
+    assets.set(url, { body, contentType: CONTENT_TYPES['.css']! });
+    tags.push(`<link rel="stylesheet" href="${url}" integrity="${integrity(body)}">`);
   }
   for (const script of entries.scripts) {
     const body = await bundle(path.join(dir, script), 'esm', { __WORKER_URLS__: JSON.stringify(workerUrls) });
     const url = `/assets/${hashedName(script.replace(/\.ts$/, '.js'), body)}`;
-    const file = describe(body, CONTENT_TYPES['.js']!);
-    files.set(url, file);
-    tags.push(`<script type="module" src="${url}" integrity="${file.integrity}"></script>`);
+    assets.set(url, { body, contentType: CONTENT_TYPES['.js']! });
+    scriptIntegrity.push(integrity(body));
+    tags.push(`<script type="module" src="${url}" integrity="${integrity(body)}"></script>`);
   }
 
   const template = await readFile(path.join(dir, 'index.html'), 'utf8');
-  if (!template.includes('<!--ASSETS-->')) throw new Error(`${site}/index.html lacks the <!--ASSETS--> marker`);
-  const html = new TextEncoder().encode(template.replace('<!--ASSETS-->', tags.join('\n    ')));
-  // The page itself is completed per request (its <noscript> forms), so it is not precompressed.
-  files.set('/', describe(html, CONTENT_TYPES['.html']!, false));
-  return { files };
+  for (const marker of ['<!--ASSETS-->', DEPLOYMENT_MARKER, NOT_SET_UP_MARKER]) {
+    if (template.split(marker).length !== 2) throw new Error(`${site}/index.html must hold the ${marker} marker exactly once`);
+  }
+  return { assets, page: template.replace('<!--ASSETS-->', tags.join('\n    ')), scriptIntegrity };
 }

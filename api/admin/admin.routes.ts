@@ -9,13 +9,15 @@ import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { GRANT_BYTES, RESPONDER_CERT_BYTES, TEAM_KEY_CERT_BYTES } from '../../crypto/v1/certs.ts';
 import type { Config } from '../config.ts';
-import { ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
+import { ForbiddenError, NotFoundError, UnavailableError, ValidationError } from '../errors.ts';
 import { bytesField, decodeBase64url, encodeBase64url, objectField, readJsonObject, type JsonObject } from '../http/validate.ts';
 import { MAX_ENVELOPE_BYTES } from '../intake/limits.ts';
 import { sameOriginOnly, SESSION_COOKIE } from '../accounts/account.routes.ts';
 import type { AccountService, Session } from '../accounts/account.service.ts';
 import type { AuditInput } from './audit.service.ts';
 import { REWRAP_MAX_PAGE, REWRAP_PAGE, type AdminService } from './admin.service.ts';
+import { readSignatureBody } from '../site/site-manifest.routes.ts';
+import type { SiteManifestService } from '../site/site-manifest.service.ts';
 
 type Env = { Variables: { session: Session } };
 
@@ -62,7 +64,7 @@ function pathId(c: Context, name: string, what: string): Uint8Array {
   return id;
 }
 
-export function adminRoutes(admin: AdminService, accounts: AccountService, config: Pick<Config, 'behindTls'>) {
+export function adminRoutes(admin: AdminService, accounts: AccountService, config: Pick<Config, 'behindTls'>, siteManifests?: SiteManifestService) {
   const app = new Hono<Env>();
   app.use('*', sameOriginOnly(config.behindTls));
   const adminOnly: MiddlewareHandler<Env> = async (c, next) => {
@@ -75,6 +77,16 @@ export function adminRoutes(admin: AdminService, accounts: AccountService, confi
   };
   app.use('*', adminOnly);
   const who = (c: Context<Env>) => c.get('session').account;
+
+  // A root signature over the manifest a site serves now (crypto/v2/site-manifest.ts). No
+  // audit entry: the signature itself can only come from a holder of the root seed, and it
+  // is stored as is, so it is its own record (see docs/protocol-site-manifest.md).
+  app.put('/site-manifest', async (c) => {
+    const { site, manifestSha256, signature } = readSignatureBody(await readJsonObject(c));
+    if (!siteManifests) throw new UnavailableError('This server serves no site manifest.', 60);
+    await siteManifests.accept(site, manifestSha256, signature);
+    return c.json({ site, manifestSha256: Buffer.from(manifestSha256).toString('hex'), stored: true });
+  });
 
   app.get('/root-wrap', async (c) => {
     const w = await admin.rootWrap(who(c));

@@ -9,6 +9,8 @@
  * and process lists). Refuses over any existing organisation and then writes nothing.
  */
 import { runCli } from '../cli.ts';
+import { DIST_DIR } from '../dist-location.ts';
+import { manifestsOfBuild } from '../web/static-site.ts';
 import { writeRootPublicKeyFile } from '../deployment-keys.ts';
 import { printLine } from '../logger.ts';
 import { refuseIfSetUp, setupOrganisation, SetupRefusedError } from './setup.service.ts';
@@ -86,7 +88,8 @@ await runCli(async ({ config, database, crypto: p }) => {
         return { slug: slug!.trim(), name: rest.join(':').trim() || slug!.trim() };
       })
     : [];
-  const result = await setupOrganisation(database.db, p, { name, username, passphrase, teams });
+  // The served build's site manifests are signed with the new root before setup forgets it.
+  const result = await setupOrganisation(database.db, p, { name, username, passphrase, teams, siteManifests: manifestsOfBuild(DIST_DIR) });
   printLine(`Created the organisation and its first admin "${username.trim().toLowerCase()}".`);
   if (teams.length > 0) printLine(`  Teams: ${teams.map((t) => t.slug).join(', ')}`);
   printLine(`  Root key fingerprint: ${result.rootFingerprint}`);
@@ -97,5 +100,7 @@ await runCli(async ({ config, database, crypto: p }) => {
   }
   if (config.rootPublicKey) printLine('  HAVEN_ROOT_PUBLIC_KEY is set and takes precedence: set it to the key below.');
   printLine(`  HAVEN_ROOT_PUBLIC_KEY=${Buffer.from(result.rootPublicKey).toString('hex')}`);
+  printLine(`  Root public key (base64url, for npm run verify-site): ${Buffer.from(result.rootPublicKey).toString('base64url')}`);
+  printLine('  The site manifests of this build are signed with it (docs/DEPLOY.md, section 5a).');
   printLine('  Restart the server so it reads the key; publish the fingerprint where responders can compare it.');
 });

@@ -18,6 +18,9 @@ import { normalizeUsername } from '../accounts/account.service.ts';
 import type { Database } from '../db/schema.ts';
 import { coarseHour } from '../time.ts';
 import * as repo from './admin.repository.ts';
+import { signManifest, type SiteManifest } from '../../crypto/v2/site-manifest.ts';
+import { saveManifestSignature } from '../site/site-manifest.repository.ts';
+import { manifestSha256 } from '../site/site-manifest.service.ts';
 import { insertAccount } from '../accounts/account.repository.ts';
 
 export class SetupRefusedError extends Error {
@@ -38,6 +41,11 @@ export interface SetupInput {
   teams?: { slug: string; name: string }[];
   /** Argon2id cost; the enrolment default unless a test lowers it. */
   params?: Argon2Params;
+  /**
+   * The site manifests of the build this deployment serves, for a root key: given, they are
+   * signed with the new root seed before it is forgotten (api/web/static-site.ts `manifestsOfBuild`).
+   */
+  siteManifests?: (rootPublicKey: Uint8Array) => SiteManifest[];
 }
 
 export interface SetupResult {
@@ -104,6 +112,8 @@ export async function setupOrganisation(db: Kysely<Database>, p: Primitives, inp
     prevHash: AUDIT_GENESIS_HASH,
     ed25519Seed: keys.ed25519Seed,
   });
+  const manifests = input.siteManifests?.(root.publicKey) ?? [];
+  const manifestSignatures = manifests.map((m) => ({ m, sig: signManifest(p, root.seed, m) }));
   root.seed.fill(0);
   keys.x25519Secret.fill(0);
   keys.ed25519Seed.fill(0);
@@ -122,6 +132,7 @@ export async function setupOrganisation(db: Kysely<Database>, p: Primitives, inp
     }
     const head = await repo.lockAuditHead(trx);
     if (head !== null) throw new SetupRefusedError('the audit log is not empty; setup writes nothing');
+    for (const { m, sig } of manifestSignatures) await saveManifestSignature(trx, m.site, manifestSha256(m), sig);
     await repo.insertAudit(trx, { seq: 1, actorId: adminId, entry: audit.entry, prevHash: AUDIT_GENESIS_HASH, hash: auditEntryHash(p, AUDIT_GENESIS_HASH, audit.entry), signature: audit.signature });
   });
   return { organisationId, rootPublicKey: root.publicKey, rootFingerprint: rootFingerprint(p, root.publicKey), adminId, teams: teams.map((t) => ({ id: t.id, slug: t.slug })) };

@@ -6,8 +6,11 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { BUNDLED, DIST_DIR } from '../dist-location.ts';
 
-export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
+/** The sources' `migrations/`, or the compiled `dist/migrations/` when running built code. */
+export const MIGRATIONS_DIR = BUNDLED ? path.join(DIST_DIR, 'migrations') : path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
+const MIGRATION_FILE = BUNDLED ? /^\d{4}_[a-z0-9_]+\.js$/ : /^\d{4}_[a-z0-9_]+\.ts$/;
 
 export class MigrationError extends Error {
   constructor(
@@ -32,18 +35,18 @@ export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
 }
 
 /**
- * Reads `migrations/NNNN_name.ts` files in name order. Our own dynamic import (rather than
+ * Reads `migrations/NNNN_name.ts` (or the built `.js`) files in name order. Our own dynamic import (rather than
  * Kysely's FileMigrationProvider) so the TypeScript loader in use (tsx, vitest) sees it.
  */
 class OnlyMigrationFiles implements MigrationProvider {
   constructor(private readonly folder: string) {}
 
   async getMigrations(): Promise<Record<string, Migration>> {
-    const names = (await fs.readdir(this.folder)).filter((name) => /^\d{4}_[a-z0-9_]+\.ts$/.test(name)).sort();
+    const names = (await fs.readdir(this.folder)).filter((name) => MIGRATION_FILE.test(name)).sort();
     const migrations: Record<string, Migration> = {};
     for (const name of names) {
       const module = (await import(pathToFileURL(path.join(this.folder, name)).href)) as Migration;
-      migrations[name.replace(/\.ts$/, '')] = { up: module.up, ...(module.down ? { down: module.down } : {}) };
+      migrations[name.replace(/\.(ts|js)$/, '')] = { up: module.up, ...(module.down ? { down: module.down } : {}) };
     }
     return migrations;
   }

@@ -165,3 +165,14 @@ export interface Database {
   audit_log: AuditLogTable;
   settings: SettingsTable;
 }
+
+export interface SiteManifestSignaturesTable {
+  site: 'requester' | 'triage';
+  manifest_sha256: Uint8Array;
+  signature: Uint8Array;
+  created_hour: HourColumn;
+}
+
+export interface Database {
+  site_manifest_signatures: SiteManifestSignaturesTable;
+}

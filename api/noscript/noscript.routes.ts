@@ -1,9 +1,11 @@
 /**
- * The requester page itself (with its no-JavaScript forms filled in) and the two form
- * endpoints of the less protected path. Answers are HTML pages, errors included.
+ * The less protected no-JavaScript path: `GET /plain` (the forms, with the current teams,
+ * in the browser's language) and the two form endpoints. The requester page itself is
+ * static (api/web/static-site.ts); its `<noscript>` links here. Answers are HTML pages,
+ * errors included.
  */
 import { Hono, type Context } from 'hono';
-import type { BuiltSite } from '../web/static-site.ts';
+import type { Sites } from '../web/static-site.ts';
 import { AppError } from '../errors.ts';
 import type { PlainIntakeService } from '../intake/intake.service.ts';
 import { listTeamsWithCurrentEpoch } from '../intake/intake.repository.ts';
@@ -21,20 +23,17 @@ function formLang(value: unknown, c: Context): Lang {
   return value === 'ru' || value === 'en' ? value : pickLanguageFromHeader(c.req.header('accept-language'));
 }
 
-export function noscriptRoutes(db: Kysely<Database>, plain: PlainIntakeService, site: BuiltSite | undefined) {
+export function noscriptRoutes(db: Kysely<Database>, plain: PlainIntakeService, sites: Sites | undefined) {
   const app = new Hono();
-  const index = site?.files.get('/');
-  const template = index ? new TextDecoder().decode(index.body) : null;
-  const css = site ? [...site.files].find(([url]) => url.endsWith('.css')) : undefined;
+  const css = sites ? [...sites.get('requester').files].find(([url]) => url.endsWith('.css')) : undefined;
   const styleTag = css ? `<link rel="stylesheet" href="${css[0]}" integrity="${css[1].integrity}">` : '';
 
-  if (template) {
-    app.get('/', async (c) => {
-      const lang = pickLanguageFromHeader(c.req.header('accept-language'));
-      const teams = await listTeamsWithCurrentEpoch(db).catch(() => []);
-      return c.html(template.replace('<!--NOSCRIPT-->', noscriptForms(lang, teams)));
-    });
-  }
+  app.get('/plain', async (c) => {
+    const lang = formLang(c.req.query('lang'), c);
+    const t = stringsFor(lang);
+    const teams = await listTeamsWithCurrentEpoch(db).catch(() => []);
+    return c.html(plainPage(lang, styleTag, t.title, noscriptForms(lang, teams)));
+  });
 
   const answer = (c: Context, lang: Lang, status: 200 | 201 | 400 | 429 | 503, title: string, body: string) =>
     c.html(plainPage(lang, styleTag, title, body), status);

@@ -35,6 +35,15 @@ describe('import boundaries', () => {
     }
   });
 
+  it('the server never imports the front-end build or a build tool (it serves dist/)', () => {
+    const files = ['api', 'seeds', 'migrations'].flatMap(sources).filter((f) => !f.endsWith('.test.ts'));
+    for (const file of files) {
+      for (const spec of imports(file)) {
+        expect({ file, spec, build: /web\/build(\.ts)?$|^esbuild$|^tsx(\/|$)/.test(spec) }).toEqual({ file, spec, build: false });
+      }
+    }
+  });
+
   it('only crypto/sodium.ts and crypto/noble.ts import a crypto library', () => {
     const files = ['api', 'web', 'seeds', 'migrations', 'bench', 'tests', 'crypto'].flatMap(sources);
     for (const file of files) {

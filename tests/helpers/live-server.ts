@@ -12,6 +12,8 @@ import { createLogger } from '../../api/logger.ts';
 import { startServer, type RunningServer } from '../../api/server.ts';
 import { loadSodiumPrimitives } from '../../crypto/sodium.ts';
 import { seedDemo, type DemoOrganisation } from '../../seeds/demo.ts';
+import { DIST_DIR } from '../../api/dist-location.ts';
+import { manifestsOfBuild } from '../../api/web/static-site.ts';
 
 export interface LiveServer {
   server: RunningServer;
@@ -31,7 +33,8 @@ export async function startLiveServer(env: Record<string, string> = {}): Promise
   let demo: DemoOrganisation;
   try {
     await migrateToLatest(database.db);
-    const seeded = await seedDemo(database.db, setup, p);
+    // As `npm run seed` does: the demo root signs the served build's site manifests.
+    const seeded = await seedDemo(database.db, setup, p, { siteManifests: manifestsOfBuild(DIST_DIR) });
     if (!seeded.created) throw new Error('expected a fresh database');
     demo = seeded.demo;
   } finally {

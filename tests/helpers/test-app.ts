@@ -5,6 +5,8 @@ import { loadConfig, type Config } from '../../api/config.ts';
 import type { Database } from '../../api/db/schema.ts';
 import { createLogger } from '../../api/logger.ts';
 import { loadSodiumPrimitives } from '../../crypto/sodium.ts';
+import { DIST_DIR } from '../../api/dist-location.ts';
+import { Sites } from '../../api/web/static-site.ts';
 import { seedDemo, type DemoOrganisation } from '../../seeds/demo.ts';
 
 const sodium = await loadSodiumPrimitives();
@@ -29,13 +31,17 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 export interface TestAppOptions {
   env?: Record<string, string>;
   rootPublicKey?: Uint8Array | null;
+  /** Serve the built front ends (dist/) too, rendered with `rootPublicKey`. */
+  sites?: boolean;
 }
 
 export function createTestApps(db: Kysely<Database>, options: TestAppOptions = {}): TestApps {
   const config = testConfig(options.env);
   const logLines: string[] = [];
   const logger = createLogger(config.logLevel, (line) => logLines.push(line));
-  const deps = { db, config, logger, crypto: sodium, serverSecret: config.serverSecret!, rootPublicKey: options.rootPublicKey ?? null };
+  const rootPublicKey = options.rootPublicKey ?? null;
+  const sites = options.sites ? Sites.load(DIST_DIR, { rootPublicKey, keySerialFloor: 0 }) : undefined;
+  const deps = { db, config, logger, crypto: sodium, serverSecret: config.serverSecret!, rootPublicKey, ...(sites ? { sites } : {}) };
   return { requester: createRequesterApp(deps), triage: createTriageApp(deps), config, logLines };
 }
 

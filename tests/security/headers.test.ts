@@ -15,8 +15,8 @@ afterAll(async () => {
 });
 
 async function pathsOf(base: string): Promise<string[]> {
-  const manifest = (await (await fetch(new URL('/.well-known/haven-assets.json', base))).json()) as { assets: Record<string, unknown> };
-  return [...Object.keys(manifest.assets), '/.well-known/haven-assets.json', '/api/v1/health', '/api/v1/does-not-exist', '/nothing-here', '/api/v1/session', '/api/v1/intake', '/api/v1/pow/challenge'];
+  const manifest = (await (await fetch(new URL('/.well-known/haven-manifest.json', base))).json()) as { files: Record<string, unknown> };
+  return [...Object.keys(manifest.files), '/.well-known/haven-manifest.json', '/plain', '/api/v1/health', '/api/v1/does-not-exist', '/nothing-here', '/api/v1/session', '/api/v1/intake', '/api/v1/pow/challenge'];
 }
 
 describe.each(['requester', 'triage'] as const)('security headers on the %s site', (site) => {

@@ -10,7 +10,8 @@
 import { noblePrimitives as p } from '../../crypto/noble.ts';
 import { base64urlDecode, base64urlEncode } from '../../crypto/encoding.ts';
 import { MalformedError } from '../../crypto/errors.ts';
-import { verifyTeamKey } from '../../crypto/v1/certs.ts';
+import { rootFingerprint, verifyTeamKey } from '../../crypto/v1/certs.ts';
+import { embeddedRootPublicKey, hasEmbeddedRootPublicKey } from '../shared/deployment.ts';
 import { MessageKind, RecipientKind, openMessage, sealMessage, type MessageKindValue } from '../../crypto/v1/message.ts';
 import { decodeRequestBody, encodeRequestBody } from '../../crypto/v1/request-body.ts';
 import {
@@ -102,16 +103,17 @@ async function api<T>(path: string, body?: unknown): Promise<T> {
   return json as T;
 }
 
-/** Fetches intake info and keeps only teams whose key certificate verifies against the root. */
+/**
+ * Fetches intake info and keeps only teams whose key certificate verifies against the root
+ * key embedded in this page (never a key from the API answer, which the server controls).
+ */
 async function loadIntake(): Promise<Intake> {
+  const root = embeddedRootPublicKey();
   const info = await api<{
     organisation: { id: string };
-    rootPublicKey: string;
-    rootFingerprint: string;
     teams: { id: string; slug: string; name: string; certificate: string }[];
   }>('/api/v1/intake');
   const orgId = base64urlDecode(info.organisation.id);
-  const root = base64urlDecode(info.rootPublicKey);
   const teams = info.teams.map((team) => {
     const id = base64urlDecode(team.id);
     // Throws on any forged or misdirected key: then nothing may be sent at all.
@@ -119,7 +121,7 @@ async function loadIntake(): Promise<Intake> {
     return { id, slug: team.slug, name: team.name, epoch: cert.epoch, publicKey: cert.publicKey };
   });
   const fp = $('fingerprint');
-  fp.textContent = `${t.verified} ${info.rootFingerprint}`;
+  fp.textContent = `${t.verified} ${rootFingerprint(p, root)}`;
   fp.hidden = false;
   return { orgId, teams };
 }
@@ -366,6 +368,11 @@ async function start(): Promise<void> {
     show('return');
   });
   show('compose');
+  // Not set up: the page says so (server-rendered notice); there is nothing to encrypt to.
+  if (!hasEmbeddedRootPublicKey()) {
+    $<HTMLButtonElement>('send').disabled = true;
+    return;
+  }
   try {
     intake = await loadIntake();
     renderTeams(intake.teams);
