@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nginxMainConfig, nginxPathReplacements, readDeployFile, removeTempDirs, render, requireTools, run, selfSignedCertificate, tempDir } from './deploy-kit.ts';
+import { nginxMainConfig, nginxPathReplacements, readDeployFile, removeTempDirs, render, requireTools, ROOT, run, selfSignedCertificate, tempDir } from './deploy-kit.ts';
 
 const tools = requireTools('tests/deploy/nginx.test.ts', { nginx: 'nginx', openssl: 'openssl' });
 const site = readDeployFile('nginx-haven.conf');
@@ -67,6 +67,23 @@ describe.skipIf(tools === null)('docs/deploy/nginx-haven.conf checked by nginx -
 
   it('is accepted inside Debian\'s http block, without a warning', () => {
     const result = test(render(site, nginxPathReplacements(prefix)));
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it('is accepted after the guide\'s own sed lines (new names, one instance), run with sed', () => {
+    const guide = fs.readFileSync(path.join(ROOT, 'docs/DEPLOY.md'), 'utf8');
+    const section = guide.slice(guide.indexOf('## 6. TLS reverse proxy'), guide.indexOf('## 7. '));
+    const renames = [...section.matchAll(/-e '(s\/[^']+\/g)'/g)].map((m) => m[1]!);
+    const oneInstance = /sed -i '(\/[^']+\/d)' \/etc\/nginx\/conf\.d\/haven\.conf/.exec(section)?.[1];
+    expect(renames).toHaveLength(2);
+    expect(oneInstance).toBeDefined();
+    const sed = run('sed', [...renames.flatMap((e) => ['-e', e]), '-e', oneInstance!, path.join(ROOT, 'docs/deploy/nginx-haven.conf')]);
+    expect(sed.status).toBe(0);
+    expect(sed.stdout).not.toContain('example.org');
+    expect(sed.stdout.match(/^\s*server 127\.0\.0\.1:\d+ /gm)).toHaveLength(2);
+    selfSignedCertificate(tools!.openssl, path.join(prefix, 'tls'), ['help.yourorg.net', 'triage.yourorg.net']);
+    const result = test(render(sed.stdout, nginxPathReplacements(prefix)));
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
   });
