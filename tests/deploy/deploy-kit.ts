@@ -10,6 +10,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -161,5 +162,41 @@ export function nginxPathReplacements(prefix: string): [string, string][] {
   return [
     ['/etc/letsencrypt/live/', `${prefix}/tls/`],
     ['/var/log/nginx/', `${prefix}/logs/`],
+  ];
+}
+
+/** A loopback TCP port that was free a moment ago. */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Whether `port` can be bound on [::1] (some machines have no IPv6 loopback). */
+export function ipv6LoopbackFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '::1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Site-file replacements that move `listen 443` and `listen 80` to loopback ports: even
+ * `nginx -t` binds every listen address, which needs root for 443 and 80 and fails when
+ * another server holds them. The IPv6 twins go to [::1] when it is free, else are dropped.
+ */
+export async function nginxListenReplacements(tlsPort: number, httpPort: number): Promise<[string, string][]> {
+  const v6 = (await ipv6LoopbackFree(tlsPort)) && (await ipv6LoopbackFree(httpPort));
+  return [
+    ['    listen [::]:443 ', v6 ? `    listen [::1]:${tlsPort} ` : '    # listen [::]:443 '],
+    ['    listen [::]:80;', v6 ? `    listen [::1]:${httpPort};` : '    # listen [::]:80;'],
+    ['    listen 443 ', `    listen 127.0.0.1:${tlsPort} `],
+    ['    listen 80;', `    listen 127.0.0.1:${httpPort};`],
   ];
 }

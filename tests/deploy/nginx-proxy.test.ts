@@ -33,7 +33,7 @@ import { createDemoAdmin, makeDemoAccountKeys, seedDemo } from '../../seeds/demo
 import { startHaven, type HavenProcess } from '../helpers/haven-process.ts';
 import { deriveCached } from '../helpers/responder-client.ts';
 import {
-  nginxMainConfig, nginxPathReplacements, parseEnvFile, readDeployFile, removeTempDirs, render, requireTools, selfSignedCertificate, tempDir,
+  freePort, nginxListenReplacements, nginxMainConfig, nginxPathReplacements, parseEnvFile, readDeployFile, removeTempDirs, render, requireTools, selfSignedCertificate, tempDir,
 } from './deploy-kit.ts';
 
 const tools = requireTools('tests/deploy/nginx-proxy.test.ts', { nginx: 'nginx', openssl: 'openssl' });
@@ -44,17 +44,6 @@ const ADMIN = 'demo.admin';
 const PASSPHRASE = 'proxy proxy proxy proxy proxy proxy proxy';
 /** Sent as the user agent and inside a body: must appear in no log. */
 const CANARY = `canary-${randomBytes(6).toString('hex')}`;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Resolves the two site names to loopback, as DNS would to the server; nothing else changes. */
 const lookup: net.LookupFunction = (hostname, options, callback) => {
@@ -157,18 +146,13 @@ describe.skipIf(tools === null)('Haven behind docs/deploy/nginx-haven.conf, over
       ['127.0.0.1:8081', `127.0.0.1:${port(haven.triageUrl)}`],
       ['127.0.0.1:8180', `127.0.0.1:${deadRequester}`],
       ['127.0.0.1:8181', `127.0.0.1:${deadTriage}`],
-      // Loopback ports instead of 443 and 80, IPv4 only.
-      ['    listen [::]:443 ssl http2 default_server;\n', ''],
-      ['    listen [::]:443 ssl http2;\n', ''],
-      ['    listen [::]:80;\n', ''],
-      ['listen 443 ', `listen 127.0.0.1:${tlsPort} `],
-      ['listen 80;', `listen 127.0.0.1:${httpPort};`],
+      ...(await nginxListenReplacements(tlsPort, httpPort)),
     ]);
     const siteFile = path.join(prefix, 'haven.conf');
     fs.writeFileSync(siteFile, site);
     fs.writeFileSync(path.join(prefix, 'nginx.conf'), nginxMainConfig(prefix, siteFile));
 
-    nginx = spawn(tools!.nginx, ['-p', prefix, '-c', path.join(prefix, 'nginx.conf'), '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    nginx = spawn(tools!.nginx, ['-p', prefix, '-e', path.join(prefix, 'logs/startup.log'), '-c', path.join(prefix, 'nginx.conf'), '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] });
     nginx.stdout!.on('data', (d: Buffer) => (nginxOutput += d.toString()));
     nginx.stderr!.on('data', (d: Buffer) => (nginxOutput += d.toString()));
     const started = Date.now();

@@ -1,13 +1,14 @@
 /**
  * docs/deploy/nginx-haven.conf as written, checked by Debian's nginx (`nginx -t`) inside a
  * copy of Debian's http { } block, with only its certificate and log paths moved into a
- * temporary prefix (self-signed certificates made there by openssl). The proxy itself, with
+ * temporary prefix (self-signed certificates made there by openssl) and its listen ports moved
+ * to free loopback ones (`nginx -t` binds them). The proxy itself, with
  * Haven behind it, is exercised in nginx-proxy.test.ts.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nginxMainConfig, nginxPathReplacements, readDeployFile, removeTempDirs, render, requireTools, ROOT, run, selfSignedCertificate, tempDir } from './deploy-kit.ts';
+import { freePort, nginxListenReplacements, nginxMainConfig, nginxPathReplacements, readDeployFile, removeTempDirs, render, requireTools, ROOT, run, selfSignedCertificate, tempDir } from './deploy-kit.ts';
 
 const tools = requireTools('tests/deploy/nginx.test.ts', { nginx: 'nginx', openssl: 'openssl' });
 const site = readDeployFile('nginx-haven.conf');
@@ -49,15 +50,20 @@ describe.skipIf(tools === null)('docs/deploy/nginx-haven.conf checked by nginx -
   const nginx = tools?.nginx ?? '';
   let prefix: string;
 
+  let listen: [string, string][];
+
+  /** `nginx -t` on the site text, its listen ports moved to free loopback ones. */
   function test(siteText: string): ReturnType<typeof run> {
+    siteText = render(siteText, listen);
     const siteFile = path.join(prefix, `site-${Math.random().toString(36).slice(2)}.conf`);
     fs.writeFileSync(siteFile, siteText);
     const main = path.join(prefix, `nginx-${path.basename(siteFile)}`);
     fs.writeFileSync(main, nginxMainConfig(prefix, siteFile));
-    return run(nginx, ['-t', '-q', '-p', prefix, '-c', main]);
+    return run(nginx, ['-t', '-q', '-p', prefix, '-e', path.join(prefix, 'logs/startup.log'), '-c', main]);
   }
 
-  beforeAll(() => {
+  beforeAll(async () => {
+    listen = await nginxListenReplacements(await freePort(), await freePort());
     prefix = tempDir('haven-nginx-t-');
     fs.mkdirSync(path.join(prefix, 'logs'));
     fs.mkdirSync(path.join(prefix, 'tls'));
