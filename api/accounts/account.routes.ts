@@ -29,18 +29,51 @@ type Env = { Variables: { session: Session } };
  * Refuses a state-changing request whose Origin names another site: a second line behind
  * SameSite=Strict, for browsers or proxies that get SameSite wrong. Requests without an
  * Origin (non-browser clients, same-origin GETs) pass; they carry no ambient cookie risk.
+ *
+ * The expected origin is the Host header with `https:` when HAVEN_BEHIND_TLS is set (the
+ * proxy speaks http to Haven), except that an `.onion` host is also reached over `http:`
+ * (Tor encrypts end to end; see docs/deploy/torrc-haven). When the Origin names this very
+ * host but another scheme or port, the cause is the deployment, not another site: the
+ * refusal then says which setting to fix, in fixed words that repeat neither value.
  */
 export function sameOriginOnly(behindTls: boolean): MiddlewareHandler {
   return async (c, next) => {
     const origin = c.req.header('origin');
     if (origin !== undefined && STATE_CHANGING.has(c.req.method)) {
       const own = new URL(c.req.url);
-      // Behind a TLS proxy the app sees http; the browser's origin is https on the same host.
-      const expected = `${behindTls ? 'https:' : own.protocol}//${c.req.header('host') ?? own.host}`;
-      if (origin !== expected) throw new ForbiddenError('Cross-site requests are refused.');
+      const problem = originProblem(origin.toLowerCase(), (c.req.header('host') ?? own.host).toLowerCase(), behindTls ? 'https:' : own.protocol);
+      if (problem !== null) throw new ForbiddenError(problem);
     }
     await next();
   };
+}
+
+const CROSS_SITE = 'Cross-site requests are refused.';
+
+/** Why `origin` is not this site's (`scheme//host`), or null when it is. */
+function originProblem(origin: string, host: string, scheme: string): string | null {
+  if (origin === `${scheme}//${host}`) return null;
+  const onion = /\.onion(:\d+)?$/.test(host);
+  if (onion && origin === `http://${host}`) return null;
+  let parsed: URL;
+  try {
+    parsed = new URL(origin);
+  } catch {
+    return CROSS_SITE;
+  }
+  let ownHostname: string;
+  try {
+    ownHostname = new URL(`http://${host}`).hostname;
+  } catch {
+    return CROSS_SITE;
+  }
+  if (origin === 'null' || parsed.hostname !== ownHostname) return CROSS_SITE;
+  if (parsed.protocol !== scheme) {
+    return scheme === 'http:'
+      ? 'Refused: the page was loaded over https but HAVEN_BEHIND_TLS is false. Behind a TLS proxy, set HAVEN_BEHIND_TLS=true.'
+      : 'Refused: the page was loaded over plain http but HAVEN_BEHIND_TLS is true. Open the dashboard over https, or set HAVEN_BEHIND_TLS=false if nothing in front of Haven speaks TLS.';
+  }
+  return 'Refused: the page\'s port is not the one in the Host header Haven received. If this is the dashboard\'s own page, the proxy in front of Haven changes Host: pass it as the browser sent it, port included (nginx: proxy_set_header Host $http_host).';
 }
 
 function accountJson(a: Account) {
