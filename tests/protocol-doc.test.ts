@@ -20,18 +20,13 @@ import { loadConfig } from '../api/config.ts';
 import type { Database } from '../api/db/schema.ts';
 import { ERROR_CODES } from '../api/errors.ts';
 import { createLogger } from '../api/logger.ts';
-import type { BuiltSite } from '../api/web/static-site.ts';
+import { DIST_DIR } from '../api/dist-location.ts';
+import { Sites } from '../api/web/static-site.ts';
 import { loadSodiumPrimitives } from '../crypto/sodium.ts';
 
 const DOC = readFileSync(fileURLToPath(new URL('../docs/PROTOCOL.md', import.meta.url)), 'utf8');
 const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
 type SiteName = 'requester' | 'triage';
-
-/** A built site with only its page: enough for every route that depends on a built front end. */
-function fakeSite(): BuiltSite {
-  const page = { body: new TextEncoder().encode('<!doctype html><!--NOSCRIPT-->'), contentType: 'text/html; charset=utf-8', integrity: 'sha384-', sha256: '' };
-  return { files: new Map([['/', page]]) };
-}
 
 async function appRoutes(): Promise<Map<SiteName, Set<string>>> {
   const config = loadConfig({ HAVEN_MODE: 'test', HAVEN_SERVER_SECRET: 'a'.repeat(64), HAVEN_LOG_LEVEL: 'silent' });
@@ -47,7 +42,8 @@ async function appRoutes(): Promise<Map<SiteName, Set<string>>> {
     crypto: await loadSodiumPrimitives(),
     serverSecret: config.serverSecret!,
     rootPublicKey: null,
-    sites: { requester: fakeSite(), triage: fakeSite() },
+    // The real build (vitest's global setup makes it), so the static routes are mounted too.
+    sites: Sites.load(DIST_DIR, { rootPublicKey: new Uint8Array(32).fill(9), keySerialFloor: 0 }),
   };
   const apps = { requester: createRequesterApp(deps), triage: createTriageApp(deps) };
   const out = new Map<SiteName, Set<string>>();
