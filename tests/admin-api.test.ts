@@ -47,10 +47,10 @@ describeEachDatabase('admin API', (t) => {
   });
 
   async function enrolResponder(name: string, teamIds: Uint8Array[] = [legalId]): Promise<{ id: Uint8Array; creds: ResponderCredentials }> {
-    const inv = await call(triage(), '/api/v1/admin/invitations', { body: { role: 'responder', teamIds: teamIds.map(b64) }, cookie: admin.cookie });
+    const inv = await admin.invite('responder', teamIds);
     expect(inv.status).toBe(201);
     const creds = await makeCredentials(p, name);
-    const res = await call(triage(), '/api/v1/enrol', { body: enrolBody(creds, inv.json.code) });
+    const res = await call(triage(), '/api/v1/enrol', { body: enrolBody(creds, inv.code) });
     expect(res.status).toBe(201);
     return { id: unb64(res.json.account.id), creds };
   }
@@ -197,7 +197,7 @@ describeEachDatabase('admin API', (t) => {
     const opened = openGrant(p, { responderSecret: keysR.x25519Secret, bytes: unb64(team.grants[0].grant), expected: { orgId, teamId: legalId, epoch: 1, accountId: r.id }, teamPublic: cert.publicKey });
     expect(opened.epochSecret).toEqual(secret);
     const audit = (await admin.get('/audit')).json.entries.map((e: Json) => JSON.parse(e.entryText).action);
-    expect(audit).toEqual(['org.setup', 'retention.set', 'account.approve']);
+    expect(audit).toEqual(['org.setup', 'invitation.create', 'retention.set', 'account.approve']);
   });
 
   it('[revocation is cryptographic] after removal and rotation, no key the removed responder ever held opens a new request', async () => {
@@ -353,7 +353,8 @@ describeEachDatabase('admin API', (t) => {
     expect(created.status).toBe(201);
     expect((await call(requester(), '/api/v1/intake')).json.teams.map((x: Json) => x.slug)).toEqual(['legal', 'medical']);
 
-    const r = await enrolResponder('medic.one', [teamId]);
+    // Invited to no team: the membership below is added (and audited) on its own.
+    const r = await enrolResponder('medic.one', []);
     expect((await admin.approve(r.id, [])).status).toBe(200);
     // Rotate first, so the team has two live epochs: a new member needs a grant for each.
     expect((await admin.rotate(teamId)).status).toBe(200);
@@ -371,10 +372,12 @@ describeEachDatabase('admin API', (t) => {
     expect(await t.db.selectFrom('grants').select('epoch').where('account_id', '=', r.id).execute()).toHaveLength(0);
 
     // A second admin: invited as admin, then given an admin certificate and a root wrap.
-    const inv = await call(triage(), '/api/v1/admin/invitations', { body: { role: 'admin', teamIds: [] }, cookie: admin.cookie });
+    const inv = await admin.invite('admin', []);
+    expect(inv.status).toBe(201);
     const creds = await makeCredentials(p, 'admin.two', 'second admin passphrase');
-    const enrolled = await call(triage(), '/api/v1/enrol', { body: enrolBody(creds, inv.json.code) });
+    const enrolled = await call(triage(), '/api/v1/enrol', { body: enrolBody(creds, inv.code) });
     const id2 = unb64(enrolled.json.account.id);
+    expect((await admin.approve(id2, [], 'admin')).status).toBe(200);
     const cert2 = await admin.certificateFor(id2, 'admin');
     const listed = await admin.account(id2);
     const rootWrap = wrapRootSeed(p, { adminX25519Public: unb64(listed.encPublicKey), rootSeed: admin.rootSeed, orgId, accountId: id2 });

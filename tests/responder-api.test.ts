@@ -21,6 +21,7 @@ import { lookupTokenHash, proofFor, requestBody, requesterKeys, sealRequest } fr
 import type { RequesterKeys } from '../crypto/v1/requester.ts';
 import { approveAccount, createAdminAccount, insertAccountDirectly } from './helpers/approve.ts';
 import { enrolBody, makeCredentials, sessionCookie, type ResponderCredentials } from './helpers/responder-client.ts';
+import { inviteThrough, invitationBody } from './helpers/invite.ts';
 
 const p = await loadSodiumPrimitives();
 const CANARY = 'CANARY-triage-81c2';
@@ -75,10 +76,16 @@ describeEachDatabase('responder API', (t) => {
     return { cookie: sessionCookie(res.res), json: res.json };
   }
 
-  async function invite(adminCookie: string, teamIds: Uint8Array[], role = 'responder'): Promise<string> {
-    const res = await call(triage(), '/api/v1/admin/invitations', { body: { role, teamIds: teamIds.map(b64) }, cookie: adminCookie });
+  type SignedInAdmin = { cookie: string; creds: ResponderCredentials; id: Uint8Array };
+  const adminRequest = (admin: SignedInAdmin) => (method: string, path: string, body?: unknown) =>
+    call(triage(), `/api/v1/admin${path}`, { method, ...(body !== undefined ? { body } : {}), cookie: admin.cookie });
+  const inviter = (admin: SignedInAdmin) => ({ id: admin.id, ed25519Seed: admin.creds.ed25519Seed, orgId: demo.organisationId });
+
+  /** An invitation made the way the admin's browser makes it (code and signed statement). @returns the code. */
+  async function invite(admin: SignedInAdmin, teamIds: Uint8Array[], role: 'responder' | 'admin' = 'responder'): Promise<string> {
+    const res = await inviteThrough(p, adminRequest(admin), inviter(admin), { role, teamIds });
     expect(res.status).toBe(201);
-    return res.json.code as string;
+    return res.code;
   }
 
   async function enrol(c: ResponderCredentials, code: string): Promise<Uint8Array> {
@@ -95,7 +102,7 @@ describeEachDatabase('responder API', (t) => {
     const members: Record<string, { creds: ResponderCredentials; id: Uint8Array; cookie: string; certificate: Uint8Array }> = {};
     for (const [name, team] of [['legal.one', legal], ['medic.one', medical]] as const) {
       const creds = await makeCredentials(p, name);
-      const id = await enrol(creds, await invite(admin.cookie, [team.id]));
+      const id = await enrol(creds, await invite({ cookie: admin.cookie, creds: adminCreds, id: adminId }, [team.id]));
       const certificate = await approveAccount(t.db, p, demo, id);
       members[name] = { creds, id, cookie: (await signIn(creds)).cookie, certificate };
     }
@@ -136,9 +143,9 @@ describeEachDatabase('responder API', (t) => {
 
   it('[server-blind, teams are cryptographic] runs invite -> enrol -> approve -> login -> read -> triage -> reply end to end', async () => {
     const adminCreds = await makeCredentials(p, 'admin.one');
-    await createAdminAccount(t.db, p, demo, adminCreds);
+    const adminId = await createAdminAccount(t.db, p, demo, adminCreds);
     const admin = await signIn(adminCreds);
-    const code = await invite(admin.cookie, [legal.id]);
+    const code = await invite({ cookie: admin.cookie, creds: adminCreds, id: adminId }, [legal.id]);
     expect(unb64(code).length).toBeGreaterThanOrEqual(16);
 
     // The responder's browser: fresh keys and a real derivation at the default cost.
@@ -264,6 +271,9 @@ describeEachDatabase('responder API', (t) => {
         idle: idle.cookie,
         old: old.cookie,
       };
+      // Built once: only the admin's call gets through (and appends the audit entry it signs).
+      const head = await call(triage(), '/api/v1/admin/audit/head', { cookie: w.admin.cookie });
+      const invitation = invitationBody(p, inviter(w.admin), unb64(head.json.hash), { role: 'responder', teamIds: [legal.id] }).body;
       const endpoints: [string, string, () => Call, Record<string, number>][] = [
         ['GET /session', '/api/v1/session', () => ({}), { outsider: 200, member: 200, admin: 200 }],
         ['GET /teams', '/api/v1/teams', () => ({}), { outsider: 200, member: 200, admin: 200 }],
@@ -272,7 +282,7 @@ describeEachDatabase('responder API', (t) => {
         ['GET /requests/:id (medical)', `/api/v1/requests/${medicalId}`, () => ({}), { outsider: 200, member: 404, admin: 404 }],
         ['PATCH /requests/:id', `/api/v1/requests/${legalId}`, () => ({ method: 'PATCH', body: { priority: 'urgent' } }), { outsider: 404, member: 200, admin: 404 }],
         ['POST /requests/:id/messages', `/api/v1/requests/${legalId}/messages`, () => ({ body: notes() }), { outsider: 404, member: 201, admin: 404 }],
-        ['POST /admin/invitations', '/api/v1/admin/invitations', () => ({ body: { role: 'responder', teamIds: [b64(legal.id)] } }), { outsider: 403, member: 403, admin: 201 }],
+        ['POST /admin/invitations', '/api/v1/admin/invitations', () => ({ body: invitation }), { outsider: 403, member: 403, admin: 201 }],
       ];
       for (const [name, path, make, expected] of endpoints) {
         for (const [caller, cookie] of Object.entries(callers)) {
@@ -424,10 +434,10 @@ describeEachDatabase('responder API', (t) => {
   });
 
   describe('enrolment', () => {
-    async function adminCookie() {
+    async function adminCookie(): Promise<SignedInAdmin> {
       const creds = await makeCredentials(p, 'admin.one');
-      await createAdminAccount(t.db, p, demo, creds);
-      return (await signIn(creds)).cookie;
+      const id = await createAdminAccount(t.db, p, demo, creds);
+      return { cookie: (await signIn(creds)).cookie, creds, id };
     }
 
     it('uses an invitation once, refuses an expired one, and keeps it unspent when the user name is taken', async () => {
@@ -449,7 +459,7 @@ describeEachDatabase('responder API', (t) => {
       await t.db.updateTable('invitations').set({ expires_hour: new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000) }).where('used', '=', false).execute();
       const expired = await call(triage(), '/api/v1/enrol', { body: enrolBody(await makeCredentials(p, 'third.one'), code3) });
       expect(expired.status).toBe(403);
-      const unknown = await call(triage(), '/api/v1/enrol', { body: enrolBody(await makeCredentials(p, 'third.one'), b64(p.randomBytes(18))) });
+      const unknown = await call(triage(), '/api/v1/enrol', { body: enrolBody(await makeCredentials(p, 'third.one'), b64(p.randomBytes(32))) });
       expect(unknown.status).toBe(403);
       expect(await counts()).toMatchObject({ accounts: 3, used: 2 });
 

@@ -82,16 +82,6 @@ export async function clearFailedLogins(db: Kysely<Database>, id: Uint8Array): P
 
 // ---- invitations
 
-export async function insertInvitation(
-  trx: Transaction<Database>,
-  i: { codeHash: Uint8Array; role: AccountRole; teamIds: Uint8Array[]; expiresHour: Date; hour: Date },
-): Promise<void> {
-  await trx.insertInto('invitations').values({ code_hash: i.codeHash, role: i.role, expires_hour: i.expiresHour, account_id: null, created_hour: i.hour }).execute();
-  if (i.teamIds.length > 0) {
-    await trx.insertInto('invitation_teams').values(i.teamIds.map((team_id) => ({ code_hash: i.codeHash, team_id }))).execute();
-  }
-}
-
 /** Locks an unused, unexpired invitation for this transaction. @returns its role, or null. */
 export async function lockInvitation(trx: Transaction<Database>, codeHash: Uint8Array, now: Date): Promise<AccountRole | null> {
   const row = await trx
@@ -118,12 +108,6 @@ export async function invitedTeamIds(db: Kysely<Database>, accountId: Uint8Array
     .where('invitations.account_id', '=', accountId)
     .execute();
   return rows.map((r) => r.team_id);
-}
-
-export async function countTeams(db: Kysely<Database>, ids: Uint8Array[]): Promise<number> {
-  if (ids.length === 0) return 0;
-  const row = await db.selectFrom('teams').select((eb) => eb.fn.countAll<string>().as('n')).where('id', 'in', ids).executeTakeFirstOrThrow();
-  return Number(row.n);
 }
 
 // ---- sessions

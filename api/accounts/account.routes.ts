@@ -1,6 +1,6 @@
 /**
  * Triage-site API, mounted at `/api/v1` on the triage app only: enrolment, login, sessions,
- * the responder's teams and requests, and the admin's invitations.
+ * the responder's teams and requests. (Invitations: POST /api/v1/admin/invitations, admin.routes.ts.)
  *
  * Every endpoint but enrol, login and logout needs a session cookie; state-changing
  * requests from another origin are refused (the cookie is also SameSite=Strict).
@@ -9,7 +9,7 @@ import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { ACCOUNT_BUNDLE_BYTES } from '../../crypto/v1/account.ts';
 import type { Config } from '../config.ts';
-import type { AccountRole, RequestPriority, RequestStatus } from '../db/schema.ts';
+import type { RequestPriority, RequestStatus } from '../db/schema.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
 import { bytesField, decodeBase64url, encodeBase64url, enumField, readJsonObject, type JsonObject } from '../http/validate.ts';
 import { MAX_ENVELOPE_BYTES } from '../intake/limits.ts';
@@ -21,7 +21,6 @@ import {
 
 export const SESSION_COOKIE = 'haven_session';
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-const MAX_TEAMS_PER_INVITATION = 50;
 
 type Env = { Variables: { session: Session } };
 
@@ -131,10 +130,6 @@ export function accountRoutes(accounts: AccountService, triage: TriageService, c
     c.set('session', await accounts.authenticate(token(c)));
     await next();
   };
-  const admin: MiddlewareHandler<Env> = async (c, next) => {
-    if (c.get('session').account.role !== 'admin') throw new ForbiddenError('Only an admin can do this.');
-    await next();
-  };
 
   app.post('/enrol', async (c) => {
     const body = await readJsonObject(c);
@@ -147,7 +142,6 @@ export function accountRoutes(accounts: AccountService, triage: TriageService, c
       signPublicKey: bytesField(body, 'signPublicKey', { length: 32 }),
       loginVerifier: bytesField(body, 'loginVerifier', { length: 32 }),
     };
-    if (input.invitationCode.length < 16) throw new ValidationError('Field "invitationCode" is too short.');
     const account = await accounts.enrol(input);
     return c.json({ account: accountJson(account) }, 201);
   });
@@ -270,22 +264,6 @@ export function accountRoutes(accounts: AccountService, triage: TriageService, c
     const envelope = bytesField(body, 'envelope', { maxLength: MAX_ENVELOPE_BYTES });
     const messageId = await triage.post(c.get('session').account, id, kind, envelope);
     return c.json({ id: encodeBase64url(messageId) }, 201);
-  });
-
-  app.post('/admin/invitations', signedIn, admin, async (c) => {
-    const body = await readJsonObject(c);
-    const role = enumField<AccountRole>(body, 'role', ['responder', 'admin']);
-    const raw = body.teamIds;
-    if (!Array.isArray(raw) || raw.length > MAX_TEAMS_PER_INVITATION) {
-      throw new ValidationError(`Field "teamIds" must be a list of at most ${MAX_TEAMS_PER_INVITATION} team ids.`);
-    }
-    const teamIds = raw.map((value: unknown) => {
-      const bytes = typeof value === 'string' && value.length <= 64 ? decodeBase64url(value) : null;
-      if (bytes === null || bytes.length !== 16) throw new ValidationError('Field "teamIds" must list team ids (16 bytes, base64url).');
-      return bytes;
-    });
-    const invitation = await accounts.createInvitation(c.get('session').account, role, teamIds);
-    return c.json({ code: encodeBase64url(invitation.code), expiresHour: hourIso(invitation.expiresHour) }, 201);
   });
 
   return app;

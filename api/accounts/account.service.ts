@@ -1,6 +1,7 @@
 /**
  * Responder and admin accounts: enrolment with a one-time invitation, the pre-login salt
- * query, login with per-account throttling, sessions, and invitations.
+ * query, login with per-account throttling, and sessions. Invitations are made and signed in
+ * the inviting admin's browser and stored by api/admin/admin.service.ts.
  *
  * The server never sees a passphrase or a key that unwraps anything: the browser derives a
  * wrap key and a separate login verifier from the passphrase (crypto/v1/account.ts) and sends
@@ -16,6 +17,7 @@ import {
 import { WeakInputError } from '../../crypto/errors.ts';
 import type { Primitives } from '../../crypto/primitives.ts';
 import { utf8Encode } from '../../crypto/encoding.ts';
+import { INVITE_CODE_BYTES, invitationIdFromCode } from '../../crypto/v2/invitation.ts';
 import type { Config } from '../config.ts';
 import type { AccountRole, Database } from '../db/schema.ts';
 import { ConflictError, ForbiddenError, RateLimitedError, UnauthorizedError, ValidationError } from '../errors.ts';
@@ -31,9 +33,7 @@ const SERVER_KEY_PERSONAL = utf8Encode('haven-srvkey-v1');
 /** Failures allowed before the account is locked; each further failure doubles the lock. */
 export const LOGIN_FREE_FAILURES = 5;
 export const LOGIN_MAX_LOCK_MINUTES = 60;
-export const INVITATION_DAYS = 7;
 export const SESSION_TOKEN_BYTES = 32;
-export const INVITATION_CODE_BYTES = 18;
 
 const USERNAME = /^[a-z0-9._-]{3,40}$/;
 const BAD_LOGIN = 'The user name or passphrase is wrong.';
@@ -59,6 +59,16 @@ function ceilMinute(t: Date): Date {
 export function lockMinutes(failures: number): number {
   if (failures < LOGIN_FREE_FAILURES) return 0;
   return Math.min(LOGIN_MAX_LOCK_MINUTES, 2 ** (failures - LOGIN_FREE_FAILURES));
+}
+
+/**
+ * The stored hash of a v2 invitation (invitations.code_hash): BLAKE2b-256 over the invitation
+ * id, which is itself BLAKE2b-128 of the 32-byte code (crypto/v2 invitationIdFromCode). The
+ * admin's browser sends only the id when it creates the invitation, so the code never reaches
+ * the server before the invitee uses it; at enrolment the server recomputes both steps.
+ */
+export function invitationCodeHash(p: Primitives, invitationId: Uint8Array): Uint8Array {
+  return p.blake2b(32, invitationId, { personal: INVITE_PERSONAL });
 }
 
 function isUniqueViolation(err: unknown): boolean {
@@ -128,9 +138,6 @@ export class AccountService {
     return this.crypto.blake2b(32, token, { personal: SESSION_PERSONAL });
   }
 
-  invitationHash(code: Uint8Array): Uint8Array {
-    return this.crypto.blake2b(32, code, { personal: INVITE_PERSONAL });
-  }
 
   /**
    * Checks a key bundle's structure and that its Argon2id cost is at least the responder
@@ -163,7 +170,8 @@ export class AccountService {
       if (key.every((b) => b === 0)) throw new ValidationError(`Field "${name}" is not a usable public key.`);
     }
     const id = this.crypto.randomBytes(16);
-    const codeHash = this.invitationHash(input.invitationCode);
+    if (input.invitationCode.length !== INVITE_CODE_BYTES) throw new ValidationError(`Field "invitationCode" must be ${INVITE_CODE_BYTES} bytes.`);
+    const codeHash = invitationCodeHash(this.crypto, invitationIdFromCode(this.crypto, input.invitationCode));
     const hour = coarseHour();
     let role: AccountRole;
     try {
@@ -269,22 +277,5 @@ export class AccountService {
   async logout(token: Uint8Array | null): Promise<void> {
     if (token === null || token.length !== SESSION_TOKEN_BYTES) return;
     await repo.deleteSession(this.db, this.tokenHash(token));
-  }
-
-  /**
-   * A one-time invitation for `role`, naming the teams the approving admin will grant.
-   * @returns the code, shown once; only its hash is stored.
-   * @throws ForbiddenError unless `admin` is an active admin; ValidationError for unknown teams.
-   */
-  async createInvitation(admin: repo.Account, role: AccountRole, teamIds: Uint8Array[]): Promise<{ code: Uint8Array; expiresHour: Date }> {
-    if (admin.role !== 'admin' || admin.status !== 'active') throw new ForbiddenError('Only an admin can invite.');
-    const unique = new Set(teamIds.map((t) => Buffer.from(t).toString('hex')));
-    if (unique.size !== teamIds.length) throw new ValidationError('Field "teamIds" lists a team twice.');
-    if ((await repo.countTeams(this.db, teamIds)) !== teamIds.length) throw new ValidationError('Field "teamIds" names an unknown team.');
-    const code = this.crypto.randomBytes(INVITATION_CODE_BYTES);
-    const hour = coarseHour();
-    const expiresHour = new Date(hour.getTime() + INVITATION_DAYS * 24 * 3_600_000);
-    await this.db.transaction().execute((trx) => repo.insertInvitation(trx, { codeHash: this.invitationHash(code), role, teamIds, expiresHour, hour }));
-    return { code, expiresHour };
   }
 }

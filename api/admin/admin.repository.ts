@@ -40,6 +40,8 @@ export interface AdminAccount {
   createdHour: Date;
   teamIds: Uint8Array[];
   invitedTeamIds: Uint8Array[];
+  /** The signed invitation the account enrolled with and its signer's certificate (v2), else null. */
+  invitation: { statement: Uint8Array; inviterCertificate: Uint8Array | null } | null;
   hasRootWrap: boolean;
 }
 
@@ -55,11 +57,23 @@ export async function listAccounts(db: Db): Promise<AdminAccount[]> {
     .where('invitations.account_id', 'is not', null)
     .execute();
   const wraps = new Set((await db.selectFrom('root_wraps').select('account_id').execute()).map((r) => hex(r.account_id)));
+  const statements = new Map(
+    (
+      await db
+        .selectFrom('invitations')
+        .leftJoin('accounts as inviter', 'inviter.id', 'invitations.inviter_id')
+        .select(['invitations.account_id', 'invitations.statement', 'inviter.certificate as inviterCertificate'])
+        .where('invitations.account_id', 'is not', null)
+        .where('invitations.statement', 'is not', null)
+        .execute()
+    ).map((i) => [hex(i.account_id!), { statement: i.statement!, inviterCertificate: i.inviterCertificate }]),
+  );
   return rows.map((r) => ({
     id: r.id, username: r.username, role: r.role, status: r.status, encPublicKey: r.enc_public_key, signPublicKey: r.sign_public_key,
     certificate: r.certificate, createdHour: r.created_hour,
     teamIds: members.filter((m) => hex(m.account_id) === hex(r.id)).map((m) => m.team_id),
     invitedTeamIds: invited.filter((i) => i.account_id && hex(i.account_id) === hex(r.id)).map((i) => i.team_id),
+    invitation: statements.get(hex(r.id)) ?? null,
     hasRootWrap: wraps.has(hex(r.id)),
   }));
 }
@@ -112,6 +126,38 @@ export async function teamsOfAccount(db: Db, accountId: Uint8Array): Promise<Uin
   const teams = new Map<string, Uint8Array>();
   for (const r of [...member, ...granted]) teams.set(hex(r.team_id), r.team_id);
   return [...teams.values()];
+}
+
+/** The signed invitation statement an account enrolled with, or null (none, or made before v2). */
+export async function invitationStatementOf(trx: Transaction<Database>, accountId: Uint8Array): Promise<Uint8Array | null> {
+  const r = await trx.selectFrom('invitations').select('statement').where('account_id', '=', accountId).executeTakeFirst();
+  return r?.statement ?? null;
+}
+
+// ---- invitations
+
+/** Stores a v2 invitation (statement already verified) with the teams it names. */
+export async function insertInvitation(
+  trx: Transaction<Database>,
+  i: { codeHash: Uint8Array; role: AccountRole; teamIds: Uint8Array[]; expiresHour: Date; hour: Date; statement: Uint8Array; inviterId: Uint8Array },
+): Promise<void> {
+  await trx
+    .insertInto('invitations')
+    .values({ code_hash: i.codeHash, role: i.role, expires_hour: i.expiresHour, account_id: null, created_hour: i.hour, statement: i.statement, inviter_id: i.inviterId })
+    .execute();
+  if (i.teamIds.length > 0) {
+    await trx.insertInto('invitation_teams').values(i.teamIds.map((team_id) => ({ code_hash: i.codeHash, team_id }))).execute();
+  }
+}
+
+export async function invitationExists(trx: Transaction<Database>, codeHash: Uint8Array): Promise<boolean> {
+  return (await trx.selectFrom('invitations').select('code_hash').where('code_hash', '=', codeHash).executeTakeFirst()) !== undefined;
+}
+
+export async function countTeams(trx: Transaction<Database>, ids: Uint8Array[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  const row = await trx.selectFrom('teams').select((eb) => eb.fn.countAll<string>().as('n')).where('id', 'in', ids).executeTakeFirstOrThrow();
+  return Number(row.n);
 }
 
 // ---- root wraps
@@ -368,10 +414,12 @@ export async function listAudit(db: Db, afterSeq: number, limit: number): Promis
   return rows.map(toAudit);
 }
 
-export async function signKeysOf(db: Db, ids: Uint8Array[]): Promise<Map<string, Uint8Array>> {
-  if (ids.length === 0) return new Map();
-  const rows = await db.selectFrom('accounts').select(['id', 'sign_public_key']).where('id', 'in', ids).execute();
-  return new Map(rows.map((r) => [hex(r.id), r.sign_public_key]));
+/** The stored certificates of these accounts, keyed by base64url(id) (the audit entry's "actor" form). */
+export async function certificatesOf(db: Db, ids: Uint8Array[]): Promise<Map<string, Uint8Array>> {
+  const unique = [...new Map(ids.map((id) => [hex(id), id])).values()];
+  if (unique.length === 0) return new Map();
+  const rows = await db.selectFrom('accounts').select(['id', 'certificate']).where('id', 'in', unique).execute();
+  return new Map(rows.filter((r) => r.certificate).map((r) => [Buffer.from(r.id).toString('base64url'), r.certificate!]));
 }
 
 // ---- settings and retention

@@ -8,6 +8,7 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { GRANT_BYTES, RESPONDER_CERT_BYTES, TEAM_KEY_CERT_BYTES } from '../../crypto/v1/certs.ts';
+import { INVITATION_MAX_TEAMS } from '../../crypto/v2/invitation.ts';
 import type { Config } from '../config.ts';
 import { ForbiddenError, NotFoundError, UnavailableError, ValidationError } from '../errors.ts';
 import { bytesField, decodeBase64url, encodeBase64url, objectField, readJsonObject, type JsonObject } from '../http/validate.ts';
@@ -22,6 +23,8 @@ import type { SiteManifestService } from '../site/site-manifest.service.ts';
 type Env = { Variables: { session: Session } };
 
 const MAX_LIST = 1000;
+/** 2 + 16 + 16 + 1 + 4 + 1 + 16 * INVITATION_MAX_TEAMS + 16 + 64 (crypto/v2/invitation.ts). */
+const INVITATION_STATEMENT_MAX_BYTES = 120 + 16 * INVITATION_MAX_TEAMS;
 const b64 = encodeBase64url;
 
 function hourIso(d: Date): string {
@@ -121,9 +124,27 @@ export function adminRoutes(admin: AdminService, accounts: AccountService, confi
         id: b64(a.id), username: a.username, role: a.role, status: a.status,
         encPublicKey: b64(a.encPublicKey), signPublicKey: b64(a.signPublicKey), fingerprint: a.fingerprint,
         certificate: a.certificate ? b64(a.certificate) : null, teamIds: a.teamIds.map(b64), invitedTeamIds: a.invitedTeamIds.map(b64),
+        // The signed invitation and its signer's certificate: what the approving browser
+        // verifies against the root it embeds, and the only source of the role and teams it
+        // signs. `role` and `invitedTeamIds` above are the server's copy (the browser refuses
+        // to approve when they differ from the statement).
+        invitation: a.invitation
+          ? { statement: b64(a.invitation.statement), inviterCertificate: a.invitation.inviterCertificate ? b64(a.invitation.inviterCertificate) : null }
+          : null,
         hasRootWrap: a.hasRootWrap, createdHour: hourIso(a.createdHour),
       })),
     });
+  });
+
+  // An invitation made in the admin's browser (crypto/v2 createInvitation): the server gets
+  // the invitation id (a hash of the code, which stays in the link's fragment) and the signed
+  // statement. Same full path as before v2; the old body {role, teamIds} is refused.
+  app.post('/invitations', async (c) => {
+    const body = await readJsonObject(c);
+    const invitationId = bytesField(body, 'invitationId', { length: 16 });
+    const statement = bytesField(body, 'statement', { maxLength: INVITATION_STATEMENT_MAX_BYTES });
+    const r = await admin.createInvitation(who(c), { invitationId, statement, audit: auditField(body) });
+    return c.json({ invitationId: b64(invitationId), expiresHour: hourIso(r.expiresHour) }, 201);
   });
 
   app.post('/accounts/:id/approve', async (c) => {

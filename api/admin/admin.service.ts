@@ -16,6 +16,7 @@ import { base64urlEncode, ByteReader } from '../../crypto/encoding.ts';
 import { CryptoError } from '../../crypto/errors.ts';
 import type { Primitives } from '../../crypto/primitives.ts';
 import { GRANT_BYTES, Role, verifyResponderCert, verifyTeamKey } from '../../crypto/v1/certs.ts';
+import { parseInvitationUnverified, verifyInvitation, type InvitationFields } from '../../crypto/v2/invitation.ts';
 import { ObjectType, VERSION } from '../../crypto/v1/constants.ts';
 import { MESSAGE_HEADER_BYTES, MessageKind, parseMessageHeader } from '../../crypto/v1/message.ts';
 import { SEAL_OVERHEAD } from '../../crypto/v1/seal.ts';
@@ -26,6 +27,7 @@ import { ConflictError, ForbiddenError, NotFoundError, UnavailableError, Validat
 import type { Logger } from '../logger.ts';
 import { coarseHour } from '../time.ts';
 import type { Account } from '../accounts/account.repository.ts';
+import { invitationCodeHash } from '../accounts/account.service.ts';
 import { appendAudit, checkAuditEntry, type AuditInput } from './audit.service.ts';
 import * as repo from './admin.repository.ts';
 
@@ -34,6 +36,9 @@ export const REWRAP_PAGE = 200;
 export const REWRAP_MAX_PAGE = 500;
 const SLUG = /^[a-z0-9-]{1,40}$/;
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+/** The longest an invitation may stay open (the dashboard makes 7-day ones). */
+export const INVITATION_MAX_DAYS = 31;
 /** One recipient slot of a v1 message: kind(1) | sealed content key (docs/PROTOCOL.md section 8). */
 const SLOT_BYTES = 1 + SEAL_OVERHEAD + 32;
 
@@ -105,11 +110,24 @@ export class AdminService {
     return { orgId, root: this.rootPublicKey };
   }
 
+  /**
+   * The acting admin's audit key, taken from its certificate verified against the configured
+   * root (never accounts.sign_public_key: a database writer could swap that and then sign in
+   * the admin's name; the audit chain verifiers read the key the same way).
+   * @throws ForbiddenError unless the account is an active admin with a root-signed admin certificate.
+   */
   private async actor(account: Account): Promise<ActorKeys> {
-    if (account.role !== 'admin' || account.status !== 'active') throw new ForbiddenError('Only an admin can do this.');
-    const found = (await repo.signKeysOf(this.db, [account.id])).get(hex(account.id));
-    if (!found) throw new ForbiddenError('Only an admin can do this.');
-    return { id: account.id, signPublicKey: found };
+    if (account.role !== 'admin' || account.status !== 'active' || !account.certificate) throw new ForbiddenError('Only an admin can do this.');
+    const ctx = await this.context();
+    let fields;
+    try {
+      fields = verifyResponderCert(this.p, ctx.root, account.certificate, { orgId: ctx.orgId, accountId: account.id });
+    } catch (err) {
+      if (err instanceof CryptoError) throw new ForbiddenError('Only an admin can do this.');
+      throw err;
+    }
+    if (fields.role !== Role.admin) throw new ForbiddenError('Only an admin can do this.');
+    return { id: account.id, signPublicKey: fields.ed25519Public };
   }
 
   /** Checks the entry first (no work for a wrong one), then runs `action` and appends the entry in one transaction. */
@@ -174,6 +192,22 @@ export class AdminService {
     for (const g of grants) this.checkGrant(orgId, g.grant, teamId, g.epoch, accountId);
   }
 
+  /**
+   * The signed invitation an account enrolled with (parsed; its signature was verified when it
+   * was stored, and the approving browser verifies it again against the root).
+   * @throws ConflictError when the account has none (invited before v2): invite it again.
+   */
+  private async storedInvitation(trx: Transaction<Database>, accountId: Uint8Array): Promise<InvitationFields> {
+    const statement = await repo.invitationStatementOf(trx, accountId);
+    if (!statement) throw new ConflictError('This account has no signed invitation; invite it again.');
+    try {
+      return parseInvitationUnverified(statement);
+    } catch (err) {
+      if (err instanceof CryptoError) throw new ConflictError('This account has no signed invitation; invite it again.');
+      throw err;
+    }
+  }
+
   // ---------------------------------------------------------------- reading
 
   async rootWrap(account: Account): Promise<{ organisationId: Uint8Array; rootPublicKey: Uint8Array; sealed: Uint8Array }> {
@@ -228,6 +262,40 @@ export class AdminService {
   // ---------------------------------------------------------------- accounts
 
   /**
+   * Stores an invitation made in the inviting admin's browser: the 32-byte code stays with the
+   * browser (it goes into the link's fragment); the server gets the invitation id and the
+   * statement signed with the admin's certified key. Checked here so nothing unverifiable is
+   * stored: the statement verifies with the CALLER's root-signed admin certificate for this
+   * organisation and id, has not expired and expires within INVITATION_MAX_DAYS, and names
+   * known teams. Audited as `invitation.create` (targets: the id, role, teams and expiry; the
+   * id is a one-way hash of the code and lets nobody enrol).
+   * @throws ValidationError (bad statement, unknown team, expiry), ConflictError (id reused).
+   */
+  async createInvitation(account: Account, input: { invitationId: Uint8Array; statement: Uint8Array; audit: AuditInput }, now = new Date()): Promise<{ expiresHour: Date }> {
+    const ctx = await this.context();
+    if (!account.certificate) throw new ForbiddenError('Only an admin can do this.');
+    const nowHour = Math.floor(now.getTime() / HOUR_MS);
+    let s: InvitationFields;
+    try {
+      s = verifyInvitation(this.p, ctx.root, input.statement, { orgId: ctx.orgId, adminCert: account.certificate, nowHour, invitationId: input.invitationId });
+    } catch (err) {
+      if (err instanceof CryptoError) throw new ValidationError('The invitation statement does not verify with your admin certificate for this invitation, or has expired.');
+      throw err;
+    }
+    if (s.expiresHour > nowHour + INVITATION_MAX_DAYS * 24) throw new ValidationError(`An invitation may be valid for at most ${INVITATION_MAX_DAYS} days.`);
+    const role: AccountRole = s.role === Role.admin ? 'admin' : 'responder';
+    const expiresHour = new Date(s.expiresHour * HOUR_MS);
+    const targets = { invitationId: b64(s.invitationId), role, teamIds: s.teamIds.map(b64), expiresHour: s.expiresHour };
+    await this.audited(account, 'invitation.create', targets, input.audit, async (trx) => {
+      if ((await repo.countTeams(trx, s.teamIds)) !== s.teamIds.length) throw new ValidationError('The invitation names an unknown team.');
+      const codeHash = invitationCodeHash(this.p, s.invitationId);
+      if (await repo.invitationExists(trx, codeHash)) throw new ConflictError('An invitation with this id exists; make a new one.');
+      await repo.insertInvitation(trx, { codeHash, role, teamIds: s.teamIds, expiresHour, hour: coarseHour(now), statement: input.statement, inviterId: account.id });
+    });
+    return { expiresHour };
+  }
+
+  /**
    * Approves a pending account: its root-signed certificate, its team memberships and a grant
    * for every live epoch of each team, all at once.
    * @throws NotFoundError, ConflictError (not pending), ValidationError (certificate or grants
@@ -257,13 +325,21 @@ export class AdminService {
       const target = await repo.lockAccount(trx, accountId);
       if (!target) throw new NotFoundError('No such account.');
       if (target.status !== 'pending') throw new ConflictError('Only a pending account can be approved.');
-      this.checkAccountCertificate(ctx, target, input.certificate, target.role);
+      // Defence in depth behind the approving browser's own check: the certificate's role and
+      // the granted teams must be exactly what the inviting admin signed.
+      const invitation = await this.storedInvitation(trx, accountId);
+      const role: AccountRole = invitation.role === Role.admin ? 'admin' : 'responder';
+      this.checkAccountCertificate(ctx, target, input.certificate, role);
+      const invited = new Set(invitation.teamIds.map(hex));
+      if (invited.size !== teams.length || teams.some((t) => !invited.has(hex(t.teamId)))) {
+        throw new ValidationError('The granted teams are not exactly the teams of the signed invitation.');
+      }
       const rows: { teamId: Uint8Array; epoch: number; accountId: Uint8Array; sealed: Uint8Array }[] = [];
       for (const t of teams) {
         this.checkEpochGrants(ctx.orgId, locked.get(hex(t.teamId))!, t.teamId, accountId, t.grants);
         rows.push(...t.grants.map((g) => ({ teamId: t.teamId, epoch: g.epoch, accountId, sealed: g.grant })));
       }
-      await repo.activateAccount(trx, accountId, input.certificate, target.role);
+      await repo.activateAccount(trx, accountId, input.certificate, role);
       for (const t of teams) await repo.addMember(trx, t.teamId, accountId);
       await repo.insertGrants(trx, rows);
     });
@@ -294,8 +370,12 @@ export class AdminService {
   }
 
   /**
-   * Makes an account an admin: a root-signed certificate with role admin naming its keys, and
-   * the root seed sealed to it by the acting admin's browser.
+   * Gives an approved admin the root seed: the root seed sealed to it by the acting admin's
+   * browser, with a root-signed admin certificate naming its keys. Only for an account that was
+   * invited as an admin by a signed statement and approved with an admin certificate (the
+   * browser checks both before sealing; this is the server's copy of that rule).
+   * @throws NotFoundError, ConflictError (removed, or not yet approved), ValidationError
+   *   (certificate, wrap size, or the account was not invited as an admin).
    */
   async addAdmin(account: Account, input: { accountId: Uint8Array; certificate: Uint8Array; rootWrap: Uint8Array; audit: AuditInput }): Promise<void> {
     const ctx = await this.context();
@@ -304,6 +384,9 @@ export class AdminService {
       const target = await repo.lockAccount(trx, input.accountId);
       if (!target) throw new NotFoundError('No such account.');
       if (target.status === 'removed') throw new ConflictError('This account is removed.');
+      if (target.status !== 'active' || !target.certificate || target.role !== 'admin') throw new ConflictError('Approve the account as an admin first.');
+      if ((await this.storedInvitation(trx, input.accountId)).role !== Role.admin) throw new ValidationError('This account was not invited as an admin.');
+      this.checkAccountCertificate(ctx, target, target.certificate, 'admin');
       this.checkAccountCertificate(ctx, target, input.certificate, 'admin');
       await repo.activateAccount(trx, input.accountId, input.certificate, 'admin');
       await repo.upsertRootWrap(trx, input.accountId, input.rootWrap, coarseHour());

@@ -6,18 +6,23 @@
  * (1) rebuilds the entry it expects for the action it is about to perform and refuses any
  * other bytes, so a signature always describes what was done; (2) under a table lock checks
  * the entry was built on the current head (else 409: the client rebuilds and retries);
- * (3) verifies the signature with the actor's stored Ed25519 key; (4) appends in the same
+ * (3) verifies the signature with the Ed25519 key in the actor's root-verified certificate
+ * (admin.service.ts `actor`; never accounts.sign_public_key); (4) appends in the same
  * transaction as the action, so there is no action without its entry and no entry without
  * its action.
  *
  * A database writer can still cut the newest entries off the end (nothing after them points
  * back). `verifyAuditChain` therefore takes an optional head an admin recorded earlier.
+ * Verification takes every actor key from a certificate checked against the root from
+ * deployment configuration (crypto/v2/audit.ts), so rewriting keys in the database and
+ * re-signing the chain is caught.
  */
 import type { Kysely, Transaction } from 'kysely';
-import { base64urlEncode, utf8Decode } from '../../crypto/encoding.ts';
+import { utf8Decode } from '../../crypto/encoding.ts';
 import { CryptoError } from '../../crypto/errors.ts';
 import type { Primitives } from '../../crypto/primitives.ts';
 import { AUDIT_GENESIS_HASH, auditEntryHash, verifyAuditHash } from '../../crypto/v1/audit.ts';
+import { verifyAuditChain as verifyAuditChainV2 } from '../../crypto/v2/audit.ts';
 import { buildAuditEntry, type AuditAction, type AuditTargets } from '../../web/shared/admin-crypto.ts';
 import type { Database } from '../db/schema.ts';
 import { ConflictError, ValidationError } from '../errors.ts';
@@ -89,59 +94,35 @@ export type ChainResult =
   | { ok: true; count: number; head: { seq: number; hash: Uint8Array } | null }
   | { ok: false; seq: number; reason: string; count: number };
 
+const PAGE = 1000;
+
 /**
- * Walks the whole chain from the genesis hash: positions 1, 2, 3 ... without gaps; each
- * prev_hash equals the hash before it; each hash equals auditEntryHash(prev, entry); the
- * entry names its actor; each signature verifies with that actor's stored key. Stops at the
- * first broken link. With `expectHead` (a head recorded earlier, e.g. printed by a previous
- * run), also reports a chain cut off before it or rewritten at it.
+ * What `npm run audit:verify` runs: walks the whole chain with crypto/v2 verifyAuditChain
+ * against `rootPublic`, which the caller takes from deployment configuration (never the
+ * database). Positions 1, 2, 3 ... without gaps; each prev_hash is the hash before it; each
+ * hash is recomputed from the entry; the entry names its actor; each signature verifies with
+ * the Ed25519 key in the actor's certificate, and that certificate must verify against the
+ * root for this organisation and account. accounts.sign_public_key is never read: a database
+ * writer who swaps it and re-signs the chain has no root-signed certificate for the new key,
+ * so the first re-signed entry is reported broken. With `expectHead` (a head recorded
+ * earlier), a chain cut off before it or rewritten at it is reported too.
  */
 export async function verifyAuditChain(
   db: Kysely<Database>,
   p: Primitives,
+  rootPublic: Uint8Array,
   options: { expectHead?: { seq: number; hash: Uint8Array } } = {},
 ): Promise<ChainResult> {
-  let prev: Uint8Array = AUDIT_GENESIS_HASH;
-  let expectedSeq = 1;
-  let count = 0;
-  const pageSize = 1000;
-  let last: { seq: number; hash: Uint8Array } | null = null;
+  const rows: repo.AuditRow[] = [];
   for (;;) {
-    const rows = await repo.listAudit(db, expectedSeq - 1, pageSize);
-    const keys = await repo.signKeysOf(db, rows.map((r) => r.actorId));
-    for (const row of rows) {
-      const broken = (reason: string): ChainResult => ({ ok: false, seq: expectedSeq, reason, count });
-      if (row.seq !== expectedSeq) return broken(`entry ${expectedSeq} is missing (the next one found is ${row.seq})`);
-      if (!sameBytes(row.prevHash, prev)) return broken('its previous hash is not the hash of the entry before it');
-      const hash = auditEntryHash(p, prev, row.entry);
-      if (!sameBytes(hash, row.hash)) return broken('its hash does not match its entry');
-      let actorText: unknown;
-      try {
-        actorText = (JSON.parse(utf8Decode(row.entry)) as { actor?: unknown }).actor;
-      } catch {
-        return broken('its entry is not valid JSON');
-      }
-      if (actorText !== base64urlEncode(row.actorId)) return broken('its entry names another actor');
-      const key = keys.get(Buffer.from(row.actorId).toString('hex'));
-      if (!key) return broken('its actor is not a known account');
-      try {
-        verifyAuditHash(p, key, hash, row.signature);
-      } catch {
-        return broken("its signature does not verify with the actor's key");
-      }
-      prev = hash;
-      last = { seq: row.seq, hash };
-      expectedSeq++;
-      count++;
-    }
-    if (rows.length < pageSize) break;
+    const page = await repo.listAudit(db, rows.length === 0 ? 0 : rows[rows.length - 1]!.seq, PAGE);
+    rows.push(...page);
+    if (page.length < PAGE) break;
   }
-  const expect = options.expectHead;
-  if (expect) {
-    if (!last || last.seq < expect.seq) return { ok: false, seq: (last?.seq ?? 0) + 1, reason: `the log ends before the recorded head ${expect.seq}: entries were cut off`, count };
-    // Re-walking to the recorded position is cheap enough for a CLI; compare its hash.
-    const rows = await repo.listAudit(db, expect.seq - 1, 1);
-    if (!rows[0] || !sameBytes(rows[0].hash, expect.hash)) return { ok: false, seq: expect.seq, reason: 'its hash differs from the recorded head', count };
-  }
-  return { ok: true, count, head: last };
+  // The organisation id names which root-signed certificates count; a writer who changes it
+  // only makes every certificate fail (reported broken at entry 1), never a forgery pass.
+  const orgId = (await repo.findOrganisationId(db)) ?? new Uint8Array(16);
+  const certificates = await repo.certificatesOf(db, rows.map((r) => r.actorId));
+  const r = verifyAuditChainV2(p, rootPublic, orgId, rows, certificates, options.expectHead ? { expectHead: options.expectHead } : {});
+  return r.ok ? r : { ok: false, seq: r.brokenAt, reason: r.reason, count: r.count };
 }

@@ -112,6 +112,9 @@ export interface InvitationsTable {
   used: ColumnType<boolean, boolean | undefined, boolean>;
   account_id: Uint8Array | null;
   created_hour: HourColumn;
+  /** The v2 invitation statement (migration 0007); null for older invitations. */
+  statement: ColumnType<Uint8Array | null, Uint8Array | null | undefined, Uint8Array | null>;
+  inviter_id: ColumnType<Uint8Array | null, Uint8Array | null | undefined, Uint8Array | null>;
 }
 
 export interface InvitationTeamsTable {

@@ -11,6 +11,7 @@ import { deriveAccountSecrets, unwrapAccountKeys } from '../../crypto/v1/account
 import { createGrant, createX25519Key, openGrant, Role, signResponderCert, signTeamKey, verifyResponderCert, verifyTeamKey } from '../../crypto/v1/certs.ts';
 import { rewrapMessage } from '../../crypto/v1/message.ts';
 import { auditJson, signAuditEntry, unwrapRootSeed, type AuditAction, type AuditTargets } from '../../web/shared/admin-crypto.ts';
+import { inviteThrough } from './invite.ts';
 
 export type Json = Record<string, any>;
 
@@ -66,6 +67,12 @@ export class AdminBrowser {
   async audit(action: AuditAction, targets: AuditTargets) {
     const head = await this.get('/audit/head');
     return auditJson(signAuditEntry(this.p, { action, actorId: this.id, targets, prevHash: unb64(head.json.hash), ed25519Seed: this.ed25519Seed }));
+  }
+
+  /** Invites like the dashboard: code and signed statement made here. @returns status and the code for the link. */
+  invite(role: 'responder' | 'admin', teamIds: Uint8Array[], expiresHour?: number) {
+    const request = (method: string, path: string, body?: unknown) => call(this.app, `/api/v1/admin${path}`, { method, ...(body !== undefined ? { body } : {}), cookie: this.cookie });
+    return inviteThrough(this.p, request, { id: this.id, ed25519Seed: this.ed25519Seed, orgId: this.orgId }, { role, teamIds, ...(expiresHour !== undefined ? { expiresHour } : {}) });
   }
 
   async teams(): Promise<Json[]> {

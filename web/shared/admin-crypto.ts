@@ -43,6 +43,9 @@ export function canonicalJson(value: CanonicalValue): string {
 /** Every action that changes access or keys, and the target fields each one names. */
 export const AUDIT_ACTIONS = [
   'org.setup',
+  // targets: invitationId (a one-way hash of the code: names the invitation, opens nothing),
+  // role, teamIds, expiresHour (hours since the epoch), as the signed statement says.
+  'invitation.create',
   'account.approve',
   'account.remove',
   'admin.add',

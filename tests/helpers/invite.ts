@@ -1,0 +1,56 @@
+/**
+ * What the admin dashboard does to invite someone (Protocol v2): the browser makes the
+ * 32-byte code, signs the invitation statement (role, teams, expiry) with the admin's
+ * certified Ed25519 seed, and sends the server only the invitation id, the statement and a
+ * signed `invitation.create` audit entry. The code goes into the link's fragment.
+ */
+import { base64urlDecode as unb64, base64urlEncode as b64 } from '../../crypto/encoding.ts';
+import type { Primitives } from '../../crypto/primitives.ts';
+import { Role } from '../../crypto/v1/certs.ts';
+import { createInvitation } from '../../crypto/v2/invitation.ts';
+import { auditJson, signAuditEntry } from '../../web/shared/admin-crypto.ts';
+
+export interface Inviter {
+  id: Uint8Array;
+  ed25519Seed: Uint8Array;
+  orgId: Uint8Array;
+}
+
+/** `request(method, pathUnderAdmin, body?)`: the test's way of calling /api/v1/admin with the admin's session. */
+export type AdminRequest = (method: string, path: string, body?: unknown) => Promise<{ status: number; json: Record<string, any> }>;
+
+export const INVITATION_HOURS = 7 * 24;
+
+/** The request body for POST /api/v1/admin/invitations and the code for the link. */
+export function invitationBody(
+  p: Primitives,
+  inviter: Inviter,
+  headHash: Uint8Array,
+  a: { role: 'responder' | 'admin'; teamIds: Uint8Array[]; expiresHour?: number },
+): { code: string; invitationId: Uint8Array; statement: Uint8Array; body: Record<string, unknown> } {
+  const expiresHour = a.expiresHour ?? Math.floor(Date.now() / 3_600_000) + INVITATION_HOURS;
+  const role = a.role === 'admin' ? Role.admin : Role.responder;
+  const made = createInvitation(p, inviter.ed25519Seed, { orgId: inviter.orgId, role, expiresHour, teamIds: a.teamIds, adminAccountId: inviter.id });
+  const audit = signAuditEntry(p, {
+    action: 'invitation.create', actorId: inviter.id, prevHash: headHash, ed25519Seed: inviter.ed25519Seed,
+    targets: { invitationId: b64(made.invitationId), role: a.role, teamIds: a.teamIds.map(b64), expiresHour },
+  });
+  return {
+    code: b64(made.inviteCode), invitationId: made.invitationId, statement: made.statement,
+    body: { invitationId: b64(made.invitationId), statement: b64(made.statement), audit: auditJson(audit) },
+  };
+}
+
+/** Invites through the API. @returns the status, the answer and the code (valid only on 201). */
+export async function inviteThrough(
+  p: Primitives,
+  request: AdminRequest,
+  inviter: Inviter,
+  a: { role: 'responder' | 'admin'; teamIds: Uint8Array[]; expiresHour?: number },
+): Promise<{ status: number; json: Record<string, any>; code: string }> {
+  const head = await request('GET', '/audit/head');
+  if (head.status !== 200) throw new Error(`audit head: ${head.status}`);
+  const made = invitationBody(p, inviter, unb64(head.json.hash as string), a);
+  const res = await request('POST', '/invitations', made.body);
+  return { ...res, code: made.code };
+}
