@@ -1,7 +1,7 @@
 /**
  * Admin API, mounted at `/api/v1/admin` on the triage app only. Every route needs a session
  * of an active admin; every state-changing route takes `audit: {entry, prevHash, signature}`
- * made by the admin's browser (web/shared/admin-crypto.ts signAuditEntry) on top of the head
+ * made by the admin's browser (crypto/v1/admin.ts signAuditEntry) on top of the head
  * from GET /audit/head. Byte fields are unpadded base64url. Shapes are documented in
  * docs/PROTOCOL.md ("Admin API").
  */

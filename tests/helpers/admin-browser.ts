@@ -10,7 +10,7 @@ import type { Primitives } from '../../crypto/primitives.ts';
 import { deriveAccountSecrets, unwrapAccountKeys } from '../../crypto/v1/account.ts';
 import { createGrant, createX25519Key, openGrant, Role, signResponderCert, signTeamKey, verifyResponderCert, verifyTeamKey } from '../../crypto/v1/certs.ts';
 import { rewrapMessage } from '../../crypto/v1/message.ts';
-import { auditJson, signAuditEntry, unwrapRootSeed, type AuditAction, type AuditTargets } from '../../web/shared/admin-crypto.ts';
+import { auditJson, signAuditEntry, unwrapRootSeed, type AuditAction, type AuditTargets } from '../../crypto/v1/admin.ts';
 
 export type Json = Record<string, any>;
 

@@ -20,7 +20,7 @@ import {
   accountFingerprint, createGrant, createX25519Key, openGrant, Role, rootFingerprint, signResponderCert, signTeamKey, verifyResponderCert, verifyTeamKey,
 } from '../../crypto/v1/certs.ts';
 import { rewrapMessage } from '../../crypto/v1/message.ts';
-import { auditJson, signAuditEntry, unwrapRootSeed, wrapRootSeed, type AuditAction, type AuditTargets } from '../shared/admin-crypto.ts';
+import { auditJson, signAuditEntry, unwrapRootSeed, wrapRootSeed, type AuditAction, type AuditTargets } from '../../crypto/v1/admin.ts';
 import type { Vault } from './keys.ts';
 
 export interface AdminKeys {

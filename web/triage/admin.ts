@@ -12,7 +12,7 @@
  */
 import { base64urlDecode as unb64, base64urlEncode as b64 } from '../../crypto/encoding.ts';
 import type { Primitives } from '../../crypto/primitives.ts';
-import type { AuditAction, AuditTargets } from '../shared/admin-crypto.ts';
+import type { AuditAction, AuditTargets } from '../../crypto/v1/admin.ts';
 import {
   AdminKeyError, certifiedFingerprint, fingerprintOf, grantsFor, liveEpochSecrets, makeTeamKey, openAdminKeys, rewrapPage, rootWrapFor, signAccountCertificate,
   signAudit, verifiedCertificate, verifyAuditChain, wipeAdminKeys,

@@ -24,7 +24,7 @@ import {
   KeyError, openRequestRow, openThreadMessage, openVault, sealResponderMessage, vaultContext, wipeVault,
   type RequestRowJson, type TeamsJson, type ThreadContent, type ThreadMessageJson, type Vault,
 } from './keys.ts';
-import { assessPassphrase } from './passphrase.ts';
+import { assessPassphrase } from '../../crypto/passphrase-policy.ts';
 import { initAdmin, openAdmin, renderAdmin, showAdmin, wipeAdmin } from './admin.ts';
 
 const STATUSES = ['new', 'triaged', 'in_progress', 'waiting', 'resolved', 'closed'] as const;
