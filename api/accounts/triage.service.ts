@@ -39,18 +39,27 @@ export interface Cursor {
   id: Uint8Array;
 }
 
+export const CURSOR_BYTES = 20;
+
+/**
+ * The last hour a JavaScript Date (and so the driver) can carry: Dates end at 8.64e15 ms.
+ * A u32 hour reaches further, so a cursor past this names no hour at all.
+ */
+const LAST_HOUR = Math.floor(8.64e15 / 3_600_000);
+
 /** Opaque page cursor: the hour (u32 hours since 1970) and id of the last item served. */
 export function encodeCursor(c: Cursor): Uint8Array {
-  const out = new Uint8Array(20);
+  const out = new Uint8Array(CURSOR_BYTES);
   new DataView(out.buffer).setUint32(0, Math.floor(c.hour.getTime() / 3_600_000));
   out.set(c.id, 4);
   return out;
 }
 
-/** @returns null when the bytes are not a cursor. */
+/** @returns null when the bytes are not a cursor (wrong length, or an hour no date can hold). */
 export function decodeCursor(bytes: Uint8Array): Cursor | null {
-  if (bytes.length !== 20) return null;
+  if (bytes.length !== CURSOR_BYTES) return null;
   const hours = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0);
+  if (hours > LAST_HOUR) return null;
   return { hour: new Date(hours * 3_600_000), id: bytes.slice(4) };
 }
 
