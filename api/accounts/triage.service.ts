@@ -42,10 +42,11 @@ export interface Cursor {
 export const CURSOR_BYTES = 20;
 
 /**
- * The last hour a JavaScript Date (and so the driver) can carry: Dates end at 8.64e15 ms.
- * A u32 hour reaches further, so a cursor past this names no hour at all.
+ * The last hour a cursor may name: 9999-12-31T23:00Z. A u32 hour reaches year 491,000, past
+ * the last JavaScript Date, and the drivers write years past 9999 in a form the database
+ * refuses; no row is ever that late, so such a cursor names no page.
  */
-const LAST_HOUR = Math.floor(8.64e15 / 3_600_000);
+const LAST_HOUR = Date.UTC(10000, 0, 1) / 3_600_000 - 1;
 
 /** Opaque page cursor: the hour (u32 hours since 1970) and id of the last item served. */
 export function encodeCursor(c: Cursor): Uint8Array {

@@ -50,6 +50,19 @@ describeEachDatabase('inputs at the edges of their types', (t) => {
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('validation_failed');
     });
 
+    it('refuses a cursor whose hour is past the year 9999 with 400, and takes the last hour before it', async () => {
+      const cursorAt = (hour: number) => {
+        const bytes = new Uint8Array(20);
+        new DataView(bytes.buffer).setUint32(0, hour);
+        return base64urlEncode(bytes);
+      };
+      const lastHour = Date.UTC(10000, 0, 1) / 3_600_000 - 1;
+      expect((await get(`/api/v1/requests?cursor=${cursorAt(lastHour + 1)}`)).status).toBe(400);
+      expect((await get(`/api/v1/requests?cursor=${cursorAt(2 ** 31)}`)).status).toBe(400);
+      expect((await get(`/api/v1/requests?cursor=${cursorAt(lastHour)}`)).status).toBe(200);
+      expect((await get(`/api/v1/requests?cursor=${cursorAt(0)}`)).status).toBe(200);
+    });
+
     it('refuses a cursor of the wrong length or spelling with 400, and pages from a real one', async () => {
       for (const cursor of ['AAAA', '_'.repeat(27), 'A'.repeat(28), '!!!!', 'A'.repeat(100)]) {
         expect({ cursor, status: (await get(`/api/v1/requests?cursor=${cursor}`)).status }).toEqual({ cursor, status: 400 });
