@@ -12,6 +12,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { launchBrowser } from '../helpers/browser.ts';
+import { describeWithBrowser } from '../helpers/browser-suite.ts';
 import { startLiveServer, type LiveServer } from '../helpers/live-server.ts';
 
 const CANARY = `CANARY${randomBytes(6).toString('hex')}`;
@@ -53,7 +54,7 @@ function expectClean(where: string, text: string): void {
   expect({ where, userAgent: /HavenProbe|Mozilla|HeadlessChrome/.test(text) }).toEqual({ where, userAgent: false });
 }
 
-describe('server seizure finds no canary, IP or user agent', () => {
+describeWithBrowser('server seizure finds no canary, IP or user agent', () => {
   let browser: Browser;
   afterAll(async () => {
     await browser?.close();
