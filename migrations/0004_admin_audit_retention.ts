@@ -27,7 +27,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('seq', 'integer', (c) => c.primaryKey().check(sql`seq >= 1`))
     // No foreign key: the log must outlive anything it talks about; accounts are never deleted.
     .addColumn('actor_id', 'bytea', (c) => c.notNull().check(sql`octet_length(actor_id) = 16`))
-    // Canonical JSON (crypto/v1/admin.ts buildAuditEntry): action, targets, hour.
+    // Canonical JSON (web/shared/admin-crypto.ts buildAuditEntry): action, targets, hour.
     .addColumn('entry', 'bytea', (c) => c.notNull().check(sql`octet_length(entry) between 1 and 4096`))
     .addColumn('prev_hash', 'bytea', (c) => c.notNull().check(sql`octet_length(prev_hash) = 32`))
     .addColumn('hash', 'bytea', (c) => c.notNull().unique().check(sql`octet_length(hash) = 32`))

@@ -8,7 +8,7 @@
  */
 import { sql } from 'kysely';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadSodiumPrimitives } from '../crypto/sodium.ts';
 import { accountFingerprint } from '../crypto/v1/certs.ts';
 import { approveAccount, insertAccountDirectly } from './helpers/approve.ts';

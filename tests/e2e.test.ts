@@ -10,7 +10,7 @@
  * rotation starts from the seeded epoch 1.
  */
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadSodiumPrimitives } from '../crypto/sodium.ts';
 import { approveAccount, insertAccountDirectly } from './helpers/approve.ts';
 import { launchBrowser } from './helpers/browser.ts';

@@ -35,6 +35,7 @@ export default async function setup(project: TestProject): Promise<void> {
       throw new Error(
         `CI=true but PostgreSQL is not reachable at ${new URL(url).host} (${(err as Error).message}); ` +
           'start it (see .ci/run) instead of skipping the PostgreSQL half of the suite',
+        { cause: err },
       );
     }
     process.stderr.write(`\n[haven tests] PostgreSQL not reachable at ${new URL(url).host}: running the PGlite half only.\n\n`);

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { base64urlEncode } from '../crypto/encoding.ts';
 import { loadSodiumPrimitives } from '../crypto/sodium.ts';
 import { accountFingerprint, rootFingerprint } from '../crypto/v1/certs.ts';
