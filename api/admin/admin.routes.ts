@@ -74,7 +74,7 @@ export function adminRoutes(admin: AdminService, accounts: AccountService, confi
 
   // A root signature over the manifest a site serves now (crypto/v2/site-manifest.ts). No
   // audit entry: the signature itself can only come from a holder of the root seed, and it
-  // is stored as is, so it is its own record (see docs/protocol-site-manifest.md).
+  // is stored as is, so it is its own record (see docs/PROTOCOL.md section 24.8).
   app.put('/site-manifest', async (c) => {
     const { site, manifestSha256, signature } = readSignatureBody(await readJsonObject(c));
     if (!siteManifests) throw new UnavailableError('This server serves no site manifest.', 60);
