@@ -13,7 +13,7 @@ import { loadSodiumPrimitives } from '../crypto/sodium.ts';
 import { base64urlDecode as unb64, base64urlEncode as b64 } from '../crypto/encoding.ts';
 import { Role, type RoleValue } from '../crypto/v1/certs.ts';
 import { invitationIdFromCode, signInvitation } from '../crypto/v2/invitation.ts';
-import { wrapRootSeed } from '../web/shared/admin-crypto.ts';
+import { wrapRootSeed } from '../crypto/v1/admin.ts';
 import { setupOrganisation } from '../api/admin/setup.service.ts';
 import { createTestApps } from './helpers/test-app.ts';
 import { describeEachDatabase } from './helpers/test-database.ts';

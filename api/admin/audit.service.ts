@@ -1,7 +1,7 @@
 /**
  * The signed, hash-chained audit log of admin actions.
  *
- * The acting admin's browser builds the entry (web/shared/admin-crypto.ts) and signs its
+ * The acting admin's browser builds the entry (crypto/v1/admin.ts) and signs its
  * chain hash; the server never holds a key that could sign in anyone's name. The server
  * (1) rebuilds the entry it expects for the action it is about to perform and refuses any
  * other bytes, so a signature always describes what was done; (2) under a table lock checks
@@ -23,7 +23,7 @@ import { CryptoError } from '../../crypto/errors.ts';
 import type { Primitives } from '../../crypto/primitives.ts';
 import { AUDIT_GENESIS_HASH, auditEntryHash, verifyAuditHash } from '../../crypto/v1/audit.ts';
 import { verifyAuditChain as verifyAuditChainV2 } from '../../crypto/v2/audit.ts';
-import { buildAuditEntry, type AuditAction, type AuditTargets } from '../../web/shared/admin-crypto.ts';
+import { buildAuditEntry, type AuditAction, type AuditTargets } from '../../crypto/v1/admin.ts';
 import type { Database } from '../db/schema.ts';
 import { ConflictError, ValidationError } from '../errors.ts';
 import * as repo from './admin.repository.ts';

@@ -8,7 +8,7 @@ import { base64urlDecode as unb64, base64urlEncode as b64 } from '../../crypto/e
 import type { Primitives } from '../../crypto/primitives.ts';
 import { Role } from '../../crypto/v1/certs.ts';
 import { createInvitation } from '../../crypto/v2/invitation.ts';
-import { auditJson, signAuditEntry } from '../../web/shared/admin-crypto.ts';
+import { auditJson, signAuditEntry } from '../../crypto/v1/admin.ts';
 
 export interface Inviter {
   id: Uint8Array;
