@@ -10,6 +10,10 @@ import { Role } from '../../crypto/v1/certs.ts';
 import { createInvitation } from '../../crypto/v2/invitation.ts';
 import { auditJson, signAuditEntry } from '../../crypto/v1/admin.ts';
 
+// API answers are read field by field in assertions (as tests/helpers/admin-browser.ts does).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see the line above
+type Json = Record<string, any>;
+
 export interface Inviter {
   id: Uint8Array;
   ed25519Seed: Uint8Array;
@@ -17,7 +21,7 @@ export interface Inviter {
 }
 
 /** `request(method, pathUnderAdmin, body?)`: the test's way of calling /api/v1/admin with the admin's session. */
-export type AdminRequest = (method: string, path: string, body?: unknown) => Promise<{ status: number; json: Record<string, any> }>;
+export type AdminRequest = (method: string, path: string, body?: unknown) => Promise<{ status: number; json: Json }>;
 
 export const INVITATION_HOURS = 7 * 24;
 
@@ -47,7 +51,7 @@ export async function inviteThrough(
   request: AdminRequest,
   inviter: Inviter,
   a: { role: 'responder' | 'admin'; teamIds: Uint8Array[]; expiresHour?: number },
-): Promise<{ status: number; json: Record<string, any>; code: string }> {
+): Promise<{ status: number; json: Json; code: string }> {
   const head = await request('GET', '/audit/head');
   if (head.status !== 200) throw new Error(`audit head: ${head.status}`);
   const made = invitationBody(p, inviter, unb64(head.json.hash as string), a);
