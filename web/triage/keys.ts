@@ -34,6 +34,8 @@ export interface Vault {
   accountId: Uint8Array;
   x25519Secret: Uint8Array;
   ed25519Seed: Uint8Array;
+  /** The root from the page itself (root-pin.ts), never from an API answer; and its fingerprint. */
+  rootPublic: Uint8Array;
   rootFingerprint: string;
   teams: Map<string, TeamKeys>;
   /** grants or certificates that failed verification (shown as a warning) */
@@ -42,8 +44,8 @@ export interface Vault {
 
 export interface TeamsJson {
   organisation: { id: string; name: string };
-  rootPublicKey: string | null;
-  rootFingerprint: string | null;
+  // GET /teams also answers rootPublicKey and rootFingerprint; the dashboard ignores both
+  // (a server could name a root of its own there): the root comes from the page (root-pin.ts).
   teams: {
     id: string;
     slug: string;
@@ -66,8 +68,10 @@ export class KeyError extends Error {
  * Builds the vault from the unwrapped account keys and GET /teams.
  * Threat: a server that slips in keys of its own. The responder's certificate must verify
  * against the root and name this account and exactly these public keys; each grant must open
- * to the secret of a root-signed team certificate for the same team and epoch.
- * @throws KeyError when there is no root key or the own certificate does not verify.
+ * to the secret of a root-signed team certificate for the same team and epoch. The root is
+ * `root`, from the page itself (root-pin.ts trustedRoot): any root key in the API answer is
+ * ignored.
+ * @throws KeyError when the own certificate does not verify.
  */
 export function openVault(
   p: Primitives,
@@ -75,9 +79,9 @@ export function openVault(
   accountId: Uint8Array,
   certificate: Uint8Array | null,
   teams: TeamsJson,
+  trusted: { publicKey: Uint8Array; fingerprint: string },
 ): Vault {
-  if (!teams.rootPublicKey || !teams.rootFingerprint) throw new KeyError('no_root');
-  const root = base64urlDecode(teams.rootPublicKey);
+  const root = trusted.publicKey;
   const orgId = base64urlDecode(teams.organisation.id);
   if (!certificate) throw new KeyError('certificate');
   try {
@@ -90,7 +94,7 @@ export function openVault(
   }
   const vault: Vault = {
     orgId, accountId, x25519Secret: keys.x25519Secret, ed25519Seed: keys.ed25519Seed,
-    rootFingerprint: teams.rootFingerprint, teams: new Map(), rejected: 0,
+    rootPublic: root, rootFingerprint: trusted.fingerprint, teams: new Map(), rejected: 0,
   };
   for (const t of teams.teams) {
     const id = base64urlDecode(t.id);

@@ -150,7 +150,9 @@ async function refreshTeams(): Promise<void> {
     const old = state.vault;
     if (!old) return;
     const sign = p.ed25519KeypairFromSeed(old.ed25519Seed);
-    const fresh = openVault(p, { x25519Secret: old.x25519Secret, ed25519Seed: old.ed25519Seed, x25519Public: p.x25519PublicFromSecret(old.x25519Secret), ed25519Public: sign.publicKey }, old.accountId, state.myCertificate, teams);
+    // The same page-embedded root the vault was opened with (any root in the answer is ignored).
+    const root = { publicKey: old.rootPublic, fingerprint: old.rootFingerprint };
+    const fresh = openVault(p, { x25519Secret: old.x25519Secret, ed25519Seed: old.ed25519Seed, x25519Public: p.x25519PublicFromSecret(old.x25519Secret), ed25519Public: sign.publicKey }, old.accountId, state.myCertificate, teams, root);
     sign.seed.fill(0);
     for (const team of old.teams.values()) for (const secret of team.secrets.values()) secret.fill(0);
     state.vault = fresh;

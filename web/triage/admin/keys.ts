@@ -13,11 +13,10 @@
  * The root seed lives in memory only; `wipeAdminKeys` zero-fills it. The admin's own account
  * secrets are the vault's (wiped by wipeVault), only borrowed here.
  */
-import { base64urlDecode as unb64, base64urlEncode as b64, utf8Decode } from '../../../crypto/encoding.ts';
+import { base64urlDecode as unb64, base64urlEncode as b64 } from '../../../crypto/encoding.ts';
 import type { Primitives } from '../../../crypto/primitives.ts';
-import { AUDIT_GENESIS_HASH, auditEntryHash, verifyAuditHash } from '../../../crypto/v1/audit.ts';
 import {
-  accountFingerprint, createGrant, createX25519Key, openGrant, Role, rootFingerprint, signResponderCert, signTeamKey, verifyResponderCert, verifyTeamKey,
+  accountFingerprint, createGrant, createX25519Key, openGrant, Role, signResponderCert, signTeamKey, verifyResponderCert, verifyTeamKey,
 } from '../../../crypto/v1/certs.ts';
 import { rewrapMessage } from '../../../crypto/v1/message.ts';
 import { auditJson, signAuditEntry, unwrapRootSeed, wrapRootSeed, type AuditAction, type AuditTargets } from '../../../crypto/v1/admin.ts';
@@ -50,7 +49,10 @@ export interface AdminAccountJson {
   fingerprint: string;
   certificate: string | null;
   teamIds: string[];
+  /** The server's copy of the invited teams: never signed from; compared with the statement. */
   invitedTeamIds: string[];
+  /** The signed invitation and its signer's certificate: the only source of role and teams to sign. */
+  invitation: { statement: string; inviterCertificate: string | null } | null;
   hasRootWrap: boolean;
   createdHour: string;
 }
@@ -100,16 +102,17 @@ export class AdminKeyError extends Error {
 }
 
 /**
- * Opens the admin's root wrap. The root public key must be the one the vault was opened with
- * (its fingerprint, from GET /teams, is the one shown to every responder), the organisation the
- * vault's, and the seed must derive that public key (unwrapRootSeed checks).
+ * Opens the admin's root wrap. The root public key is the vault's, which came from this page
+ * (root-pin.ts), never the wrap answer's `rootPublicKey` (ignored: a server could name a root
+ * of its own there); the organisation must be the vault's, and the seed must derive that
+ * public key (unwrapRootSeed checks).
  * @throws AdminKeyError('root') on any mismatch or a wrap that does not open.
  */
 export function openAdminKeys(p: Primitives, vault: Vault, wrap: RootWrapJson): AdminKeys {
   try {
-    const rootPublic = unb64(wrap.rootPublicKey);
+    const rootPublic = vault.rootPublic;
     const orgId = unb64(wrap.organisationId);
-    if (rootFingerprint(p, rootPublic) !== vault.rootFingerprint || !p.constantTimeEqual(orgId, vault.orgId)) throw new AdminKeyError('root');
+    if (!p.constantTimeEqual(orgId, vault.orgId)) throw new AdminKeyError('root');
     const rootSeed = unwrapRootSeed(p, { x25519Secret: vault.x25519Secret, wrap: unb64(wrap.rootWrap), orgId, accountId: vault.accountId, rootPublic });
     return { orgId, accountId: vault.accountId, rootPublic, rootSeed, x25519Secret: vault.x25519Secret, ed25519Seed: vault.ed25519Seed };
   } catch {
@@ -289,59 +292,4 @@ export function rewrapPage(p: Primitives, k: AdminKeys, teamId: string, page: Re
 export function rootWrapFor(p: Primitives, k: AdminKeys, a: AdminAccountJson): Uint8Array {
   const c = verifiedCertificate(p, k, a);
   return wrapRootSeed(p, { adminX25519Public: c.x25519Public, rootSeed: k.rootSeed, orgId: k.orgId, accountId: unb64(a.id) });
-}
-
-// ---------------------------------------------------------------- audit chain
-
-export type ChainFault = 'missing' | 'prev' | 'hash' | 'json' | 'actor' | 'unknown_actor' | 'signature';
-export type ChainVerdict = { ok: true; count: number; head: string | null } | { ok: false; seq: number; fault: ChainFault; count: number };
-
-/**
- * Walks the chain from the genesis hash, like api/admin/audit.service.ts verifyAuditChain, but
- * here in the admin's browser so a server cannot simply claim "verified": positions 1, 2, 3 ...
- * without gaps; each prevHash is the hash before it; each hash is recomputed from the entry
- * bytes (the stored hash is not trusted); the entry names its actor; the signature verifies
- * with that actor's Ed25519 key from the accounts list. Stops at the first broken link.
- * A server that cuts entries off the end cannot be caught this way; compare the head
- * (seq and hash shown) with one noted earlier.
- */
-export function verifyAuditChain(p: Primitives, entries: AuditEntryJson[], signKeys: Map<string, Uint8Array>): ChainVerdict {
-  let prev: Uint8Array = AUDIT_GENESIS_HASH;
-  let count = 0;
-  for (const [i, e] of entries.entries()) {
-    const broken = (fault: ChainFault): ChainVerdict => ({ ok: false, seq: fault === 'missing' ? i + 1 : e.seq, fault, count });
-    if (e.seq !== i + 1) return broken('missing');
-    let entry: Uint8Array;
-    let prevHash: Uint8Array;
-    let stored: Uint8Array;
-    let signature: Uint8Array;
-    try {
-      entry = unb64(e.entry);
-      prevHash = unb64(e.prevHash);
-      stored = unb64(e.hash);
-      signature = unb64(e.signature);
-    } catch {
-      return broken('json');
-    }
-    if (prevHash.length !== 32 || !p.constantTimeEqual(prevHash, prev)) return broken('prev');
-    const hash = auditEntryHash(p, prev, entry);
-    if (stored.length !== 32 || !p.constantTimeEqual(hash, stored)) return broken('hash');
-    let actor: unknown;
-    try {
-      actor = (JSON.parse(utf8Decode(entry)) as { actor?: unknown }).actor;
-    } catch {
-      return broken('json');
-    }
-    if (actor !== e.actorId) return broken('actor');
-    const key = signKeys.get(e.actorId);
-    if (!key) return broken('unknown_actor');
-    try {
-      verifyAuditHash(p, key, hash, signature);
-    } catch {
-      return broken('signature');
-    }
-    prev = hash;
-    count++;
-  }
-  return { ok: true, count, head: count ? b64(prev) : null };
 }

@@ -4,10 +4,10 @@
  * running, the API call that carries a signed audit entry, loading, and the confirmation
  * dialog.
  */
-import { base64urlDecode as unb64 } from '../../../crypto/encoding.ts';
 import type { Primitives } from '../../../crypto/primitives.ts';
 import type { AuditAction, AuditTargets } from '../../../crypto/v1/admin.ts';
-import { type AdminAccountJson, AdminKeyError, type AdminKeys, type AdminTeamJson, type AuditEntryJson, type AuditJson, type ChainVerdict, type NewTeamKey, signAudit, verifyAuditChain } from './keys.ts';
+import { type AdminAccountJson, AdminKeyError, type AdminKeys, type AdminTeamJson, type AuditEntryJson, type AuditJson, type NewTeamKey, signAudit } from './keys.ts';
+import { AdminTrustError, type ChainVerdict, verifyAuditChainCertified } from './trust.ts';
 import { fill, type Lang, type Strings } from '../i18n.ts';
 import type { Vault } from '../keys.ts';
 import { render } from './screen.ts';
@@ -107,6 +107,7 @@ export function teamLabel(id: string): string {
 function errorText(err: unknown): string | null {
   const e = err as { status?: number; code?: string };
   if (e.status === 401 || e.code === 'stale') return null; // the dashboard's api (shell.ts) already wiped and said why
+  if (err instanceof AdminTrustError) return t()[`admTrust_${err.reason}`];
   if (err instanceof AdminKeyError) {
     if (err.reason === 'root') return t().admRootBad;
     if (err.reason === 'no_secret') return t().admNoSecret;
@@ -177,15 +178,11 @@ export async function loadAudit(): Promise<void> {
   }
   admin.auditEntries = all;
   const p = await deps.primitives();
-  const signKeys = new Map<string, Uint8Array>();
-  for (const a of admin.accounts) {
-    try {
-      signKeys.set(a.id, unb64(a.signPublicKey));
-    } catch {
-      // A malformed key simply does not verify anything.
-    }
-  }
-  admin.verdict = verifyAuditChain(p, admin.auditEntries, signKeys);
+  const vault = deps.vault();
+  if (!vault) return;
+  // The root from the page (the vault's), not the admin's root wrap: an admin without a wrap
+  // verifies the log too. Actor keys only from certificates verified against it.
+  admin.verdict = verifyAuditChainCertified(p, { rootPublic: vault.rootPublic, orgId: vault.orgId }, admin.auditEntries, admin.accounts);
 }
 
 /** Everything the Admin screen shows, fetched again. */

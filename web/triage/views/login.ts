@@ -6,6 +6,9 @@ import { base64urlDecode, base64urlEncode } from '../../../crypto/encoding.ts';
 import { deriveAccountSecrets, unwrapAccountKeys } from '../../../crypto/v1/account.ts';
 import { openAdmin } from '../admin/screen.ts';
 import { KeyError, openVault, type TeamsJson } from '../keys.ts';
+import { RootChangedError, trustedRoot } from '../root-pin.ts';
+import { DeploymentConfigError } from '../../shared/deployment.ts';
+import { fill } from '../i18n.ts';
 import { $, alertError, api, ApiError, fillTeamFilter, primitives, show, state, wipe } from '../shell.ts';
 import { loadRows } from './list.ts';
 
@@ -33,6 +36,9 @@ export async function submitLogin(event: Event): Promise<void> {
   let unwrapped: ReturnType<typeof unwrapAccountKeys> | null = null;
   try {
     const p = await primitives();
+    // The root from this page (pinned on first use), checked before anything is derived or
+    // sent: with a changed root nothing is unlocked at all.
+    const root = trustedRoot(p);
     const salt = await api<{ salt: string; params: { ops: number; memKiB: number } }>('POST', '/api/v1/login/salt', { username });
     // deriveAccountSecrets refuses parameters below the floor (a server downgrading the cost).
     secrets = await deriveAccountSecrets(p, passphrase, base64urlDecode(salt.salt), salt.params);
@@ -44,7 +50,7 @@ export async function submitLogin(event: Event): Promise<void> {
     const accountId = base64urlDecode(login.account.id);
     const teams = await api<TeamsJson>('GET', '/api/v1/teams');
     state.myCertificate = login.certificate ? base64urlDecode(login.certificate) : null;
-    state.vault = openVault(p, unwrapped, accountId, state.myCertificate, teams);
+    state.vault = openVault(p, unwrapped, accountId, state.myCertificate, teams, root);
     unwrapped = null; // now owned by the vault
     state.me = { id: login.account.id, username: login.account.username, role: login.account.role };
     status.textContent = '';
@@ -75,7 +81,8 @@ export async function submitLogin(event: Event): Promise<void> {
 }
 
 function loginError(err: unknown): string {
-  if (err instanceof KeyError) return state.t.keyProblem;
+  if (err instanceof RootChangedError) return fill(state.t.rootChanged, { old: err.oldFingerprint, new: err.newFingerprint });
+  if (err instanceof KeyError || err instanceof DeploymentConfigError) return state.t.keyProblem;
   if (err instanceof ApiError) {
     if (err.status === 401) return state.t.badLogin;
     if (err.status === 403) return state.t.pending;
