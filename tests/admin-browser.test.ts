@@ -15,6 +15,7 @@ import { approveAccount, insertAccountDirectly } from './helpers/approve.ts';
 import { launchBrowser } from './helpers/browser.ts';
 import { describeWithBrowser } from './helpers/browser-suite.ts';
 import { makeCredentials } from './helpers/responder-client.ts';
+import { insertSignedInvitation } from './helpers/invite.ts';
 import {
   countOpenings, createRootAdmin, dashboardLogin, enrolFromLink, keysHeldBy, openAdminScreen, submitOnRequesterPage,
 } from './helpers/dashboard.ts';
@@ -164,9 +165,9 @@ describeWithBrowser('admin dashboard', () => {
     // 9. The audit log verifies in the browser ...
     await admin.locator('#admin-nav').click();
     await admin.locator('#adm-audit-verify').click();
-    await expect.poll(() => admin.locator('#adm-audit-result').textContent(), { timeout: 30_000 }).toMatch(/^Verified: 4 entries/);
+    await expect.poll(() => admin.locator('#adm-audit-result').textContent(), { timeout: 30_000 }).toMatch(/^Verified: 5 entries/);
     const actions = (await admin.locator('#adm-audit li').allTextContents()).join('\n');
-    for (const a of ['account approved', 'account removed', 'team key rotated', 'old key retired']) expect(actions).toContain(a);
+    for (const a of ['invitation created', 'account approved', 'account removed', 'team key rotated', 'old key retired']) expect(actions).toContain(a);
 
     // ... and after one row is altered in the database, it points at that entry.
     const rotation = await sql<{ seq: number }>`select seq from audit_log where convert_from(entry, 'UTF8') like '%team.rotate%'`.execute(db);
@@ -190,9 +191,12 @@ describeWithBrowser('admin dashboard', () => {
   it('creates a team, sets retention, removes a member (rotation offered), and makes a second admin', async () => {
     const { db } = live.server.database;
     const evacuation = live.demo.teams.find((x) => x.slug === 'evacuation')!;
-    await createRootAdmin(db, p, live.demo, 'admin.three', [evacuation.id]);
+    const three = await createRootAdmin(db, p, live.demo, 'admin.three', [evacuation.id]);
     const creds = await makeCredentials(p, 'helper.two');
-    const helperId = await insertAccountDirectly(db, p, creds, 'responder');
+    // Invited as an admin by admin.three's signed statement and approved as one (without the
+    // root seed yet): only such an account can be given the root seed.
+    const helperId = await insertAccountDirectly(db, p, creds, 'admin');
+    await insertSignedInvitation(db, p, { id: three.id, ed25519Seed: three.creds.ed25519Seed, orgId: live.demo.organisationId }, { accountId: helperId, role: 'admin', teamIds: [evacuation.id] });
     await approveAccount(db, p, live.demo, helperId, [evacuation.id]);
     const context = await browser.newContext({ locale: 'en-GB' });
     const page = await context.newPage();

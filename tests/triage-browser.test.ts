@@ -22,6 +22,7 @@ import { launchBrowser } from './helpers/browser.ts';
 import { describeWithBrowser } from './helpers/browser-suite.ts';
 import { startLiveServer, type LiveServer } from './helpers/live-server.ts';
 import { makeCredentials } from './helpers/responder-client.ts';
+import { inviteThrough, type Inviter } from './helpers/invite.ts';
 
 const p = await loadSodiumPrimitives();
 const CANARY = 'CANARY-triage-req-5d1e';
@@ -54,26 +55,32 @@ async function dumpDatabase(live: LiveServer): Promise<string> {
   return parts.join('\n');
 }
 
-async function signInAdmin(live: LiveServer): Promise<string> {
+async function signInAdmin(live: LiveServer): Promise<{ cookie: string; inviter: Inviter }> {
   const creds = await makeCredentials(p, 'admin.one');
-  await createAdminAccount(live.server.database.db, p, live.demo, creds);
+  const id = await createAdminAccount(live.server.database.db, p, live.demo, creds);
   const res = await fetch(new URL('/api/v1/login', live.server.triageUrl), {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ username: creds.username, verifier: base64urlEncode(creds.secrets.loginVerifier) }),
   });
   expect(res.status).toBe(200);
-  return /haven_session=[^;]+/.exec(res.headers.get('set-cookie') ?? '')![0];
+  const cookie = /haven_session=[^;]+/.exec(res.headers.get('set-cookie') ?? '')![0];
+  return { cookie, inviter: { id, ed25519Seed: creds.ed25519Seed, orgId: live.demo.organisationId } };
 }
 
-async function invite(live: LiveServer, cookie: string, teamIds: Uint8Array[]): Promise<string> {
-  const res = await fetch(new URL('/api/v1/admin/invitations', live.server.triageUrl), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', cookie },
-    body: JSON.stringify({ role: 'responder', teamIds: teamIds.map(base64urlEncode) }),
-  });
-  expect(res.status).toBe(201);
-  return ((await res.json()) as { code: string }).code;
+/** An invitation made as the admin's browser makes it (code and signed statement). @returns the code. */
+async function invite(live: LiveServer, admin: { cookie: string; inviter: Inviter }, teamIds: Uint8Array[]): Promise<string> {
+  const request = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(new URL(`/api/v1/admin${path}`, live.server.triageUrl), {
+      method,
+      headers: { 'content-type': 'application/json', cookie: admin.cookie },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: res.status, json: (await res.json()) as Record<string, never> };
+  };
+  const made = await inviteThrough(p, request, admin.inviter, { role: 'responder', teamIds });
+  expect(made.status).toBe(201);
+  return made.code;
 }
 
 /** A heap snapshot of the page after forced garbage collection, as text. */
@@ -120,8 +127,8 @@ describeWithBrowser('triage dashboard', () => {
     const requesterPassphrase = await submitRequest(requesterPage, live.server.requesterUrl, HOSTILE, 'Legal help');
 
     // 2. An admin invites; the responder opens the invitation link in the dashboard.
-    const adminCookie = await signInAdmin(live);
-    const code = await invite(live, adminCookie, [legal.id]);
+    const adminSession = await signInAdmin(live);
+    const code = await invite(live, adminSession, [legal.id]);
     const context = await browser.newContext({ locale: 'en-GB' });
     const page = await context.newPage();
     const dialogs: string[] = [];

@@ -4,6 +4,9 @@
  * certified Ed25519 seed, and sends the server only the invitation id, the statement and a
  * signed `invitation.create` audit entry. The code goes into the link's fragment.
  */
+import type { Kysely } from 'kysely';
+import type { Database } from '../../api/db/schema.ts';
+import { invitationCodeHash } from '../../api/accounts/account.service.ts';
 import { base64urlDecode as unb64, base64urlEncode as b64 } from '../../crypto/encoding.ts';
 import type { Primitives } from '../../crypto/primitives.ts';
 import { Role } from '../../crypto/v1/certs.ts';
@@ -57,4 +60,30 @@ export async function inviteThrough(
   const made = invitationBody(p, inviter, unb64(head.json.hash as string), a);
   const res = await request('POST', '/invitations', made.body);
   return { ...res, code: made.code };
+}
+
+/**
+ * Gives an account that was inserted straight into the database (tests/helpers/approve.ts) the
+ * signed invitation it would have enrolled with, so the dashboard's approval and root-seal
+ * checks can verify its role and teams. Does what POST /invitations + enrolment store.
+ */
+export async function insertSignedInvitation(
+  db: Kysely<Database>,
+  p: Primitives,
+  inviter: Inviter,
+  a: { accountId: Uint8Array; role: 'responder' | 'admin'; teamIds: Uint8Array[] },
+): Promise<void> {
+  const expiresHour = Math.floor(Date.now() / 3_600_000) + INVITATION_HOURS;
+  const made = createInvitation(p, inviter.ed25519Seed, {
+    orgId: inviter.orgId, role: a.role === 'admin' ? Role.admin : Role.responder, expiresHour, teamIds: a.teamIds, adminAccountId: inviter.id,
+  });
+  const codeHash = invitationCodeHash(p, made.invitationId);
+  const hour = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000);
+  await db.transaction().execute(async (trx) => {
+    await trx.insertInto('invitations').values({
+      code_hash: codeHash, role: a.role, expires_hour: new Date(expiresHour * 3_600_000), used: true, account_id: a.accountId,
+      created_hour: hour, statement: made.statement, inviter_id: inviter.id,
+    }).execute();
+    if (a.teamIds.length) await trx.insertInto('invitation_teams').values(a.teamIds.map((team_id) => ({ code_hash: codeHash, team_id }))).execute();
+  });
 }
