@@ -243,7 +243,7 @@ export const en = {
   fault_hash: 'its content was changed after it was written.',
   fault_json: 'it is unreadable.',
   fault_actor: 'it names another admin than the one who signed.',
-  fault_unknown_actor: 'its admin is unknown.',
+  fault_unknown_actor: 'its admin has no certificate from the organisation key.',
   fault_signature: "its signature does not match the admin's key.",
   admTrust_no_invitation: 'This account has no signed invitation, so its role and teams cannot be checked. Nothing was signed. Invite the person again.',
   admTrust_invitation_invalid: "This account's invitation does not verify against the organisation key, or is too old. Nothing was signed. Do not approve it; tell the other admins.",
