@@ -286,12 +286,19 @@ export class AdminService {
     const role: AccountRole = s.role === Role.admin ? 'admin' : 'responder';
     const expiresHour = new Date(s.expiresHour * HOUR_MS);
     const targets = { invitationId: b64(s.invitationId), role, teamIds: s.teamIds.map(b64), expiresHour: s.expiresHour };
-    await this.audited(account, 'invitation.create', targets, input.audit, async (trx) => {
-      if ((await repo.countTeams(trx, s.teamIds)) !== s.teamIds.length) throw new ValidationError('The invitation names an unknown team.');
-      const codeHash = invitationCodeHash(this.p, s.invitationId);
-      if (await repo.invitationExists(trx, codeHash)) throw new ConflictError('An invitation with this id exists; make a new one.');
-      await repo.insertInvitation(trx, { codeHash, role, teamIds: s.teamIds, expiresHour, hour: coarseHour(now), statement: input.statement, inviterId: account.id });
-    });
+    const taken = new ConflictError('An invitation with this id exists; make a new one.');
+    try {
+      await this.audited(account, 'invitation.create', targets, input.audit, async (trx) => {
+        if ((await repo.countTeams(trx, s.teamIds)) !== s.teamIds.length) throw new ValidationError('The invitation names an unknown team.');
+        const codeHash = invitationCodeHash(this.p, s.invitationId);
+        if (await repo.invitationExists(trx, codeHash)) throw taken;
+        await repo.insertInvitation(trx, { codeHash, role, teamIds: s.teamIds, expiresHour, hour: coarseHour(now), statement: input.statement, inviterId: account.id });
+      });
+    } catch (err) {
+      // Two requests racing with the same id: the second insert meets the first's key.
+      if ((err as { code?: unknown }).code === '23505') throw taken;
+      throw err;
+    }
     return { expiresHour };
   }
 
