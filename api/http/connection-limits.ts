@@ -96,7 +96,9 @@ export function applyConnectionLimits(server: Server, site: 'requester' | 'triag
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     // As Node's own handler: once a response has started on this socket, no answer can be
     // written into the middle of it.
-    if (!socket.writable || (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
+    // A socket that never sent a byte (an idle flood socket) gets no answer at all: nobody
+    // is waiting for one, and in a flood each write is work taken from the other sockets.
+    if (!socket.writable || socket.bytesRead === 0 || (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
       socket.destroy();
       return;
     }
