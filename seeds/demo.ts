@@ -10,7 +10,7 @@ import { base64urlEncode } from '../crypto/encoding.ts';
 import { unixHour } from '../crypto/v2/constants.ts';
 import { signTeamKeyStatement, TEAM_KEY_DEFAULT_LIFETIME_HOURS } from '../crypto/v2/team-key.ts';
 import { createAccountKeys, deriveAccountSecrets, loginVerifierHash, newAccountSalt, RESPONDER_DEFAULT_PARAMS, wrapAccountKeys } from '../crypto/v1/account.ts';
-import { wrapRootSeed } from '../web/shared/admin-crypto.ts';
+import { wrapRootSeed } from '../crypto/v1/admin.ts';
 import type { Ed25519Keypair, Primitives } from '../crypto/primitives.ts';
 import type { Config } from '../api/config.ts';
 import type { AccountRole, Database } from '../api/db/schema.ts';

@@ -22,7 +22,7 @@ import { SEAL_OVERHEAD } from '../../crypto/v1/seal.ts';
 import { teamKeyVersion } from '../../crypto/team-key-any.ts';
 import { unixHour } from '../../crypto/v2/constants.ts';
 import { parseTeamKeyStatementUnverified, verifyTeamKeyStatement, type TeamKeyStatementFields } from '../../crypto/v2/team-key.ts';
-import { accountFingerprint, ROOT_WRAP_BYTES, type AuditAction, type AuditTargets } from '../../web/shared/admin-crypto.ts';
+import { accountFingerprint, ROOT_WRAP_BYTES, type AuditAction, type AuditTargets } from '../../crypto/v1/admin.ts';
 import type { Config } from '../config.ts';
 import type { AccountRole, Database, EpochState, MessageKindName } from '../db/schema.ts';
 import { ConflictError, ForbiddenError, NotFoundError, UnavailableError, ValidationError } from '../errors.ts';
