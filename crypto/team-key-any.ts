@@ -14,7 +14,7 @@
  *   serial than the current one by design; it is used only to check that a granted secret is
  *   the certified one (so old records can be read and re-wrapped), never to encrypt to.
  */
-import { ExpiredStatementError, MalformedError, RolledBackError } from './errors.ts';
+import { MalformedError, RolledBackError } from './errors.ts';
 import type { Primitives } from './primitives.ts';
 import { verifyTeamKey } from './v1/certs.ts';
 import { checkVersionByte } from './v1/constants.ts';
