@@ -16,6 +16,8 @@
 import { initAdmin, renderAdmin, showAdmin } from './admin/screen.ts';
 import { PRIORITY_LABELS, STATUS_LABELS, type Strings, STRINGS } from './i18n.ts';
 import { openVault, type TeamsJson } from './keys.ts';
+import { keyFloors } from './key-floor.ts';
+import { showKeyRefusals } from './views/key-refusals.ts';
 import { $, alertError, announce, api, fillSelect, fillTeamFilter, hourText, logout, primitives, PRIORITIES, show, state, STATUSES, wipe } from './shell.ts';
 import { readInvitation, submitEnrol, updateStrength } from './views/enrol.ts';
 import { loadRows, renderRows, rowButtons, select } from './views/list.ts';
@@ -150,12 +152,13 @@ async function refreshTeams(): Promise<void> {
     const old = state.vault;
     if (!old) return;
     const sign = p.ed25519KeypairFromSeed(old.ed25519Seed);
-    const fresh = openVault(p, { x25519Secret: old.x25519Secret, ed25519Seed: old.ed25519Seed, x25519Public: p.x25519PublicFromSecret(old.x25519Secret), ed25519Public: sign.publicKey }, old.accountId, state.myCertificate, teams);
+    const fresh = openVault(p, { x25519Secret: old.x25519Secret, ed25519Seed: old.ed25519Seed, x25519Public: p.x25519PublicFromSecret(old.x25519Secret), ed25519Public: sign.publicKey }, old.accountId, state.myCertificate, teams, keyFloors());
     sign.seed.fill(0);
     for (const team of old.teams.values()) for (const secret of team.secrets.values()) secret.fill(0);
     state.vault = fresh;
     fillTeamFilter();
     $('keys-warning').hidden = state.vault.rejected === 0;
+    showKeyRefusals(state.vault);
   } catch {
     // The old keys stay in use; sending to a rotated team then asks for a new sign-in.
   }

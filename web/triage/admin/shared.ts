@@ -7,7 +7,11 @@
 import { base64urlDecode as unb64 } from '../../../crypto/encoding.ts';
 import type { Primitives } from '../../../crypto/primitives.ts';
 import type { AuditAction, AuditTargets } from '../../../crypto/v1/admin.ts';
-import { type AdminAccountJson, AdminKeyError, type AdminKeys, type AdminTeamJson, type AuditEntryJson, type AuditJson, type ChainVerdict, type NewTeamKey, signAudit, verifyAuditChain } from './keys.ts';
+import { keyFloors } from '../key-floor.ts';
+import {
+  type AdminAccountJson, AdminKeyError, type AdminKeys, type AdminTeamJson, type AuditEntryJson, type AuditJson, type ChainVerdict, KeyFreshnessError, type NewTeamKey,
+  signAudit, type TeamKeyState, teamKeyState, verifyAuditChain,
+} from './keys.ts';
 import { fill, type Lang, type Strings } from '../i18n.ts';
 import type { Vault } from '../keys.ts';
 import { render } from './screen.ts';
@@ -59,6 +63,8 @@ export const admin = {
   compared: new Set<string>(),
   mustRotate: [] as string[],
   rewrap: new Map<string, RewrapProgress>(),
+  /** Each team's current key as THIS browser judges it (teamKeyState), by team id. */
+  keyStates: new Map<string, TeamKeyState>(),
   busy: false,
   epoch: 0,
   /** libsodium, loaded before any admin data arrives (main.ts loads it at start). */
@@ -107,6 +113,12 @@ export function teamLabel(id: string): string {
 function errorText(err: unknown): string | null {
   const e = err as { status?: number; code?: string };
   if (e.status === 401 || e.code === 'stale') return null; // the dashboard's api (shell.ts) already wiped and said why
+  if (err instanceof KeyFreshnessError) {
+    const team = teamLabel(err.teamId);
+    if (err.reason === 'rolled_back') return fill(t().keyRolledBack, { team });
+    if (err.reason === 'expired') return fill(t().keyExpired, { team });
+    return t().admCertBad;
+  }
   if (err instanceof AdminKeyError) {
     if (err.reason === 'root') return t().admRootBad;
     if (err.reason === 'no_secret') return t().admNoSecret;
@@ -164,6 +176,10 @@ export async function loadAccountsAndTeams(): Promise<void> {
   ]);
   admin.accounts = a.accounts;
   admin.teams = tm.teams;
+  // Judged here, on every load: this is also where the browser learns (and remembers) each
+  // team's newest serial, before any rotation, renewal or re-wrap is offered.
+  admin.keyStates.clear();
+  if (admin.keys && admin.sodium) for (const team of tm.teams) admin.keyStates.set(team.id, teamKeyState(admin.sodium, admin.keys, team, keyFloors()));
 }
 
 export async function loadAudit(): Promise<void> {
