@@ -21,7 +21,7 @@ async function main(args: string[]): Promise<number> {
   const rootText = flag(args, 'root');
   const proxy = flag(args, 'proxy');
   const url = args.find((a, i) => !a.startsWith('--') && !['--root', '--proxy'].includes(args[i - 1] ?? ''));
-  let root: Uint8Array | null = null;
+  let root: Uint8Array | null;
   try {
     // base64url (the page's meta tag) or 64 hex digits (what `npm run setup` prints).
     root = !rootText ? null : /^[0-9a-fA-F]{64}$/.test(rootText) ? new Uint8Array(Buffer.from(rootText, 'hex')) : base64urlDecode(rootText);
