@@ -11,7 +11,8 @@ import { createRootKey, createX25519Key, signTeamKey } from '../../../crypto/v1/
 import { unixHour } from '../../../crypto/v2/constants.ts';
 import { signTeamKeyStatement, verifyTeamKeyStatement } from '../../../crypto/v2/team-key.ts';
 import type { KeyFloorStore } from '../key-floor.ts';
-import { type AdminKeys, type AdminTeamJson, KeyFreshnessError, makeTeamKey, renewTeamKey, rewrapPage, teamKeyState } from './keys.ts';
+import { KeyFreshnessError, renewTeamKey, teamKeyState } from './key-freshness.ts';
+import { type AdminKeys, type AdminTeamJson, makeTeamKey, rewrapPage } from './keys.ts';
 
 const p = await loadSodiumPrimitives();
 const root = createRootKey(p);

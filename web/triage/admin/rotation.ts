@@ -3,7 +3,8 @@
  * by key, re-wrapping old records in this browser, and retiring an old epoch.
  */
 import { base64urlEncode as b64 } from '../../../crypto/encoding.ts';
-import { type AdminAccountJson, AdminKeyError, type AdminTeamJson, KeyFreshnessError, makeTeamKey, renewTeamKey, rewrapPage, type RewrapPageJson, teamKeyState } from './keys.ts';
+import { type AdminAccountJson, AdminKeyError, type AdminTeamJson, makeTeamKey, rewrapPage, type RewrapPageJson } from './keys.ts';
+import { KeyFreshnessError, renewTeamKey, teamKeyState } from './key-freshness.ts';
 import { keyFloors } from '../key-floor.ts';
 import { fill } from '../i18n.ts';
 import { render } from './screen.ts';

@@ -8,10 +8,8 @@ import { base64urlDecode as unb64 } from '../../../crypto/encoding.ts';
 import type { Primitives } from '../../../crypto/primitives.ts';
 import type { AuditAction, AuditTargets } from '../../../crypto/v1/admin.ts';
 import { keyFloors } from '../key-floor.ts';
-import {
-  type AdminAccountJson, AdminKeyError, type AdminKeys, type AdminTeamJson, type AuditEntryJson, type AuditJson, type ChainVerdict, KeyFreshnessError, type NewTeamKey,
-  signAudit, type TeamKeyState, teamKeyState, verifyAuditChain,
-} from './keys.ts';
+import { type AdminAccountJson, AdminKeyError, type AdminKeys, type AdminTeamJson, type AuditEntryJson, type AuditJson, type ChainVerdict, type NewTeamKey, signAudit, verifyAuditChain } from './keys.ts';
+import { KeyFreshnessError, type TeamKeyState, teamKeyState } from './key-freshness.ts';
 import { fill, type Lang, type Strings } from '../i18n.ts';
 import type { Vault } from '../keys.ts';
 import { render } from './screen.ts';
