@@ -300,9 +300,14 @@ describeWithBrowser('triage dashboard', () => {
     expect(await page.evaluate(() => document.documentElement.outerHTML)).not.toContain(CANARY);
     expect(errors).toEqual([]);
 
-    // No storage was used.
-    expect(await page.evaluate(async () => ({ local: localStorage.length, session: sessionStorage.length, idb: (await indexedDB.databases()).length })))
-      .toEqual({ local: 0, session: 0, idb: 0 });
+    // No storage was used but the team key serials this browser has verified (public numbers
+    // kept on purpose, so a server cannot replay an older key: web/triage/key-floor.ts).
+    const storage = await page.evaluate(async () => ({
+      local: Object.entries({ ...localStorage }), session: sessionStorage.length, idb: (await indexedDB.databases()).length,
+    }));
+    expect({ session: storage.session, idb: storage.idb }).toEqual({ session: 0, idb: 0 });
+    expect(storage.local.length).toBeGreaterThan(0);
+    for (const [key, value] of storage.local) expect([key, value]).toEqual([expect.stringMatching(/^haven-key-serial:[A-Za-z0-9_-]{22}:[A-Za-z0-9_-]{22}$/), expect.stringMatching(/^\d{1,10}$/)]);
     await context.close();
   }, 240_000);
 

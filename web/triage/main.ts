@@ -8,7 +8,9 @@
  * Rules every dashboard module keeps (docs/THREAT-MODEL.md properties 1 and 9):
  * - Decrypted text is hostile input: it only ever reaches the page through `textContent` /
  *   text nodes, never as HTML.
- * - Keys and decrypted data live in memory only (no storage API is touched). Signing out,
+ * - Keys and decrypted data live in memory only. The one thing stored (localStorage) is, per
+ *   team, the highest team key serial verified (key-floor.ts): a public number that stops a
+ *   server replaying an older key. Signing out,
  *   and any 401 from the API, wipe them: secrets are zero-filled, references dropped, the
  *   DOM emptied, and the login screen shown.
  * - No third-party request; no inline script or style (the CSP allows neither).
