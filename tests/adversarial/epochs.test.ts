@@ -12,10 +12,10 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { base64urlEncode as b64 } from '../../crypto/encoding.ts';
 import { loadSodiumPrimitives } from '../../crypto/sodium.ts';
-import { createGrant, createX25519Key } from '../../crypto/v1/certs.ts';
+import { createGrant, createX25519Key, signTeamKey } from '../../crypto/v1/certs.ts';
 import { MessageKind, sealMessage } from '../../crypto/v1/message.ts';
 import { unixHour } from '../../crypto/v2/constants.ts';
-import { signTeamKeyStatement, TEAM_KEY_DEFAULT_LIFETIME_HOURS } from '../../crypto/v2/team-key.ts';
+import { parseTeamKeyStatementUnverified, signTeamKeyStatement, TEAM_KEY_DEFAULT_LIFETIME_HOURS } from '../../crypto/v2/team-key.ts';
 import { insertRequest } from '../../api/intake/intake.repository.ts';
 import { coarseHour } from '../../api/time.ts';
 import { approveAccount, insertAccountDirectly } from '../helpers/approve.ts';
@@ -205,6 +205,36 @@ describeWithBrowser('adversarial: team key freshness in the staff browsers', () 
       expect(await remembered(responder, medical.id)).toBe('1');
     } finally {
       proxy.rewriteAnswers(null);
+    }
+  });
+
+  it('(d) an existing deployment: a team still on a v1 certificate shows "keys need renewal", and one click renews it as a v2 statement', async () => {
+    const evacuation = live.demo.teams[2]!;
+    const { db } = live.server.database;
+    const v1 = signTeamKey(p, live.demo.root.seed, { orgId: live.demo.organisationId, teamId: evacuation.id, epoch: 1, publicKey: evacuation.publicKey });
+    await db.updateTable('team_epochs').set({ certificate: v1 }).where('team_id', '=', evacuation.id).execute();
+    // As after a restart: the pages' floors come from the current keys (a v1 team has none).
+    await live.server.renderPages(live.demo.root.publicKey);
+    const context = await browser.newContext({ locale: 'en-GB' });
+    const admin = await context.newPage();
+    try {
+      await signInAgain(admin, 'admin.one', ADMIN_PASSPHRASE);
+      await openAdminScreen(admin);
+      const card = admin.locator('#adm-teams li.card', { hasText: 'Evacuation (evacuation)' });
+      await card.getByText('keys need renewal').waitFor();
+      expect(await card.textContent()).toContain('Key in the old format, without an expiry.');
+      await card.getByRole('button', { name: 'Renew key' }).click();
+      await expect.poll(() => admin.locator('#adm-status').textContent(), { timeout: 30_000 }).toMatch(/^The key of Evacuation is renewed, valid until \d{4}-\d{2}-\d{2}\.$/);
+      const row = await db.selectFrom('team_epochs').select('certificate').where('team_id', '=', evacuation.id).executeTakeFirstOrThrow();
+      const s = parseTeamKeyStatementUnverified(row.certificate);
+      expect([s.epoch, s.serial, s.expiresHour - s.issuedHour]).toEqual([1, 1, TEAM_KEY_DEFAULT_LIFETIME_HOURS]);
+      expect(Buffer.from(s.publicKey).equals(Buffer.from(evacuation.publicKey))).toBe(true);
+      expect(await remembered(admin, evacuation.id)).toBe('1');
+      await expect.poll(() => card.textContent()).not.toContain('keys need renewal');
+      const last = await db.selectFrom('audit_log').select('entry').orderBy('seq', 'desc').executeTakeFirstOrThrow();
+      expect(JSON.parse(Buffer.from(last.entry).toString('utf8'))).toMatchObject({ action: 'team.epoch.renew', targets: { teamId: b64(evacuation.id), epoch: 1, serial: 1 } });
+    } finally {
+      await context.close();
     }
   });
 });
