@@ -46,7 +46,7 @@ function baseApp(site: Site, deps: AppDeps): Hono {
   app.use('*', securityHeaders(site, deps.config.behindTls, deps.config.onionRequesterUrl, deps.sites?.get(site).scriptIntegrity));
   app.use('*', bodyLimit(deps.config.maxBodyBytes));
   app.onError(errorHandler(deps.logger));
-  app.route('/api/v1/health', healthRoutes(deps.db));
+  app.route('/api/v1/health', healthRoutes(deps.db, deps.crypto, deps.rootPublicKey));
   return app;
 }
 

@@ -47,6 +47,25 @@ describe('configuration', () => {
     expect(problems.join('\n')).not.toMatch(/s3cr3t|p4ssw0rd/);
   });
 
+  it('says a production secret that is set but short is too short, not that it is missing', () => {
+    const problems = problemsOf({ HAVEN_MODE: 'production', HAVEN_SERVER_SECRET: 'short' });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^HAVEN_SERVER_SECRET: must be at least 32 bytes/);
+    expect(problems[0]).toContain('too short');
+    expect(problems[0]).not.toContain('required');
+    expect(problems[0]).not.toContain('short"');
+  });
+
+  it('has connection timeouts of seconds and separate budgets for the two sites', () => {
+    const { connections } = loadConfig({});
+    expect(connections).toEqual({
+      headersTimeoutSeconds: 10, requestTimeoutSeconds: 20, keepAliveTimeoutSeconds: 5, socketIdleTimeoutSeconds: 30,
+      requesterMaxConnections: 8192, triageMaxConnections: 1024,
+    });
+    const problems = problemsOf({ HAVEN_HEADERS_TIMEOUT_SECONDS: '30', HAVEN_REQUEST_TIMEOUT_SECONDS: '10' });
+    expect(problems).toEqual([expect.stringMatching(/^HAVEN_REQUEST_TIMEOUT_SECONDS: must be at least HAVEN_HEADERS_TIMEOUT_SECONDS/)]);
+  });
+
   it('requires a server secret in production and refuses equal ports', () => {
     const problems = problemsOf({ HAVEN_MODE: 'production', HAVEN_REQUESTER_PORT: '9000', HAVEN_TRIAGE_PORT: '9000' });
     expect(problems.some((p) => p.startsWith('HAVEN_SERVER_SECRET:'))).toBe(true);

@@ -38,6 +38,23 @@ export interface Config {
   rotationReminderDays: number;
   /** The requester site's .onion address, announced to Tor Browser with `Onion-Location`. */
   onionRequesterUrl: string | null;
+  /** Both sites' socket limits; see `api/http/connection-limits.ts` for why each has its value. */
+  connections: ConnectionLimits;
+}
+
+export interface ConnectionLimits {
+  /** A client must finish sending its request headers within this many seconds. */
+  headersTimeoutSeconds: number;
+  /** ...and its whole request, body included, within this many. */
+  requestTimeoutSeconds: number;
+  /** An idle keep-alive connection is closed after this many seconds between requests. */
+  keepAliveTimeoutSeconds: number;
+  /** Any socket with no traffic either way for this long is closed (slow readers, stalled writes). */
+  socketIdleTimeoutSeconds: number;
+  /** Open connections the requester site accepts at once; beyond it new sockets are closed at once. */
+  requesterMaxConnections: number;
+  /** The triage site's own budget, which the requester site can never use. */
+  triageMaxConnections: number;
 }
 
 export class ConfigError extends Error {
@@ -77,6 +94,14 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownGraceSeconds: read.integer('HAVEN_SHUTDOWN_GRACE_SECONDS', 10, 0, 600),
     onionRequesterUrl: read.onionUrl('HAVEN_ONION_REQUESTER_URL'),
     rotationReminderDays: read.integer('HAVEN_ROTATION_REMINDER_DAYS', 90, 1, 3650),
+    connections: {
+      headersTimeoutSeconds: read.integer('HAVEN_HEADERS_TIMEOUT_SECONDS', 10, 1, 300),
+      requestTimeoutSeconds: read.integer('HAVEN_REQUEST_TIMEOUT_SECONDS', 20, 1, 600),
+      keepAliveTimeoutSeconds: read.integer('HAVEN_KEEPALIVE_TIMEOUT_SECONDS', 5, 1, 300),
+      socketIdleTimeoutSeconds: read.integer('HAVEN_SOCKET_IDLE_TIMEOUT_SECONDS', 30, 1, 3600),
+      requesterMaxConnections: read.integer('HAVEN_REQUESTER_MAX_CONNECTIONS', 8192, 1, 1_000_000),
+      triageMaxConnections: read.integer('HAVEN_TRIAGE_MAX_CONNECTIONS', 1024, 1, 1_000_000),
+    },
   };
 
   if (config.requesterPort !== 0 && config.requesterPort === config.triagePort) {
@@ -85,7 +110,13 @@ export function loadConfig(env: Env = process.env): Config {
   if (config.powMaxDifficulty < config.powBaseDifficulty) {
     problems.push('HAVEN_POW_MAX_DIFFICULTY: must be at least HAVEN_POW_DIFFICULTY');
   }
-  if (mode === 'production' && config.serverSecret === null) {
+  if (config.connections.requestTimeoutSeconds < config.connections.headersTimeoutSeconds) {
+    problems.push('HAVEN_REQUEST_TIMEOUT_SECONDS: must be at least HAVEN_HEADERS_TIMEOUT_SECONDS (the headers are part of the request)');
+  }
+  // Only when it is truly unset: a value that is set but too short already has its own line
+  // ("must be at least 32 bytes"), and "required" next to it would contradict what the
+  // operator can see in their file.
+  if (mode === 'production' && config.serverSecret === null && (env.HAVEN_SERVER_SECRET ?? '').trim() === '') {
     problems.push('HAVEN_SERVER_SECRET: required in production (32+ random bytes, base64url or hex), the same on every instance');
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -163,7 +194,10 @@ class Reader {
     if (value === undefined) return null;
     const bytes = decodeKeyText(value);
     if (bytes !== null && bytes.length >= 32) return bytes;
-    this.problems.push(`${name}: must be at least 32 bytes as hex or base64url (value hidden)`);
+    // Say what is wrong with the value that IS set (never the value itself): "required"
+    // would send the operator looking for a setting they can see is there.
+    const what = /^REPLACE_WITH/.test(value) ? 'is still the placeholder' : bytes === null ? 'is neither hex nor base64url' : `is too short (${bytes.length} bytes)`;
+    this.problems.push(`${name}: must be at least 32 bytes as hex or base64url; the value set ${what}. Generate one with \`openssl rand -hex 32\` (value hidden)`);
     return null;
   }
 

@@ -3,6 +3,7 @@
  * mapped to `{error:{code,message}}` in one place (`errorHandler`). Messages are fixed
  * text written by us; never a token, key, ciphertext or user-supplied text.
  */
+import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -25,7 +26,9 @@ export const ERROR_CODES = [
   'proof_invalid',
   'proof_replayed',
   'rate_limited',
+  'request_timeout',
   'unavailable',
+  'misconfigured',
   'internal',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -89,6 +92,45 @@ export class UnavailableError extends AppError {
 }
 
 /**
+ * The deployment's configuration contradicts its database (the root public key is missing or
+ * belongs to another organisation). Only an operator can fix it, so clients are told to
+ * come back much later; the message names the setting, never a key.
+ */
+export class MisconfiguredError extends AppError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds = 60,
+  ) {
+    super('misconfigured', message, 503);
+  }
+}
+
+/**
+ * The client closed its connection before its request body had fully arrived (an aborted
+ * upload, a tab closed mid-send, a flood client). Nobody is left to read the answer; it is
+ * mapped here so it is never mistaken for a database outage: the body stream's error carries
+ * `ECONNRESET`, the same code a broken database socket has.
+ */
+export class ClientAbortedError extends AppError {
+  constructor() {
+    super('bad_request', 'The request body was not received completely.', 400);
+  }
+}
+
+/**
+ * True when the client's side of the connection is gone before its request was complete.
+ * On @hono/node-server the Node request is `c.env.incoming`; elsewhere (`app.request()` in
+ * tests) the Request's abort signal says the same.
+ */
+export function clientWentAway(c: Context): boolean {
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  if (incoming && typeof incoming.complete === 'boolean') {
+    return !incoming.complete && (incoming.readableAborted || incoming.destroyed || incoming.errored !== null);
+  }
+  return c.req.raw.signal?.aborted === true;
+}
+
+/**
  * Error codes and messages of node-postgres and PGlite that mean "the database is not
  * reachable right now". Besides socket errors and SQLSTATE classes 08 (connection) and 57P
  * (shutdown), node-postgres has message-only errors: a client whose connection broke
@@ -113,10 +155,17 @@ export function errorBody(code: ErrorCode, message: string) {
 export function errorHandler(logger: Logger) {
   return (err: Error, c: Context) => {
     if (err instanceof AppError) {
-      if (err instanceof RateLimitedError || err instanceof UnavailableError) {
+      if (err instanceof RateLimitedError || err instanceof UnavailableError || err instanceof MisconfiguredError) {
         c.header('Retry-After', String(err.retryAfterSeconds));
       }
       return c.json(errorBody(err.code, err.message), err.status);
+    }
+    if (clientWentAway(c)) {
+      // Neutral and at debug level: a flood of aborted uploads must not become a flood of
+      // log lines, and the line names no client (there is nothing to name one by anyway).
+      logger.debug('client_aborted', { route: c.req.routePath });
+      const aborted = new ClientAbortedError();
+      return c.json(errorBody(aborted.code, aborted.message), aborted.status);
     }
     if (err instanceof HTTPException) {
       const status = err.status;

@@ -39,7 +39,15 @@ async function main(): Promise<number> {
   printLine(`Haven is running on the ${where}.`);
   printLine(`  Requester site:   ${running.requesterUrl}`);
   printLine(`  Triage dashboard: ${running.triageUrl}`);
-  if (!running.setUp) {
+  if (running.rootKey === 'missing' || running.rootKey === 'mismatch') {
+    const rule = '!'.repeat(78);
+    printError(rule);
+    printError(running.rootKey === 'missing' ? 'haven: THE ROOT PUBLIC KEY IS MISSING, but this database holds an organisation.' : 'haven: THE ROOT PUBLIC KEY IS WRONG: it verifies none of this organisation\'s certificates.');
+    printError('haven: requester pages cannot verify any team key, so nobody can send a request, and');
+    printError('haven: /api/v1/health/ready answers 503. Set HAVEN_ROOT_PUBLIC_KEY (or the file named by');
+    printError('haven: HAVEN_ROOT_PUBLIC_KEY_FILE) to the key you published at setup, then restart.');
+    printError(rule);
+  } else if (!running.setUp) {
     printLine('No organisation is set up yet, so the request form cannot accept requests.');
     printLine('  Try it with a demo:  npm run seed   (local use only), then restart.');
     printLine('  For real use:        npm run setup  (see docs/DEPLOY.md, section 5).');

@@ -4,6 +4,7 @@
  * triage ports. `stop()` is the graceful shutdown: stop accepting, let
  * in-flight requests finish (up to the grace period), then close the database.
  */
+import type { Server, ServerOptions } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { createRequesterApp, createTriageApp } from './app.ts';
@@ -18,6 +19,8 @@ import { startRetentionJob } from './admin/retention.service.ts';
 import { currentKeySerialFloors } from './admin/admin.service.ts';
 import { DIST_DIR } from './dist-location.ts';
 import { Sites } from './web/static-site.ts';
+import { checkRootKey, describeRootKeyStatus, rootKeyIsWrong, type RootKeyStatus } from './health/root-key.service.ts';
+import { applyConnectionLimits, connectionBudgets, serverOptions } from './http/connection-limits.ts';
 
 export interface StartOptions {
   /** The build to serve; default `dist/` (api/dist-location.ts). */
@@ -29,6 +32,8 @@ export interface RunningServer {
   triageUrl: string;
   /** False until an organisation exists and its root public key is configured. */
   setUp: boolean;
+  /** Whether the configured root public key matches the organisation, as checked at start. */
+  rootKey: RootKeyStatus;
   database: OpenDatabase;
   /** The served front ends (tests may inspect them). */
   sites: Sites;
@@ -40,9 +45,12 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-function listen(fetch: (req: Request) => Response | Promise<Response>, host: string, port: number): Promise<ServerType> {
+function listen(fetch: (req: Request) => Response | Promise<Response>, host: string, port: number, options: ServerOptions): Promise<ServerType> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, hostname: host, port }, () => resolve(server));
+    const server = serve({ fetch, hostname: host, port, serverOptions: options }, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
     server.once('error', reject);
   });
 }
@@ -73,6 +81,7 @@ export async function startServer(config: Config, logger: Logger, options: Start
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const servers: ServerType[] = [];
   let setUp = false;
+  let rootKey: RootKeyStatus = 'no_organisation';
   let stopRetention = () => {};
   try {
     const applied = await migrateToLatest(database.db);
@@ -88,9 +97,23 @@ export async function startServer(config: Config, logger: Logger, options: Start
       rootPublicKey,
       sites,
     };
-    servers.push(await listen(createRequesterApp(deps).fetch, config.host, config.requesterPort));
-    servers.push(await listen(createTriageApp(deps).fetch, config.host, config.triagePort));
+    const budgets = connectionBudgets(config.connections);
+    if (budgets.loweredFrom !== null) {
+      logger.warn('requester_connections_lowered', { from: budgets.loweredFrom, to: budgets.requester, openFileLimit: budgets.openFileLimit });
+    }
+    const options = serverOptions(config.connections);
+    // Triage first: its budget is the one that must always be there.
+    const triage = await listen(createTriageApp(deps).fetch, config.host, config.triagePort, options);
+    servers.push(triage);
+    applyConnectionLimits(triage as Server, 'triage', config.connections, budgets.triage, logger);
+    const requester = await listen(createRequesterApp(deps).fetch, config.host, config.requesterPort, options);
+    servers.push(requester);
+    applyConnectionLimits(requester as Server, 'requester', config.connections, budgets.requester, logger);
     setUp = deps.rootPublicKey !== null && (await findOrganisation(database.db)) !== null;
+    rootKey = await checkRootKey(database.db, deps.crypto, deps.rootPublicKey);
+    // Start anyway (the triage dashboard is how an admin repairs things), but say it once,
+    // loudly; readiness answers 503 until it is fixed and Haven restarted.
+    if (rootKeyIsWrong(rootKey)) logger.error(`root_key_${rootKey}`, { problem: describeRootKeyStatus(rootKey) });
     stopRetention = startRetentionJob(database.db, deps.crypto, { serverSecret: deps.serverSecret, config, logger });
   } catch (err) {
     await Promise.all(servers.map((s) => closeServer(s, 0)));
@@ -101,8 +124,9 @@ export async function startServer(config: Config, logger: Logger, options: Start
   let stopping: Promise<void> | null = null;
   return {
     setUp,
-    requesterUrl: urlOf(servers[0]!, config.host),
-    triageUrl: urlOf(servers[1]!, config.host),
+    rootKey,
+    requesterUrl: urlOf(servers[1]!, config.host),
+    triageUrl: urlOf(servers[0]!, config.host),
     database,
     sites,
     async renderPages(key) {

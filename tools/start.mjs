@@ -24,8 +24,13 @@ const reason = staleReason(root, dist);
 if (reason) {
   const tsx = path.join(root, 'node_modules', 'tsx');
   if (!fs.existsSync(tsx)) {
-    process.stderr.write(`haven: dist/ must be rebuilt (${reason}), but the build tools are not installed.\n`);
-    process.stderr.write('haven: run `npm ci` (with dev dependencies) and `npm run build`, or ship a built dist/.\n');
+    process.stderr.write(`haven: dist/ must be rebuilt (${reason}), but the build tools (devDependencies: tsx, esbuild) are not installed.\n`);
+    // The common way to get here: NODE_ENV=production (or --omit=dev) made `npm ci` leave
+    // them out, and running `npm ci` again under the same environment leaves them out again.
+    const omitted = process.env.NODE_ENV === 'production' || /\bdev\b/.test(process.env.npm_config_omit ?? '');
+    if (omitted) process.stderr.write('haven: NODE_ENV=production (or --omit=dev) makes npm skip them, so plain `npm ci` will not bring them back.\n');
+    process.stderr.write('haven: run `npm ci --include=dev && npm run build`, then start again (NODE_ENV may stay set; the build does not depend on it),\n');
+    process.stderr.write('haven: or build on another machine and ship dist/ (docs/DEPLOY.md, "Building elsewhere").\n');
     process.exit(1);
   }
   process.stderr.write(`haven: building (${reason})…\n`);

@@ -42,7 +42,7 @@ describe('docs/deploy/haven.env.example', () => {
       if (!(err instanceof ConfigError)) throw err;
       problems = err.problems;
     }
-    // "must be at least 32 bytes", then "required in production": both about the secret.
+    // "must be at least 32 bytes ... still the placeholder": one line, about the secret.
     expect(problems.length).toBeGreaterThan(0);
     expect(problems[0]).toMatch(/^HAVEN_SERVER_SECRET: must be at least 32 bytes/);
     for (const problem of problems) {
