@@ -16,6 +16,7 @@ import { findOrganisation } from './intake/intake.repository.ts';
 import { loadSodiumPrimitives } from '../crypto/sodium.ts';
 import { resolveRootPublicKey, resolveServerSecret } from './deployment-keys.ts';
 import { startRetentionJob } from './admin/retention.service.ts';
+import { currentKeySerialFloors } from './admin/admin.service.ts';
 import { DIST_DIR } from './dist-location.ts';
 import { Sites } from './web/static-site.ts';
 import { checkRootKey, describeRootKeyStatus, rootKeyIsWrong, type RootKeyStatus } from './health/root-key.service.ts';
@@ -40,7 +41,7 @@ export interface RunningServer {
    * Re-renders both pages with a root key that became available after start (first-run
    * setup). The API services keep the key they started with until a restart.
    */
-  renderPages(rootPublicKey: Uint8Array): void;
+  renderPages(rootPublicKey: Uint8Array): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -75,7 +76,8 @@ function closeServer(server: ServerType, graceMs: number): Promise<void> {
 export async function startServer(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningServer> {
   const rootPublicKey = resolveRootPublicKey(config);
   // Before touching the database: a missing build is a one-line fix, not a half-started server.
-  const sites = Sites.load(options.distDir ?? DIST_DIR, { rootPublicKey, keySerialFloor: 0 });
+  // No floors yet: they come from the database, rendered again once it is open (below).
+  const sites = Sites.load(options.distDir ?? DIST_DIR, { rootPublicKey, keySerialFloors: {} });
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const servers: ServerType[] = [];
   let setUp = false;
@@ -84,6 +86,8 @@ export async function startServer(config: Config, logger: Logger, options: Start
   try {
     const applied = await migrateToLatest(database.db);
     if (applied.length > 0) logger.info('migrated', { count: applied.length });
+    // Before listening: no page goes out without the floors of the keys current right now.
+    sites.render({ rootPublicKey, keySerialFloors: await currentKeySerialFloors(database.db) });
     const deps = {
       db: database.db,
       config,
@@ -125,8 +129,8 @@ export async function startServer(config: Config, logger: Logger, options: Start
     triageUrl: urlOf(servers[0]!, config.host),
     database,
     sites,
-    renderPages(key) {
-      sites.render({ rootPublicKey: key, keySerialFloor: 0 });
+    async renderPages(key) {
+      sites.render({ rootPublicKey: key, keySerialFloors: await currentKeySerialFloors(database.db) });
     },
     stop() {
       stopping ??= (async () => {

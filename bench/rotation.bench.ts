@@ -80,7 +80,7 @@ async function measure(engine: string, db: Kysely<Database>): Promise<Row> {
   await admin.signIn('admin.one', PASS);
   const teamId = setup.teams[0]!.id;
   const team = (await admin.teams())[0]!;
-  const { verifyTeamKey } = await import('../crypto/v1/certs.ts');
+  const { verifyHistoricTeamKey: verifyTeamKey } = await import('../crypto/team-key-any.ts');
   const { base64urlDecode } = await import('../crypto/encoding.ts');
   const teamPublic = verifyTeamKey(p, setup.rootPublicKey, base64urlDecode(team.epochs[0].certificate), { orgId: setup.organisationId, teamId, epoch: 1 }).publicKey;
 

@@ -21,6 +21,8 @@ export { loadSodiumPrimitives } from './sodium.ts';
 export { noblePrimitives } from './noble.ts';
 export * from './v1/index.ts';
 export * from './v2/index.ts';
+export { teamKeyVersion, verifyCurrentTeamKey, verifyHistoricTeamKey } from './team-key-any.ts';
+export type { VerifiedTeamKey, TeamKeyCheck } from './team-key-any.ts';
 
 /** Protocol versions this build understands. */
 export const SUPPORTED_VERSIONS: readonly number[] = [VERSION, VERSION_V2];

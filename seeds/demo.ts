@@ -1,10 +1,14 @@
 /**
- * The demo organisation: a root key, three teams, and a first intake key epoch for each.
+ * The demo organisation: a root key, three teams, and a first intake key epoch for each
+ * (a v2 team key statement, serial 1).
  * Used by `npm run seed` and by tests. For local use only: the demo keeps its secrets where
  * a real deployment never would (see seed.ts).
  */
 import type { Kysely } from 'kysely';
-import { createGrant, createRootKey, createX25519Key, Role, signResponderCert, signTeamKey } from '../crypto/v1/certs.ts';
+import { createGrant, createRootKey, createX25519Key, Role, signResponderCert } from '../crypto/v1/certs.ts';
+import { base64urlEncode } from '../crypto/encoding.ts';
+import { unixHour } from '../crypto/v2/constants.ts';
+import { signTeamKeyStatement, TEAM_KEY_DEFAULT_LIFETIME_HOURS } from '../crypto/v2/team-key.ts';
 import { createAccountKeys, deriveAccountSecrets, loginVerifierHash, newAccountSalt, RESPONDER_DEFAULT_PARAMS, wrapAccountKeys } from '../crypto/v1/account.ts';
 import { wrapRootSeed } from '../crypto/v1/admin.ts';
 import type { Ed25519Keypair, Primitives } from '../crypto/primitives.ts';
@@ -46,7 +50,7 @@ export interface SeedOptions {
    * The site manifests of the build this deployment serves, for a root key: given, they are
    * signed with the new root seed right away (api/web/static-site.ts `manifestsOfBuild`).
    */
-  siteManifests?: (rootPublicKey: Uint8Array) => SiteManifest[];
+  siteManifests?: (rootPublicKey: Uint8Array, keySerialFloors: Record<string, number>) => SiteManifest[];
 }
 
 /** Creates the demo organisation once. Throws SeedRefusedError in production or over a real organisation. */
@@ -67,7 +71,11 @@ export async function seedDemo(db: Kysely<Database>, config: Config, p: Primitiv
     for (const [position, t] of DEMO_TEAMS.entries()) {
       const id = p.randomBytes(16);
       const key = createX25519Key(p);
-      const certificate = signTeamKey(p, root.seed, { orgId: organisationId, teamId: id, epoch: 1, publicKey: key.publicKey });
+      // A v2 statement from the start (serial 1, default lifetime), as setup makes them.
+      const issuedHour = unixHour(Date.now());
+      const certificate = signTeamKeyStatement(p, root.seed, {
+        orgId: organisationId, teamId: id, epoch: 1, serial: 1, issuedHour, expiresHour: issuedHour + TEAM_KEY_DEFAULT_LIFETIME_HOURS, publicKey: key.publicKey,
+      });
       await trx.insertInto('teams').values({ id, organisation_id: organisationId, slug: t.slug, name: t.name, position, created_hour: hour }).execute();
       await trx
         .insertInto('team_epochs')
@@ -75,7 +83,10 @@ export async function seedDemo(db: Kysely<Database>, config: Config, p: Primitiv
         .execute();
       teams.push({ id, slug: t.slug, epoch: 1, publicKey: key.publicKey, secretKey: key.secretKey });
     }
-    if (options.siteManifests) await storeSignedManifests(trx, p, root.seed, options.siteManifests(root.publicKey));
+    if (options.siteManifests) {
+      const floors = Object.fromEntries(teams.map((t) => [base64urlEncode(t.id), 1]));
+      await storeSignedManifests(trx, p, root.seed, options.siteManifests(root.publicKey, floors));
+    }
     return { created: true, demo: { organisationId, root, teams } };
   });
 }

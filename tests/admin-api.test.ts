@@ -9,7 +9,10 @@ import type { Hono } from 'hono';
 import { beforeEach, expect, it } from 'vitest';
 import { loadSodiumPrimitives } from '../crypto/sodium.ts';
 import { base64urlDecode as unb64, base64urlEncode as b64, utf8Encode } from '../crypto/encoding.ts';
-import { createGrant, createRootKey, openGrant, Role, signResponderCert, verifyTeamKey } from '../crypto/v1/certs.ts';
+import { createGrant, createRootKey, openGrant, Role, signResponderCert } from '../crypto/v1/certs.ts';
+import { verifyCurrentTeamKey, verifyHistoricTeamKey } from '../crypto/team-key-any.ts';
+import { unixHour } from '../crypto/v2/constants.ts';
+import { signTeamKeyStatement } from '../crypto/v2/team-key.ts';
 import { MessageKind, openMessage, parseMessageHeader, RecipientKind, sealMessage } from '../crypto/v1/message.ts';
 import { decodeRequestBody } from '../crypto/v1/request-body.ts';
 import { unwrapAccountKeys } from '../crypto/v1/account.ts';
@@ -65,7 +68,7 @@ describeEachDatabase('admin API', (t) => {
     const info = await call(requester(), '/api/v1/intake');
     const team = info.json.teams.find((x: Json) => x.id === b64(legalId));
     // The requester page's check: the key must verify against the configured root.
-    const cert = verifyTeamKey(p, rootPublic, unb64(team.certificate), { orgId, teamId: legalId });
+    const cert = verifyCurrentTeamKey(p, rootPublic, unb64(team.certificate), { orgId, teamId: legalId, nowHour: unixHour(Date.now()) });
     return { id: legalId, slug: 'legal', epoch: cert.epoch, publicKey: cert.publicKey, secretKey: new Uint8Array(0) };
   }
 
@@ -193,7 +196,7 @@ describeEachDatabase('admin API', (t) => {
     const team = teams.json.teams[0];
     const login = await call(triage(), '/api/v1/login', { body: { username: r.creds.username, verifier: b64(r.creds.secrets.loginVerifier) } });
     const keysR = unwrapAccountKeys(p, r.creds.secrets.wrapKey, unb64(login.json.keyBundle));
-    const cert = verifyTeamKey(p, rootPublic, unb64(team.certificate), { orgId, teamId: legalId, epoch: 1 });
+    const cert = verifyHistoricTeamKey(p, rootPublic, unb64(team.certificate), { orgId, teamId: legalId, epoch: 1 });
     const opened = openGrant(p, { responderSecret: keysR.x25519Secret, bytes: unb64(team.grants[0].grant), expected: { orgId, teamId: legalId, epoch: 1, accountId: r.id }, teamPublic: cert.publicKey });
     expect(opened.epochSecret).toEqual(secret);
     const audit = (await admin.get('/audit')).json.entries.map((e: Json) => JSON.parse(e.entryText).action);
@@ -208,7 +211,7 @@ describeEachDatabase('admin API', (t) => {
     const held: Uint8Array[] = [r.creds.x25519Secret];
     const teams = await call(triage(), '/api/v1/teams', { cookie });
     for (const g of teams.json.teams[0].grants) {
-      const cert = verifyTeamKey(p, rootPublic, unb64(teams.json.teams[0].epochs.find((e: Json) => e.epoch === g.epoch).certificate), { orgId, teamId: legalId });
+      const cert = verifyHistoricTeamKey(p, rootPublic, unb64(teams.json.teams[0].epochs.find((e: Json) => e.epoch === g.epoch).certificate), { orgId, teamId: legalId });
       held.push(openGrant(p, { responderSecret: r.creds.x25519Secret, bytes: unb64(g.grant), expected: { orgId, teamId: legalId, epoch: g.epoch, accountId: r.id }, teamPublic: cert.publicKey }).epochSecret);
     }
     expect(held).toHaveLength(2);
@@ -253,12 +256,12 @@ describeEachDatabase('admin API', (t) => {
     });
     expect(again.status).toBe(409);
     const other = createRootKey(p);
-    const { signTeamKey } = await import('../crypto/v1/certs.ts');
-    const badCert = signTeamKey(p, other.seed, { orgId, teamId: legalId, epoch: 3, publicKey: p.x25519Keypair().publicKey });
+    const hour = unixHour(Date.now());
+    const badCert = signTeamKeyStatement(p, other.seed, { orgId, teamId: legalId, epoch: 3, serial: 3, issuedHour: hour, expiresHour: hour + 100, publicKey: p.x25519Keypair().publicKey });
     const res = await admin.send(`/teams/${b64(legalId)}/rotate`, { epoch: 3, certificate: b64(badCert), grants: [], audit: await admin.audit('team.rotate', { teamId: b64(legalId), epoch: 3 }) });
     expect(res.status).toBe(400);
     // The real root, but no grant for the current member: a member would silently lose access.
-    const realCert = signTeamKey(p, admin.rootSeed, { orgId, teamId: legalId, epoch: 3, publicKey: p.x25519Keypair().publicKey });
+    const realCert = admin.statement(legalId, 3, p.x25519Keypair().publicKey, { serial: 3 });
     const missing = await admin.send(`/teams/${b64(legalId)}/rotate`, { epoch: 3, certificate: b64(realCert), grants: [], audit: await admin.audit('team.rotate', { teamId: b64(legalId), epoch: 3 }) });
     expect(missing.status).toBe(400);
     const epochs = await t.db.selectFrom('team_epochs').select(['epoch', 'state']).where('team_id', '=', legalId).orderBy('epoch').execute();
@@ -336,12 +339,12 @@ describeEachDatabase('admin API', (t) => {
   }, 120_000);
 
   it('creates a team, adds and removes a member (with grants for every live epoch), and makes a second admin', async () => {
-    const { signTeamKey, createX25519Key } = await import('../crypto/v1/certs.ts');
+    const { createX25519Key } = await import('../crypto/v1/certs.ts');
     const { wrapRootSeed, unwrapRootSeed } = await import('../crypto/v1/admin.ts');
     // A team made in the admin's browser: key, root-signed certificate, grant to the admin.
     const teamId = p.randomBytes(16);
     const key = createX25519Key(p);
-    const certificate = signTeamKey(p, admin.rootSeed, { orgId, teamId, epoch: 1, publicKey: key.publicKey });
+    const certificate = admin.statement(teamId, 1, key.publicKey, { serial: 1 });
     const adminCert = unb64((await admin.account(admin.id)).certificate);
     const selfGrant = b64(createGrant(p, { rootPublic, responderCert: adminCert, orgId, teamId, epoch: 1, epochSecret: key.secretKey }));
     const noSelf = await admin.send('/teams', { id: b64(teamId), slug: 'medical', name: 'Medical', certificate: b64(certificate), grants: [], audit: await admin.audit('team.create', { teamId: b64(teamId), slug: 'medical', memberIds: [] }) });

@@ -125,7 +125,7 @@ describe('node dist/server/main.js', () => {
         expect(a.headers.get('content-security-policy')).toBe(b.headers.get('content-security-policy'));
         expect(a.headers.get('content-security-policy')).not.toContain("'self' 'sha");
         expect(ta).toContain(`<meta name="haven-root-public-key" content="${root}">`);
-        expect(ta).toContain('<meta name="haven-key-serial-floor" content="0">');
+        expect(ta).toContain('<meta name="haven-key-serial-floor" content="">');
         const manifest = (await (await fetch(new URL('/.well-known/haven-manifest.json', base))).json()) as { rootPublicKey: string; signature: string | null };
         expect(manifest.rootPublicKey).toBe(root);
         expect(manifest.signature).toBeNull();

@@ -43,7 +43,7 @@ async function appRoutes(): Promise<Map<SiteName, Set<string>>> {
     serverSecret: config.serverSecret!,
     rootPublicKey: null,
     // The real build (vitest's global setup makes it), so the static routes are mounted too.
-    sites: Sites.load(DIST_DIR, { rootPublicKey: new Uint8Array(32).fill(9), keySerialFloor: 0 }),
+    sites: Sites.load(DIST_DIR, { rootPublicKey: new Uint8Array(32).fill(9), keySerialFloors: {} }),
   };
   const apps = { requester: createRequesterApp(deps), triage: createTriageApp(deps) };
   const out = new Map<SiteName, Set<string>>();

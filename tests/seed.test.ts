@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadSodiumPrimitives } from '../crypto/sodium.ts';
-import { verifyTeamKey } from '../crypto/v1/certs.ts';
+import { unixHour } from '../crypto/v2/constants.ts';
+import { TEAM_KEY_DEFAULT_LIFETIME_HOURS, verifyTeamKeyStatement } from '../crypto/v2/team-key.ts';
 import { coarseHour } from '../api/time.ts';
 import { DEMO_TEAMS, seedDemo, SeedRefusedError } from '../seeds/demo.ts';
 import { testConfig } from './helpers/test-app.ts';
@@ -18,7 +19,10 @@ describeEachDatabase('demo seed', (t) => {
     expect(teams.map((r) => r.slug)).toEqual(DEMO_TEAMS.map((d) => d.slug));
     for (const team of teams) {
       const epoch = await t.db.selectFrom('team_epochs').selectAll().where('team_id', '=', team.id).executeTakeFirstOrThrow();
-      const verified = verifyTeamKey(p, first.demo.root.publicKey, epoch.certificate, { orgId: first.demo.organisationId, teamId: team.id, epoch: 1 });
+      // A v2 statement from the start: serial 1, the default lifetime.
+      const verified = verifyTeamKeyStatement(p, first.demo.root.publicKey, epoch.certificate, { orgId: first.demo.organisationId, teamId: team.id, epoch: 1, nowHour: unixHour(Date.now()) });
+      expect(verified.serial).toBe(1);
+      expect(verified.expiresHour - verified.issuedHour).toBe(TEAM_KEY_DEFAULT_LIFETIME_HOURS);
       expect(new Uint8Array(verified.publicKey)).toEqual(new Uint8Array(epoch.public_key));
     }
   });

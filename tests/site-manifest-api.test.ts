@@ -110,15 +110,15 @@ describeEachDatabase('site manifest API', (t) => {
 
 it('renders the pages without a root key as "not set up", and embeds the key once it is given', async () => {
   const { Sites } = await import('../api/web/static-site.ts');
-  const sites = Sites.load(DIST_DIR, { rootPublicKey: null, keySerialFloor: 0 });
+  const sites = Sites.load(DIST_DIR, { rootPublicKey: null, keySerialFloors: {} });
   expect(sites.get('requester').manifest).toBeNull();
   const page = new TextDecoder().decode(sites.get('requester').files.get('/')!.body);
   expect(page).toContain('not set up yet');
   expect(page).not.toContain('haven-root-public-key');
-  expect(page).toContain('<meta name="haven-key-serial-floor" content="0">');
+  expect(page).toContain('<meta name="haven-key-serial-floor" content="">');
   // Re-rendering with the key embeds it and removes the notice.
   const key = p.ed25519KeypairFromSeed(new Uint8Array(32).fill(3)).publicKey;
-  sites.render({ rootPublicKey: key, keySerialFloor: 0 });
+  sites.render({ rootPublicKey: key, keySerialFloors: {} });
   const after = new TextDecoder().decode(sites.get('requester').files.get('/')!.body);
   expect(after).toContain(`<meta name="haven-root-public-key" content="${base64urlEncode(key)}">`);
   expect(after).not.toContain('not set up yet');

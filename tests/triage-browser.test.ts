@@ -308,11 +308,18 @@ describeWithBrowser('triage dashboard', () => {
     expect(await page.evaluate(() => document.documentElement.outerHTML)).not.toContain(CANARY);
     expect(errors).toEqual([]);
 
-    // No storage was used for anything of the session: the only stored item is the pinned
-    // organisation root (public, and the same for every user of this browser; root-pin.ts).
-    expect(await page.evaluate(async () => ({
-      local: Object.fromEntries(Object.keys(localStorage).map((k) => [k, localStorage.getItem(k)])), session: sessionStorage.length, idb: (await indexedDB.databases()).length,
-    }))).toEqual({ local: { [ROOT_PIN_KEY]: base64urlEncode(live.demo.root.publicKey) }, session: 0, idb: 0 });
+    // No storage was used for anything of the session. Kept on purpose, and public: the pinned
+    // organisation root (root-pin.ts) and the team key serials this browser has verified, so a
+    // server cannot replay an older key (key-floor.ts).
+    const storage = await page.evaluate(async () => ({
+      local: Object.entries({ ...localStorage }), session: sessionStorage.length, idb: (await indexedDB.databases()).length,
+    }));
+    expect({ session: storage.session, idb: storage.idb }).toEqual({ session: 0, idb: 0 });
+    const pinned = storage.local.filter(([key]) => key === ROOT_PIN_KEY);
+    expect(pinned).toEqual([[ROOT_PIN_KEY, base64urlEncode(live.demo.root.publicKey)]]);
+    const serials = storage.local.filter(([key]) => key !== ROOT_PIN_KEY);
+    expect(serials.length).toBeGreaterThan(0);
+    for (const [key, value] of serials) expect([key, value]).toEqual([expect.stringMatching(/^haven-key-serial:[A-Za-z0-9_-]{22}:[A-Za-z0-9_-]{22}$/), expect.stringMatching(/^\d{1,10}$/)]);
     await context.close();
   }, 240_000);
 

@@ -273,6 +273,20 @@ export async function setEpochState(trx: Transaction<Database>, teamId: Uint8Arr
   await trx.updateTable('team_epochs').set({ state }).where('team_id', '=', teamId).where('epoch', '=', epoch).execute();
 }
 
+/** Replaces the stored key statement of an epoch (a renewal: same key, newer statement). */
+export async function setEpochCertificate(trx: Transaction<Database>, teamId: Uint8Array, epoch: number, certificate: Uint8Array): Promise<void> {
+  await trx.updateTable('team_epochs').set({ certificate }).where('team_id', '=', teamId).where('epoch', '=', epoch).execute();
+}
+
+/**
+ * The current epoch's stored key of every team (for the serial floor rendered into the pages).
+ * The caller reads the serial from the bytes: v1 certificates have none.
+ */
+export async function currentTeamKeys(db: Db): Promise<{ teamId: Uint8Array; certificate: Uint8Array }[]> {
+  const rows = await db.selectFrom('team_epochs').select(['team_id', 'certificate']).where('state', '=', 'current').execute();
+  return rows.map((r) => ({ teamId: r.team_id, certificate: r.certificate }));
+}
+
 export async function addMember(trx: Transaction<Database>, teamId: Uint8Array, accountId: Uint8Array): Promise<void> {
   await trx.insertInto('team_members').values({ team_id: teamId, account_id: accountId }).onConflict((oc) => oc.doNothing()).execute();
 }

@@ -7,8 +7,9 @@
  */
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
-import { GRANT_BYTES, RESPONDER_CERT_BYTES, TEAM_KEY_CERT_BYTES } from '../../crypto/v1/certs.ts';
+import { GRANT_BYTES, RESPONDER_CERT_BYTES } from '../../crypto/v1/certs.ts';
 import { INVITATION_MAX_TEAMS } from '../../crypto/v2/invitation.ts';
+import { TEAM_KEY_STATEMENT_BYTES } from '../../crypto/v2/team-key.ts';
 import type { Config } from '../config.ts';
 import { ForbiddenError, NotFoundError, UnavailableError, ValidationError } from '../errors.ts';
 import { bytesField, decodeBase64url, encodeBase64url, intField, INT4_MAX, objectField, pathInt, queryBytes, queryInt, readJsonObject, type JsonObject } from '../http/validate.ts';
@@ -53,6 +54,24 @@ function stringField(body: JsonObject, name: string, max: number): string {
   const v = body[name];
   if (typeof v !== 'string' || v.length === 0 || v.length > max) throw new ValidationError(`Field "${name}" must be a string of 1-${max} characters.`);
   return v;
+}
+
+/**
+ * A team key: up to the size of a v2 statement, so that a v1 certificate (134 bytes) reaches the
+ * service and is refused with `unsupported_version` rather than a bare length error.
+ */
+function teamKeyField(body: JsonObject, name: string): Uint8Array {
+  return bytesField(body, name, { maxLength: TEAM_KEY_STATEMENT_BYTES });
+}
+
+function hourNumberIso(hour: number): string {
+  return hourIso(new Date(hour * 3_600_000));
+}
+
+function pathEpoch(c: Context): number {
+  const text = c.req.param('epoch') ?? '';
+  if (!/^\d{1,10}$/.test(text) || Number(text) > 0xffffffff) throw new NotFoundError('No such epoch.');
+  return Number(text);
 }
 
 function pathId(c: Context, name: string, what: string): Uint8Array {
@@ -174,7 +193,13 @@ export function adminRoutes(admin: AdminService, accounts: AccountService, confi
     return c.json({
       teams: teams.map((t) => ({
         id: b64(t.id), slug: t.slug, name: t.name, position: t.position, createdHour: hourIso(t.createdHour),
-        currentEpoch: t.currentEpoch, currentEpochAgeDays: t.currentEpochAgeDays, rotationDue: t.rotationDue, staleMessages: t.staleMessages,
+        currentEpoch: t.currentEpoch,
+        currentKey: t.currentKey && {
+          version: t.currentKey.version, serial: t.currentKey.serial,
+          expiresHour: t.currentKey.expiresHour === null ? null : hourNumberIso(t.currentKey.expiresHour),
+          needsRenewal: t.currentKey.needsRenewal,
+        },
+        currentEpochAgeDays: t.currentEpochAgeDays, rotationDue: t.rotationDue, staleMessages: t.staleMessages,
         memberIds: t.memberIds.map(b64),
         epochs: t.epochs.map((e) => ({ epoch: e.epoch, state: e.state, certificate: b64(e.certificate), createdHour: hourIso(e.createdHour) })),
         grants: t.grants.map((g) => ({ epoch: g.epoch, grant: b64(g.sealed) })),
@@ -189,7 +214,7 @@ export function adminRoutes(admin: AdminService, accounts: AccountService, confi
       id,
       slug: stringField(body, 'slug', 40),
       name: stringField(body, 'name', 200),
-      certificate: bytesField(body, 'certificate', { length: TEAM_KEY_CERT_BYTES }),
+      certificate: teamKeyField(body, 'certificate'),
       grants: listField(body, 'grants').map((g) => ({ accountId: bytesField(g, 'accountId', { length: 16 }), grant: bytesField(g, 'grant', { length: GRANT_BYTES }) })),
       audit: auditField(body),
     });
@@ -217,7 +242,7 @@ export function adminRoutes(admin: AdminService, accounts: AccountService, confi
     const epoch = intField(body, 'epoch', 2, INT4_MAX);
     await admin.rotate(who(c), teamId, {
       epoch,
-      certificate: bytesField(body, 'certificate', { length: TEAM_KEY_CERT_BYTES }),
+      certificate: teamKeyField(body, 'certificate'),
       grants: listField(body, 'grants').map((g) => ({ accountId: bytesField(g, 'accountId', { length: 16 }), grant: bytesField(g, 'grant', { length: GRANT_BYTES }) })),
       audit: auditField(body),
     });
@@ -248,6 +273,15 @@ export function adminRoutes(admin: AdminService, accounts: AccountService, confi
       blob: bytesField(m, 'blob', { maxLength: MAX_ENVELOPE_BYTES }),
     }));
     return c.json(await admin.rewrapUpload(who(c), teamId, messages));
+  });
+
+  // A new statement for the current epoch's key: higher serial, new expiry (no new key, no grants).
+  app.post('/teams/:id/epochs/:epoch/renew', async (c) => {
+    const teamId = pathId(c, 'id', 'team');
+    const epoch = pathEpoch(c);
+    const body = await readJsonObject(c);
+    const r = await admin.renew(who(c), teamId, epoch, { statement: teamKeyField(body, 'statement'), audit: auditField(body) });
+    return c.json({ teamId: b64(teamId), epoch, serial: r.serial, expiresHour: hourNumberIso(r.expiresHour) });
   });
 
   app.post('/teams/:id/epochs/:epoch/retire', async (c) => {

@@ -13,13 +13,16 @@
  */
 import type { Kysely, Transaction } from 'kysely';
 import { base64urlEncode, ByteReader } from '../../crypto/encoding.ts';
-import { CryptoError } from '../../crypto/errors.ts';
+import { CryptoError, ExpiredStatementError, NotYetValidError, UnknownVersionError, UnsupportedVersionError } from '../../crypto/errors.ts';
 import type { Primitives } from '../../crypto/primitives.ts';
-import { GRANT_BYTES, Role, verifyResponderCert, verifyTeamKey } from '../../crypto/v1/certs.ts';
+import { GRANT_BYTES, Role, verifyResponderCert } from '../../crypto/v1/certs.ts';
 import { parseInvitationUnverified, verifyInvitation, type InvitationFields } from '../../crypto/v2/invitation.ts';
 import { ObjectType, VERSION } from '../../crypto/v1/constants.ts';
 import { MESSAGE_HEADER_BYTES, MessageKind, parseMessageHeader } from '../../crypto/v1/message.ts';
 import { SEAL_OVERHEAD } from '../../crypto/v1/seal.ts';
+import { teamKeyVersion } from '../../crypto/team-key-any.ts';
+import { unixHour } from '../../crypto/v2/constants.ts';
+import { parseTeamKeyStatementUnverified, verifyTeamKeyStatement, type TeamKeyStatementFields } from '../../crypto/v2/team-key.ts';
 import { accountFingerprint, ROOT_WRAP_BYTES, type AuditAction, type AuditTargets } from '../../crypto/v1/admin.ts';
 import type { Config } from '../config.ts';
 import type { AccountRole, Database, EpochState, MessageKindName } from '../db/schema.ts';
@@ -39,6 +42,12 @@ const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 /** The longest an invitation may stay open (the dashboard makes 7-day ones). */
 export const INVITATION_MAX_DAYS = 31;
+/**
+ * The dashboard asks for a renewal this long before a statement expires: long enough for an
+ * admin who signs in every week or two to see it twice, short enough that keys do not get
+ * renewed (and their expiry stretched) for no reason.
+ */
+export const RENEWAL_WINDOW_HOURS = 14 * 24;
 /** One recipient slot of a v1 message: kind(1) | sealed content key (docs/PROTOCOL.md section 8). */
 const SLOT_BYTES = 1 + SEAL_OVERHEAD + 32;
 
@@ -64,8 +73,19 @@ export interface AccountView extends repo.AdminAccount {
   fingerprint: string;
 }
 
+/** What the server can tell about a stored team key without the root (it verified it on the way in). */
+export interface StoredKeyInfo {
+  version: 1 | 2;
+  /** 0 for a v1 certificate */
+  serial: number;
+  /** null for a v1 certificate */
+  expiresHour: number | null;
+}
+
 export interface TeamView extends repo.AdminTeam {
   currentEpoch: number | null;
+  /** The current epoch's key: version, serial, expiry; null without a current epoch. */
+  currentKey: (StoredKeyInfo & { needsRenewal: boolean }) | null;
   currentEpochAgeDays: number | null;
   rotationDue: boolean;
   staleMessages: number;
@@ -77,6 +97,39 @@ export interface TeamView extends repo.AdminTeam {
 interface ActorKeys {
   id: Uint8Array;
   signPublicKey: Uint8Array;
+}
+
+/**
+ * The serial and expiry of a stored team key. v1 certificates (stored before v2) count as
+ * serial 0, below every v2 statement, so the first v2 statement of a team always passes the
+ * serial order and nothing can go back to v1.
+ */
+export function storedKeyInfo(certificate: Uint8Array): StoredKeyInfo {
+  if (teamKeyVersion(certificate) === 1) return { version: 1, serial: 0, expiresHour: null };
+  const s = parseTeamKeyStatementUnverified(certificate);
+  return { version: 2, serial: s.serial, expiresHour: s.expiresHour };
+}
+
+/**
+ * The serial floors the server renders into the pages (api/web/static-site.ts): per team, the
+ * serial of its CURRENT statement now. Never higher than a team's legitimate current serial
+ * (it is that serial), so no genuine key is refused; a later renewal or rotation only raises
+ * the real serial above it. Teams whose current key is a v1 certificate get no entry (0 would
+ * say nothing). Read at start, so the pages stay identical between restarts (the root-signed
+ * site manifest covers them).
+ */
+export async function currentKeySerialFloors(db: Kysely<Database>): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const k of await repo.currentTeamKeys(db)) {
+    const info = storedKeyInfo(k.certificate);
+    if (info.version === 2) out[b64(k.teamId)] = info.serial;
+  }
+  return out;
+}
+
+/** The highest serial of every stored key of a team (its epochs' rows, locked by the caller). */
+function highestSerial(epochs: { certificate: Uint8Array }[]): number {
+  return Math.max(0, ...epochs.map((e) => storedKeyInfo(e.certificate).serial));
 }
 
 /**
@@ -173,13 +226,50 @@ export class AdminService {
     }
   }
 
-  private verifyTeamCertificate(ctx: { orgId: Uint8Array; root: Uint8Array }, certificate: Uint8Array, teamId: Uint8Array, epoch: number) {
+  /**
+   * A NEW team key must be a v2 statement (serial and expiry: the "no freshness" fix) that
+   * verifies against the configured root for (org, team, epoch), is valid now, and has serial
+   * >= 1 (0 is what v1 certificates count as). The serial order against stored statements is
+   * checked later, under the team lock (`checkSerialAbove`).
+   * @throws ValidationError: `unsupported_version` for a v1 certificate (readable history, no
+   *   longer accepted for new keys), `unknown_version`, `malformed`, or `validation_failed`
+   *   (signature, names, expired, not yet valid).
+   */
+  private verifyNewStatement(ctx: { orgId: Uint8Array; root: Uint8Array }, statement: Uint8Array, teamId: Uint8Array, epoch: number, now: Date): TeamKeyStatementFields {
+    let version: 1 | 2;
     try {
-      return verifyTeamKey(this.p, ctx.root, certificate, { orgId: ctx.orgId, teamId, epoch });
+      version = teamKeyVersion(statement);
     } catch (err) {
-      if (err instanceof CryptoError) throw new ValidationError('The team key certificate does not verify against the organisation root for this team and epoch.');
+      if (err instanceof UnsupportedVersionError) throw new ValidationError('The team key has a retired protocol version.', 'unsupported_version');
+      if (err instanceof UnknownVersionError) throw new ValidationError('The team key has an unknown protocol version.', 'unknown_version');
+      throw new ValidationError('The team key is malformed.', 'malformed');
+    }
+    if (version === 1) {
+      throw new ValidationError('Version 1 team key certificates are no longer accepted for new keys: sign a version 2 team key statement.', 'unsupported_version');
+    }
+    let fields: TeamKeyStatementFields;
+    try {
+      fields = verifyTeamKeyStatement(this.p, ctx.root, statement, { orgId: ctx.orgId, teamId, epoch, nowHour: unixHour(now.getTime()) });
+    } catch (err) {
+      if (err instanceof ExpiredStatementError) throw new ValidationError('The team key statement has already expired.');
+      if (err instanceof NotYetValidError) throw new ValidationError('The team key statement is issued in the future; check the clock of the signing computer.');
+      if (err instanceof CryptoError && err.code === 'malformed') throw new ValidationError('The team key statement is malformed.', 'malformed');
+      if (err instanceof CryptoError) throw new ValidationError('The team key statement does not verify against the organisation root for this team and epoch.');
       throw err;
     }
+    if (fields.serial < 1) throw new ValidationError('A team key statement serial starts at 1.');
+    return fields;
+  }
+
+  /**
+   * Threat: a replayed statement. Statements are accepted in strictly increasing serial order
+   * per team, so an old statement (genuine, root-signed, maybe of a key whose secret leaked)
+   * can never be stored again as the team's current key.
+   * @throws ConflictError (409) when `serial` is not above every stored serial of the team.
+   */
+  private checkSerialAbove(team: { epochs: repo.EpochRecord[] }, serial: number): void {
+    const highest = highestSerial(team.epochs);
+    if (serial <= highest) throw new ConflictError(`The statement's serial must be above ${highest}, the highest this team has; sign a new one.`);
   }
 
   /** Grants for exactly every non-retired epoch of a (locked) team, one each. */
@@ -232,9 +322,12 @@ export class AdminService {
     for (const t of teams) {
       const current = t.epochs.find((e) => e.state === 'current') ?? null;
       const age = current ? Math.floor((now.getTime() - current.createdHour.getTime()) / DAY_MS) : null;
+      const info = current ? storedKeyInfo(current.certificate) : null;
+      const nowHour = unixHour(now.getTime());
       out.push({
         ...t,
         currentEpoch: current?.epoch ?? null,
+        currentKey: info && { ...info, needsRenewal: info.expiresHour === null || info.expiresHour - nowHour <= RENEWAL_WINDOW_HOURS },
         currentEpochAgeDays: age,
         rotationDue: age !== null && age >= this.config.rotationReminderDays,
         staleMessages: current ? await repo.countStaleMessages(this.db, t.id, current.epoch) : 0,
@@ -414,7 +507,7 @@ export class AdminService {
     if (!SLUG.test(input.slug)) throw new ValidationError('Field "slug" must be 1-40 characters: a-z, 0-9 or dash.');
     const name = input.name.trim();
     if (name.length < 1 || name.length > 200) throw new ValidationError('Field "name" must be 1-200 characters.');
-    const cert = this.verifyTeamCertificate(ctx, input.certificate, input.id, 1);
+    const cert = this.verifyNewStatement(ctx, input.certificate, input.id, 1, new Date());
     const ids = input.grants.map((g) => hex(g.accountId));
     if (new Set(ids).size !== ids.length) throw new ValidationError('Field "grants" names an account twice.');
     if (!ids.includes(hex(account.id))) throw new ValidationError('Grant the new team key to yourself too.');
@@ -469,7 +562,7 @@ export class AdminService {
    */
   async rotate(account: Account, teamId: Uint8Array, input: { epoch: number; certificate: Uint8Array; grants: AccountGrantInput[]; audit: AuditInput }): Promise<void> {
     const ctx = await this.context();
-    const cert = this.verifyTeamCertificate(ctx, input.certificate, teamId, input.epoch);
+    const cert = this.verifyNewStatement(ctx, input.certificate, teamId, input.epoch, new Date());
     await this.audited(account, 'team.rotate', { teamId: b64(teamId), epoch: input.epoch }, input.audit, async (trx) => {
       const team = await repo.lockTeam(trx, teamId);
       if (!team) throw new NotFoundError('No such team.');
@@ -477,6 +570,7 @@ export class AdminService {
       const highest = Math.max(0, ...team.epochs.map((e) => e.epoch));
       if (!current || input.epoch !== highest + 1) throw new ConflictError(`The new epoch must be ${highest + 1}.`);
       if (team.epochs.some((e) => this.same(e.publicKey, cert.publicKey))) throw new ValidationError('The new key was used by an earlier epoch.');
+      this.checkSerialAbove(team, cert.serial);
       const members = (await repo.activeMemberIds(trx, teamId)).map(hex).sort();
       const granted = input.grants.map((g) => hex(g.accountId)).sort();
       if (members.length !== granted.length || members.some((m, i) => m !== granted[i])) {
@@ -488,6 +582,33 @@ export class AdminService {
       await repo.insertGrants(trx, input.grants.map((g) => ({ teamId, epoch: input.epoch, accountId: g.accountId, sealed: g.grant })));
     });
     this.logger.info('[key-rotation] rotated', { epoch: input.epoch, grants: input.grants.length });
+  }
+
+  /**
+   * Renews the current epoch: a new v2 statement for the SAME key with a higher serial and a new
+   * expiry. This is how a team key's validity is extended without a rotation, and how an
+   * existing deployment moves its current epochs from v1 certificates to v2 statements.
+   * Threat it keeps out: a "renewal" that swaps the key (that is a rotation, with grants for
+   * exactly the current members and a re-wrap), or one that re-stores an older statement.
+   * @throws ValidationError (statement: version, signature, names, expiry; another key),
+   *   NotFoundError (team, epoch), ConflictError (not the current epoch; serial not above every
+   *   stored serial), audit errors. Nothing is written on any failure.
+   */
+  async renew(account: Account, teamId: Uint8Array, epoch: number, input: { statement: Uint8Array; audit: AuditInput }): Promise<{ serial: number; expiresHour: number }> {
+    const ctx = await this.context();
+    const s = this.verifyNewStatement(ctx, input.statement, teamId, epoch, new Date());
+    await this.audited(account, 'team.epoch.renew', { teamId: b64(teamId), epoch, serial: s.serial }, input.audit, async (trx) => {
+      const team = await repo.lockTeam(trx, teamId);
+      if (!team) throw new NotFoundError('No such team.');
+      const e = team.epochs.find((x) => x.epoch === epoch);
+      if (!e) throw new NotFoundError('No such epoch.');
+      if (e.state !== 'current') throw new ConflictError('Only the current epoch can be renewed; old epochs are history.');
+      if (!this.same(e.publicKey, s.publicKey)) throw new ValidationError('A renewal keeps the key of the epoch; to change the key, rotate.');
+      this.checkSerialAbove(team, s.serial);
+      await repo.setEpochCertificate(trx, teamId, epoch, input.statement);
+    });
+    this.logger.info('[key-rotation] renewed', { epoch, serial: s.serial });
+    return { serial: s.serial, expiresHour: s.expiresHour };
   }
 
   /** One page of the team's messages that are not at the current epoch, with the caller's grants for old epochs. */

@@ -11,7 +11,9 @@ import {
   createAccountKeys, deriveAccountSecrets, loginVerifierHash, newAccountSalt, RESPONDER_DEFAULT_PARAMS, wrapAccountKeys, type Argon2Params,
 } from '../../crypto/v1/account.ts';
 import { AUDIT_GENESIS_HASH, auditEntryHash } from '../../crypto/v1/audit.ts';
-import { createGrant, createRootKey, createX25519Key, Role, rootFingerprint, signResponderCert, signTeamKey } from '../../crypto/v1/certs.ts';
+import { createGrant, createRootKey, createX25519Key, Role, rootFingerprint, signResponderCert } from '../../crypto/v1/certs.ts';
+import { unixHour } from '../../crypto/v2/constants.ts';
+import { signTeamKeyStatement, TEAM_KEY_DEFAULT_LIFETIME_HOURS } from '../../crypto/v2/team-key.ts';
 import { signAuditEntry, wrapRootSeed } from '../../crypto/v1/admin.ts';
 import { assessPassphrase, MIN_PASSPHRASE_CHARS } from '../../crypto/passphrase-policy.ts';
 import { normalizeUsername } from '../accounts/account.service.ts';
@@ -45,7 +47,7 @@ export interface SetupInput {
    * The site manifests of the build this deployment serves, for a root key: given, they are
    * signed with the new root seed before it is forgotten (api/web/static-site.ts `manifestsOfBuild`).
    */
-  siteManifests?: (rootPublicKey: Uint8Array) => SiteManifest[];
+  siteManifests?: (rootPublicKey: Uint8Array, keySerialFloors: Record<string, number>) => SiteManifest[];
 }
 
 export interface SetupResult {
@@ -95,10 +97,15 @@ export async function setupOrganisation(db: Kysely<Database>, p: Primitives, inp
   const root = createRootKey(p);
   const certificate = signResponderCert(p, root.seed, { orgId: organisationId, accountId: adminId, role: Role.admin, x25519Public: encPublicKey, ed25519Public: signPublicKey });
   const rootWrap = wrapRootSeed(p, { adminX25519Public: encPublicKey, rootSeed: root.seed, orgId: organisationId, accountId: adminId });
+  // Each first key is a v2 statement from the start (serial 1, the default lifetime): no v1
+  // certificate to renew later, and the pages get a serial floor for every team.
+  const issuedHour = unixHour(Date.now());
   const teams = teamsIn.map((t) => {
     const id = p.randomBytes(16);
     const key = createX25519Key(p);
-    const cert = signTeamKey(p, root.seed, { orgId: organisationId, teamId: id, epoch: 1, publicKey: key.publicKey });
+    const cert = signTeamKeyStatement(p, root.seed, {
+      orgId: organisationId, teamId: id, epoch: 1, serial: 1, issuedHour, expiresHour: issuedHour + TEAM_KEY_DEFAULT_LIFETIME_HOURS, publicKey: key.publicKey,
+    });
     const grant = createGrant(p, { rootPublic: root.publicKey, responderCert: certificate, orgId: organisationId, teamId: id, epoch: 1, epochSecret: key.secretKey });
     key.secretKey.fill(0);
     return { ...t, id, publicKey: key.publicKey, cert, grant };
@@ -112,7 +119,8 @@ export async function setupOrganisation(db: Kysely<Database>, p: Primitives, inp
     prevHash: AUDIT_GENESIS_HASH,
     ed25519Seed: keys.ed25519Seed,
   });
-  const manifests = input.siteManifests?.(root.publicKey) ?? [];
+  // The pages the server renders at its next start carry these floors (serial 1 per team).
+  const manifests = input.siteManifests?.(root.publicKey, Object.fromEntries(teams.map((t) => [base64urlEncode(t.id), 1]))) ?? [];
   const manifestSignatures = manifests.map((m) => ({ m, sig: signManifest(p, root.seed, m) }));
   root.seed.fill(0);
   keys.x25519Secret.fill(0);

@@ -11,7 +11,8 @@
  */
 import type { Kysely } from 'kysely';
 import type { Primitives } from '../../crypto/primitives.ts';
-import { verifyResponderCert, verifyTeamKey } from '../../crypto/v1/certs.ts';
+import { verifyHistoricTeamKey } from '../../crypto/team-key-any.ts';
+import { verifyResponderCert } from '../../crypto/v1/certs.ts';
 import type { Database } from '../db/schema.ts';
 import { rootSignedSample, type RootSignedSample } from './health.repository.ts';
 
@@ -51,7 +52,8 @@ export function describeRootKeyStatus(status: RootKeyStatus): string {
 function verifiesAny(p: Primitives, rootPublicKey: Uint8Array, sample: RootSignedSample): boolean {
   const orgId = sample.organisationId;
   const attempts = [
-    ...sample.teamCertificates.map((t) => () => verifyTeamKey(p, rootPublicKey, t.certificate, { orgId, teamId: t.teamId })),
+    // Either version; signature and names only: an expired v2 statement is still the root's signature.
+    ...sample.teamCertificates.map((t) => () => verifyHistoricTeamKey(p, rootPublicKey, t.certificate, { orgId, teamId: t.teamId })),
     ...sample.adminCertificates.map((a) => () => verifyResponderCert(p, rootPublicKey, a.certificate, { orgId, accountId: a.accountId })),
   ];
   return attempts.some((attempt) => {

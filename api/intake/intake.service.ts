@@ -7,7 +7,10 @@
  * content and never holds a key that could.
  */
 import type { Kysely } from 'kysely';
-import { rootFingerprint, verifyTeamKey } from '../../crypto/v1/certs.ts';
+import { rootFingerprint } from '../../crypto/v1/certs.ts';
+import { verifyCurrentTeamKey } from '../../crypto/team-key-any.ts';
+import { CryptoError } from '../../crypto/errors.ts';
+import { unixHour } from '../../crypto/v2/constants.ts';
 import { MessageKind, RecipientKind, openMessage, parseMessageHeader, sealMessage, type MessageHeader } from '../../crypto/v1/message.ts';
 import { decodeRequestBody, encodeRequestBody } from '../../crypto/v1/request-body.ts';
 import { CURRENT_REQUESTER_PARAM_SET, REQUESTER_PARAM_SETS, deriveRequesterKeys, generatePassphrase, lookupTokenHash } from '../../crypto/v1/requester.ts';
@@ -258,7 +261,15 @@ export class PlainIntakeService {
     if (!org || !this.rootPublicKey) throw new UnavailableError('This hotline is not set up yet.', 60);
     const team = (await repo.listTeamsWithCurrentEpoch(this.db)).find((t) => t.slug === r.teamSlug);
     if (!team) throw new ValidationError('Choose a team.');
-    const cert = verifyTeamKey(this.crypto, this.rootPublicKey, team.certificate, { orgId: org.id, teamId: team.id });
+    // Either version: a v2 statement must also be valid now (an expired key is not encrypted to).
+    let cert;
+    try {
+      cert = verifyCurrentTeamKey(this.crypto, this.rootPublicKey, team.certificate, { orgId: org.id, teamId: team.id, nowHour: unixHour(Date.now()) });
+    } catch (err) {
+      // Not the sender's fault (an expired or unverifiable stored key): say so, never a 500.
+      if (err instanceof CryptoError) throw new UnavailableError("This team's key cannot be used right now; the organisation must renew it.", 3600);
+      throw err;
+    }
     const params = REQUESTER_PARAM_SETS[CURRENT_REQUESTER_PARAM_SET]!;
     const passphrase = generatePassphrase(this.crypto, r.words);
     const keys = await deriveRequesterKeys(this.crypto, passphrase, org.id, params);

@@ -33,11 +33,24 @@ export interface SiteFile {
   readonly gzip: Uint8Array;
 }
 
+/** Team id (base64url) -> the lowest team key statement serial a page accepts for that team. */
+export type KeySerialFloors = Readonly<Record<string, number>>;
+
 export interface DeploymentValues {
   /** From deployment configuration; null until the hotline is set up. */
   rootPublicKey: Uint8Array | null;
-  /** The lowest team-key statement serial the pages accept (v2); 0 until v2 fills it. */
-  keySerialFloor: number;
+  /**
+   * Per team, the serial of its current key statement when the pages were rendered
+   * (api/admin/admin.service.ts `currentKeySerialFloors`); teams without one are absent.
+   *
+   * Why a per-team map and not one number: serials are per team, so one number would have to
+   * be the MINIMUM over the teams (a floor must never exceed a team's legitimate current
+   * serial, or that team's genuine key is refused), and the team rotated most would get the
+   * floor of the team rotated least, i.e. almost no protection. The maximum would be wrong
+   * outright (it refuses the genuine keys of every other team). A map gives every team the
+   * strongest floor that is still safe, for a few dozen bytes per team.
+   */
+  keySerialFloors: KeySerialFloors;
 }
 
 export interface RenderedSite {
@@ -89,9 +102,26 @@ function escapeAttribute(text: string): string {
   return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
 
+const TEAM_ID_B64 = /^[A-Za-z0-9_-]{22}$/;
+
+/**
+ * The floor map as the page carries it (web/shared/deployment.ts reads it):
+ * `teamId:serial` pairs separated by one space, sorted by team id so the page bytes (and so
+ * the signed site manifest) depend only on the values; empty when there are no teams.
+ * @throws RangeError on a team id that is not 16 bytes of base64url or a serial outside u32.
+ */
+export function formatKeySerialFloors(floors: KeySerialFloors): string {
+  const pairs = Object.entries(floors).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const [id, serial] of pairs) {
+    if (!TEAM_ID_B64.test(id)) throw new RangeError('keySerialFloors: a team id is not 16 bytes of base64url');
+    if (!Number.isInteger(serial) || serial < 0 || serial > 0xffffffff) throw new RangeError('keySerialFloors: a serial is not a whole number 0-4294967295');
+  }
+  return pairs.map(([id, serial]) => `${id}:${serial}`).join(' ');
+}
+
 /** The meta tags the pages read their trust anchor from (web/shared/deployment.ts). */
 export function deploymentMeta(values: DeploymentValues): string {
-  const tags = [`<meta name="haven-key-serial-floor" content="${values.keySerialFloor}">`];
+  const tags = [`<meta name="haven-key-serial-floor" content="${formatKeySerialFloors(values.keySerialFloors)}">`];
   if (values.rootPublicKey) tags.unshift(`<meta name="haven-root-public-key" content="${escapeAttribute(encodeBase64url(values.rootPublicKey))}">`);
   return tags.join('\n    ');
 }
@@ -146,7 +176,7 @@ export class Sites {
 
   /** Renders both pages with these values; every later request sees the new bytes. */
   render(values: DeploymentValues): void {
-    if (!Number.isSafeInteger(values.keySerialFloor) || values.keySerialFloor < 0) throw new RangeError('keySerialFloor must be a whole number >= 0');
+    formatKeySerialFloors(values.keySerialFloors); // throws before anything is replaced
     for (const site of ['requester', 'triage'] as const) {
       const { page, assets, scriptIntegrity } = this.loaded[site];
       const html = page.replace(DEPLOYMENT_MARKER, deploymentMeta(values)).replace(NOT_SET_UP_MARKER, values.rootPublicKey ? '' : NOT_SET_UP_NOTICE);
@@ -168,13 +198,15 @@ export class Sites {
 }
 
 /**
- * The manifests both sites of the build in `distDir` would serve under a given root key:
- * what setup and the demo seed sign while they hold the new root seed.
+ * The manifests both sites of the build in `distDir` would serve under a given root key and
+ * serial floors: what setup and the demo seed sign while they hold the new root seed. They
+ * pass the floors the server will render at its next start (their teams' first statements),
+ * since the floors are part of the page bytes the manifest covers.
  * @throws BuildMissingError when there is no finished build.
  */
-export function manifestsOfBuild(distDir: string): (rootPublicKey: Uint8Array) => SiteManifest[] {
-  return (rootPublicKey) => {
-    const sites = Sites.load(distDir, { rootPublicKey, keySerialFloor: 0 });
+export function manifestsOfBuild(distDir: string): (rootPublicKey: Uint8Array, keySerialFloors?: KeySerialFloors) => SiteManifest[] {
+  return (rootPublicKey, keySerialFloors = {}) => {
+    const sites = Sites.load(distDir, { rootPublicKey, keySerialFloors });
     return [sites.get('requester').manifest!, sites.get('triage').manifest!];
   };
 }

@@ -54,6 +54,7 @@ export const AUDIT_ACTIONS = [
   'team.member.remove',
   'team.rotate',
   'team.epoch.retire',
+  'team.epoch.renew',
   'retention.set',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -8,7 +8,11 @@ import type { Hono } from 'hono';
 import { base64urlDecode as unb64, base64urlEncode as b64 } from '../../crypto/encoding.ts';
 import type { Primitives } from '../../crypto/primitives.ts';
 import { deriveAccountSecrets, unwrapAccountKeys } from '../../crypto/v1/account.ts';
-import { createGrant, createX25519Key, openGrant, Role, signResponderCert, signTeamKey, verifyResponderCert, verifyTeamKey } from '../../crypto/v1/certs.ts';
+import { createGrant, createX25519Key, openGrant, Role, signResponderCert, verifyResponderCert } from '../../crypto/v1/certs.ts';
+import { verifyCurrentTeamKey, verifyHistoricTeamKey } from '../../crypto/team-key-any.ts';
+import { unixHour } from '../../crypto/v2/constants.ts';
+import { signTeamKeyStatement, TEAM_KEY_DEFAULT_LIFETIME_HOURS } from '../../crypto/v2/team-key.ts';
+import { storedKeyInfo } from '../../api/admin/admin.service.ts';
 import { rewrapMessage } from '../../crypto/v1/message.ts';
 import { auditJson, signAuditEntry, unwrapRootSeed, type AuditAction, type AuditTargets } from '../../crypto/v1/admin.ts';
 import { inviteThrough } from './invite.ts';
@@ -88,10 +92,34 @@ export class AdminBrowser {
     for (const g of team.grants) {
       const e = team.epochs.find((x: Json) => x.epoch === g.epoch);
       if (!e || e.state === 'retired') continue;
-      const cert = verifyTeamKey(this.p, this.rootPublic, unb64(e.certificate), { orgId: this.orgId, teamId, epoch: g.epoch });
+      const cert = verifyHistoricTeamKey(this.p, this.rootPublic, unb64(e.certificate), { orgId: this.orgId, teamId, epoch: g.epoch });
       out.set(g.epoch, openGrant(this.p, { responderSecret: this.x25519Secret, bytes: unb64(g.grant), expected: { orgId: this.orgId, teamId, epoch: g.epoch, accountId: this.id }, teamPublic: cert.publicKey }).epochSecret);
     }
     return out;
+  }
+
+  /** The highest serial of a team's listed keys (v1 certificates count 0), as the dashboard computes it. */
+  highestSerial(team: Json): number {
+    return Math.max(0, ...team.epochs.map((e: Json) => storedKeyInfo(unb64(e.certificate)).serial));
+  }
+
+  /** A v2 team key statement signed with the root seed: by default the next serial and the default lifetime from now. */
+  statement(teamId: Uint8Array, epoch: number, publicKey: Uint8Array, o: { serial: number; issuedHour?: number; expiresHour?: number }): Uint8Array {
+    const issuedHour = o.issuedHour ?? unixHour(Date.now());
+    return signTeamKeyStatement(this.p, this.rootSeed, {
+      orgId: this.orgId, teamId, epoch, serial: o.serial, issuedHour, expiresHour: o.expiresHour ?? issuedHour + TEAM_KEY_DEFAULT_LIFETIME_HOURS, publicKey,
+    });
+  }
+
+  /** Renews a team's current epoch: same key, the next serial (or the one given), a new expiry. */
+  async renew(teamId: Uint8Array, o: { serial?: number; statement?: Uint8Array } = {}) {
+    const team = (await this.teams()).find((t) => t.id === b64(teamId))!;
+    const current = team.epochs.find((e: Json) => e.state === 'current');
+    const key = verifyHistoricTeamKey(this.p, this.rootPublic, unb64(current.certificate), { orgId: this.orgId, teamId, epoch: current.epoch });
+    const statement = o.statement ?? this.statement(teamId, current.epoch, key.publicKey, { serial: o.serial ?? this.highestSerial(team) + 1 });
+    const serial = storedKeyInfo(statement).serial;
+    const audit = await this.audit('team.epoch.renew', { teamId: b64(teamId), epoch: current.epoch, serial });
+    return this.send(`/teams/${b64(teamId)}/epochs/${current.epoch}/renew`, { statement: b64(statement), audit });
   }
 
   async account(id: Uint8Array): Promise<Json> {
@@ -122,11 +150,11 @@ export class AdminBrowser {
   }
 
   /** Rotates a team: new key, root-signed, granted to each current member after verifying its certificate. */
-  async rotate(teamId: Uint8Array): Promise<{ status: number; json: Json; epoch: number; secret: Uint8Array }> {
+  async rotate(teamId: Uint8Array, o: { serial?: number; certificate?: (publicKey: Uint8Array, epoch: number) => Uint8Array } = {}): Promise<{ status: number; json: Json; epoch: number; secret: Uint8Array }> {
     const team = (await this.teams()).find((t) => t.id === b64(teamId))!;
     const epoch = Math.max(...team.epochs.map((e: Json) => e.epoch)) + 1;
     const key = createX25519Key(this.p);
-    const certificate = signTeamKey(this.p, this.rootSeed, { orgId: this.orgId, teamId, epoch, publicKey: key.publicKey });
+    const certificate = o.certificate?.(key.publicKey, epoch) ?? this.statement(teamId, epoch, key.publicKey, { serial: o.serial ?? this.highestSerial(team) + 1 });
     const accounts = (await this.get('/accounts')).json.accounts as Json[];
     const grants = team.memberIds.map((m: string) => {
       const a = accounts.find((x) => x.id === m)!;
@@ -153,7 +181,7 @@ export class AdminBrowser {
       const t1 = performance.now();
       if (page.json.messages.length === 0) break;
       const current = page.json.currentEpoch as number;
-      const cert = verifyTeamKey(this.p, this.rootPublic, unb64(page.json.currentCertificate), { orgId: this.orgId, teamId, epoch: current });
+      const cert = verifyCurrentTeamKey(this.p, this.rootPublic, unb64(page.json.currentCertificate), { orgId: this.orgId, teamId, epoch: current, nowHour: unixHour(Date.now()) });
       const messages = page.json.messages.map((m: Json) => ({ id: m.id, blob: b64(rewrapMessage(this.p, unb64(m.blob), secrets.get(m.epoch)!, cert.publicKey, current)) }));
       const t2 = performance.now();
       const up = await this.send(`/teams/${b64(teamId)}/rewrap`, { messages });

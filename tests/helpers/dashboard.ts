@@ -9,7 +9,8 @@ import type { Kysely } from 'kysely';
 import type { Page } from 'playwright-core';
 import type { Primitives } from '../../crypto/primitives.ts';
 import { deriveAccountSecrets, unwrapAccountKeys, RESPONDER_DEFAULT_PARAMS } from '../../crypto/v1/account.ts';
-import { openGrant, verifyTeamKey } from '../../crypto/v1/certs.ts';
+import { openGrant } from '../../crypto/v1/certs.ts';
+import { verifyHistoricTeamKey } from '../../crypto/team-key-any.ts';
 import { MessageKind, openMessage, RecipientKind } from '../../crypto/v1/message.ts';
 import type { Database } from '../../api/db/schema.ts';
 import { createDemoAdmin, type DemoOrganisation } from '../../seeds/demo.ts';
@@ -100,7 +101,7 @@ export async function keysHeldBy(db: Kysely<Database>, p: Primitives, demo: Demo
   const epochSecrets = [];
   for (const g of grants) {
     const e = await db.selectFrom('team_epochs').selectAll().where('team_id', '=', g.team_id).where('epoch', '=', g.epoch).executeTakeFirstOrThrow();
-    const teamPublic = verifyTeamKey(p, demo.root.publicKey, e.certificate, { orgId: demo.organisationId, teamId: g.team_id, epoch: g.epoch }).publicKey;
+    const teamPublic = verifyHistoricTeamKey(p, demo.root.publicKey, e.certificate, { orgId: demo.organisationId, teamId: g.team_id, epoch: g.epoch }).publicKey;
     const opened = openGrant(p, { responderSecret: keys.x25519Secret, bytes: g.sealed, expected: { orgId: demo.organisationId, teamId: g.team_id, epoch: g.epoch, accountId: account.id }, teamPublic });
     epochSecrets.push({ teamId: g.team_id, epoch: g.epoch, secret: opened.epochSecret });
   }

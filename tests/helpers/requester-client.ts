@@ -2,7 +2,8 @@
  * What the requester page does, in Node: derive keys from a passphrase, seal a request or
  * follow-up to a team's verified intake key, solve the proof of work. Used by API tests.
  */
-import { verifyTeamKey } from '../../crypto/v1/certs.ts';
+import { verifyCurrentTeamKey } from '../../crypto/team-key-any.ts';
+import { unixHour } from '../../crypto/v2/constants.ts';
 import { MessageKind, sealMessage } from '../../crypto/v1/message.ts';
 import { solvePow } from '../../crypto/v1/pow.ts';
 import { encodeRequestBody } from '../../crypto/v1/request-body.ts';
@@ -51,7 +52,7 @@ export function sealFollowUp(p: Primitives, org: DemoOrganisation, team: DemoTea
 }
 
 export function verifyCertificate(p: Primitives, rootPublic: Uint8Array, org: DemoOrganisation, team: DemoTeam, certificate: Uint8Array) {
-  return verifyTeamKey(p, rootPublic, certificate, { orgId: org.organisationId, teamId: team.id });
+  return verifyCurrentTeamKey(p, rootPublic, certificate, { orgId: org.organisationId, teamId: team.id, nowHour: unixHour(Date.now()) });
 }
 
 export function proofFor(p: Primitives, challenge: Uint8Array) {

@@ -40,7 +40,7 @@ export function createTestApps(db: Kysely<Database>, options: TestAppOptions = {
   const logLines: string[] = [];
   const logger = createLogger(config.logLevel, (line) => logLines.push(line));
   const rootPublicKey = options.rootPublicKey ?? null;
-  const sites = options.sites ? Sites.load(DIST_DIR, { rootPublicKey, keySerialFloor: 0 }) : undefined;
+  const sites = options.sites ? Sites.load(DIST_DIR, { rootPublicKey, keySerialFloors: {} }) : undefined;
   const deps = { db, config, logger, crypto: sodium, serverSecret: config.serverSecret!, rootPublicKey, ...(sites ? { sites } : {}) };
   return { requester: createRequesterApp(deps), triage: createTriageApp(deps), config, logLines };
 }

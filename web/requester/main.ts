@@ -10,7 +10,9 @@
 import { noblePrimitives as p } from '../../crypto/noble.ts';
 import { base64urlDecode, base64urlEncode } from '../../crypto/encoding.ts';
 import { MalformedError } from '../../crypto/errors.ts';
-import { rootFingerprint, verifyTeamKey } from '../../crypto/v1/certs.ts';
+import { rootFingerprint } from '../../crypto/v1/certs.ts';
+import { verifyCurrentTeamKey } from '../../crypto/team-key-any.ts';
+import { unixHour } from '../../crypto/v2/constants.ts';
 import { embeddedRootPublicKey, hasEmbeddedRootPublicKey } from '../shared/deployment.ts';
 import { MessageKind, RecipientKind, openMessage, sealMessage, type MessageKindValue } from '../../crypto/v1/message.ts';
 import { decodeRequestBody, encodeRequestBody } from '../../crypto/v1/request-body.ts';
@@ -117,7 +119,9 @@ async function loadIntake(): Promise<Intake> {
   const teams = info.teams.map((team) => {
     const id = base64urlDecode(team.id);
     // Throws on any forged or misdirected key: then nothing may be sent at all.
-    const cert = verifyTeamKey(p, root, base64urlDecode(team.certificate), { orgId, teamId: id });
+    // Either version (teams move from v1 certificates to v2 statements as they are renewed); a
+    // v2 statement must be valid now. The page's serial floor (minSerial) is wip-v2msg's to add.
+    const cert = verifyCurrentTeamKey(p, root, base64urlDecode(team.certificate), { orgId, teamId: id, nowHour: unixHour(Date.now()) });
     return { id, slug: team.slug, name: team.name, epoch: cert.epoch, publicKey: cert.publicKey };
   });
   const fp = $('fingerprint');

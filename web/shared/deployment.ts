@@ -7,7 +7,7 @@
  * page bytes are covered by the root-signed site manifest and can be checked from outside
  * (npm run verify-site), while an API answer is whatever the server chooses to say.
  */
-import { base64urlDecode } from '../../crypto/encoding.ts';
+import { base64urlDecode, base64urlEncode } from '../../crypto/encoding.ts';
 
 export class DeploymentConfigError extends Error {
   override name = 'DeploymentConfigError';
@@ -40,11 +40,35 @@ export function embeddedRootPublicKey(doc: Document = document): Uint8Array {
 }
 
 /**
- * The lowest team-key statement serial to accept, from `<meta name="haven-key-serial-floor">`.
- * @throws DeploymentConfigError when absent or not a whole number.
+ * Every team's lowest acceptable team key statement serial, from
+ * `<meta name="haven-key-serial-floor" content="teamId:serial teamId:serial">` (team ids
+ * base64url, pairs separated by one space, sorted; empty when there are no teams). The server
+ * renders each team's current serial at start (api/web/static-site.ts), so a page refuses
+ * statements older than the ones current when it was rendered.
+ * @throws DeploymentConfigError when the tag is absent or malformed.
  */
-export function embeddedKeySerialFloor(doc: Document = document): number {
+export function embeddedKeySerialFloors(doc: Document = document): Map<string, number> {
   const text = meta(doc, 'haven-key-serial-floor');
-  if (text === null || !/^\d{1,10}$/.test(text) || Number(text) > 0xffffffff) throw new DeploymentConfigError('this page carries no valid key serial floor');
-  return Number(text);
+  const bad = () => new DeploymentConfigError('this page carries no valid key serial floor');
+  if (text === null) throw bad();
+  const out = new Map<string, number>();
+  if (text === '') return out;
+  for (const pair of text.split(' ')) {
+    const m = /^([A-Za-z0-9_-]{22}):(\d{1,10})$/.exec(pair);
+    if (!m || Number(m[2]) > 0xffffffff || out.has(m[1]!)) throw bad();
+    out.set(m[1]!, Number(m[2]));
+  }
+  return out;
+}
+
+/**
+ * The lowest team key statement serial to accept for one team (pass it as `minSerial`): the
+ * page's floor for that team, or 0 for a team the page has no floor for (created after the
+ * page was rendered, or still on a v1 certificate).
+ * @param teamId the team id, as bytes or as its base64url text
+ * @throws DeploymentConfigError when the tag is absent or malformed.
+ */
+export function embeddedKeySerialFloor(teamId: Uint8Array | string, doc: Document = document): number {
+  const key = typeof teamId === 'string' ? teamId : base64urlEncode(teamId);
+  return embeddedKeySerialFloors(doc).get(key) ?? 0;
 }

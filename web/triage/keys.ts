@@ -9,7 +9,11 @@
  */
 import { base64urlDecode } from '../../crypto/encoding.ts';
 import type { Primitives } from '../../crypto/primitives.ts';
-import { openGrant, verifyResponderCert, verifyTeamKey } from '../../crypto/v1/certs.ts';
+import { CryptoError } from '../../crypto/errors.ts';
+import { verifyCurrentTeamKey, verifyHistoricTeamKey } from '../../crypto/team-key-any.ts';
+import { openGrant, verifyResponderCert } from '../../crypto/v1/certs.ts';
+import { unixHour } from '../../crypto/v2/constants.ts';
+import { NO_KEY_FLOORS, type KeyFloorStore, type KeyRefusal } from './key-floor.ts';
 import { MessageKind, RecipientKind, openMessage, sealMessage, type MessageKindValue } from '../../crypto/v1/message.ts';
 import { decodeRequestBody, type RequestBody } from '../../crypto/v1/request-body.ts';
 import { decodeTagsBody, decodeTextBody, encodeTagsBody, encodeTextBody } from '../../crypto/v1/text-body.ts';
@@ -27,6 +31,10 @@ export interface TeamKeys {
   secrets: Map<number, Uint8Array>;
   /** active members (base64url id, user name), offered as assignees */
   members: { id: string; username: string }[];
+  /** Why the offered current key was refused (older than one seen, expired, ...); null when it was not. */
+  refused: KeyRefusal | null;
+  /** The current key's expiry hour (v2); null for a v1 certificate or none. */
+  currentExpiresHour: number | null;
 }
 
 export interface Vault {
@@ -40,6 +48,8 @@ export interface Vault {
   teams: Map<string, TeamKeys>;
   /** grants or certificates that failed verification (shown as a warning) */
   rejected: number;
+  /** teams whose offered current key this browser refused, and why (shown by name) */
+  refusedTeams: { name: string; reason: KeyRefusal }[];
 }
 
 export interface TeamsJson {
@@ -68,9 +78,13 @@ export class KeyError extends Error {
  * Builds the vault from the unwrapped account keys and GET /teams.
  * Threat: a server that slips in keys of its own. The responder's certificate must verify
  * against the root and name this account and exactly these public keys; each grant must open
- * to the secret of a root-signed team certificate for the same team and epoch. The root is
- * `root`, from the page itself (root-pin.ts trustedRoot): any root key in the API answer is
- * ignored.
+ * to the secret of a root-signed team key of the same team and epoch. The root is `trusted`,
+ * from the page itself (root-pin.ts trustedRoot): any root key in the API answer is ignored.
+ * Threat: a server that replays an OLDER genuine key as current (after a rotation, so replies
+ * go to a key a removed member holds). The current key must be valid now and have a serial at
+ * least the highest this browser remembers (`floors`); it is then remembered. A refused
+ * current key leaves the team without a key to write with (`refused` says why); old epochs'
+ * grants still open for reading, each against that epoch's own genuine key.
  * @throws KeyError when the own certificate does not verify.
  */
 export function openVault(
@@ -80,6 +94,8 @@ export function openVault(
   certificate: Uint8Array | null,
   teams: TeamsJson,
   trusted: { publicKey: Uint8Array; fingerprint: string },
+  floors: KeyFloorStore = NO_KEY_FLOORS,
+  now: number = Date.now(),
 ): Vault {
   const root = trusted.publicKey;
   const orgId = base64urlDecode(teams.organisation.id);
@@ -94,24 +110,40 @@ export function openVault(
   }
   const vault: Vault = {
     orgId, accountId, x25519Secret: keys.x25519Secret, ed25519Seed: keys.ed25519Seed,
-    rootPublic: root, rootFingerprint: trusted.fingerprint, teams: new Map(), rejected: 0,
+    rootPublic: root, rootFingerprint: trusted.fingerprint, teams: new Map(), rejected: 0, refusedTeams: [],
   };
+  const nowHour = unixHour(now);
   for (const t of teams.teams) {
     const id = base64urlDecode(t.id);
-    const team: TeamKeys = { id, key: t.id, slug: t.slug, name: t.name, currentEpoch: null, currentPublic: null, secrets: new Map(), members: t.members ?? [] };
+    const team: TeamKeys = {
+      id, key: t.id, slug: t.slug, name: t.name, currentEpoch: null, currentPublic: null, secrets: new Map(), members: t.members ?? [],
+      refused: null, currentExpiresHour: null,
+    };
     if (t.currentEpoch !== null && t.certificate) {
       try {
-        team.currentPublic = verifyTeamKey(p, root, base64urlDecode(t.certificate), { orgId, teamId: id, epoch: t.currentEpoch }).publicKey;
+        const k = verifyCurrentTeamKey(p, root, base64urlDecode(t.certificate), {
+          orgId, teamId: id, epoch: t.currentEpoch, nowHour, minSerial: floors.get(teams.organisation.id, t.id),
+        });
+        team.currentPublic = k.publicKey;
         team.currentEpoch = t.currentEpoch;
-      } catch {
-        vault.rejected++;
+        team.currentExpiresHour = k.expiresHour;
+        floors.raise(teams.organisation.id, t.id, k.serial);
+      } catch (err) {
+        const code = err instanceof CryptoError ? err.code : '';
+        if (code === 'rolled_back' || code === 'expired_statement' || code === 'not_yet_valid') {
+          team.refused = code;
+          vault.refusedTeams.push({ name: t.name, reason: code });
+        } else {
+          vault.rejected++;
+        }
       }
     }
     for (const g of t.grants) {
       const epochCert = t.epochs.find((e) => e.epoch === g.epoch);
       try {
         if (!epochCert) throw new KeyError('certificate');
-        const teamPublic = verifyTeamKey(p, root, base64urlDecode(epochCert.certificate), { orgId, teamId: id, epoch: g.epoch }).publicKey;
+        // The epoch's own genuine key (old epochs' statements may have expired: history).
+        const teamPublic = verifyHistoricTeamKey(p, root, base64urlDecode(epochCert.certificate), { orgId, teamId: id, epoch: g.epoch }).publicKey;
         const opened = openGrant(p, {
           responderSecret: keys.x25519Secret,
           bytes: base64urlDecode(g.grant),

@@ -8,7 +8,9 @@
  * Rules every dashboard module keeps (docs/THREAT-MODEL.md properties 1 and 9):
  * - Decrypted text is hostile input: it only ever reaches the page through `textContent` /
  *   text nodes, never as HTML.
- * - Keys and decrypted data live in memory only (no storage API is touched). Signing out,
+ * - Keys and decrypted data live in memory only. The one thing stored (localStorage) is, per
+ *   team, the highest team key serial verified (key-floor.ts): a public number that stops a
+ *   server replaying an older key. Signing out,
  *   and any 401 from the API, wipe them: secrets are zero-filled, references dropped, the
  *   DOM emptied, and the login screen shown.
  * - No third-party request; no inline script or style (the CSP allows neither).
@@ -16,6 +18,8 @@
 import { initAdmin, renderAdmin, showAdmin } from './admin/screen.ts';
 import { PRIORITY_LABELS, STATUS_LABELS, type Strings, STRINGS } from './i18n.ts';
 import { openVault, type TeamsJson } from './keys.ts';
+import { keyFloors } from './key-floor.ts';
+import { showKeyRefusals } from './views/key-refusals.ts';
 import { $, alertError, announce, api, fillSelect, fillTeamFilter, hourText, logout, primitives, PRIORITIES, show, state, STATUSES, wipe } from './shell.ts';
 import { readInvitation, submitEnrol, updateStrength } from './views/enrol.ts';
 import { loadRows, renderRows, rowButtons, select } from './views/list.ts';
@@ -152,12 +156,13 @@ async function refreshTeams(): Promise<void> {
     const sign = p.ed25519KeypairFromSeed(old.ed25519Seed);
     // The same page-embedded root the vault was opened with (any root in the answer is ignored).
     const root = { publicKey: old.rootPublic, fingerprint: old.rootFingerprint };
-    const fresh = openVault(p, { x25519Secret: old.x25519Secret, ed25519Seed: old.ed25519Seed, x25519Public: p.x25519PublicFromSecret(old.x25519Secret), ed25519Public: sign.publicKey }, old.accountId, state.myCertificate, teams, root);
+    const fresh = openVault(p, { x25519Secret: old.x25519Secret, ed25519Seed: old.ed25519Seed, x25519Public: p.x25519PublicFromSecret(old.x25519Secret), ed25519Public: sign.publicKey }, old.accountId, state.myCertificate, teams, root, keyFloors());
     sign.seed.fill(0);
     for (const team of old.teams.values()) for (const secret of team.secrets.values()) secret.fill(0);
     state.vault = fresh;
     fillTeamFilter();
     $('keys-warning').hidden = state.vault.rejected === 0;
+    showKeyRefusals(state.vault);
   } catch {
     // The old keys stay in use; sending to a rotated team then asks for a new sign-in.
   }

@@ -15,9 +15,15 @@
  */
 import { base64urlDecode as unb64, base64urlEncode as b64 } from '../../../crypto/encoding.ts';
 import type { Primitives } from '../../../crypto/primitives.ts';
+import { CryptoError } from '../../../crypto/errors.ts';
+import { verifyCurrentTeamKey, verifyHistoricTeamKey } from '../../../crypto/team-key-any.ts';
 import {
-  accountFingerprint, createGrant, createX25519Key, openGrant, Role, signResponderCert, signTeamKey, verifyResponderCert, verifyTeamKey,
+  accountFingerprint, createGrant, createX25519Key, openGrant, Role, signResponderCert, verifyResponderCert,
 } from '../../../crypto/v1/certs.ts';
+import { unixHour } from '../../../crypto/v2/constants.ts';
+import { signTeamKeyStatement, TEAM_KEY_DEFAULT_LIFETIME_HOURS } from '../../../crypto/v2/team-key.ts';
+import type { KeyFloorStore } from '../key-floor.ts';
+import { KeyFreshnessError, orgKey } from './key-freshness.ts';
 import { rewrapMessage } from '../../../crypto/v1/message.ts';
 import { auditJson, signAuditEntry, unwrapRootSeed, wrapRootSeed, type AuditAction, type AuditTargets } from '../../../crypto/v1/admin.ts';
 import type { Vault } from '../keys.ts';
@@ -64,6 +70,8 @@ export interface AdminTeamJson {
   position: number;
   createdHour: string;
   currentEpoch: number | null;
+  /** The server's reading of the current key (a convenience: the browser decides by `teamKeyState`). */
+  currentKey: { version: 1 | 2; serial: number; expiresHour: string | null; needsRenewal: boolean } | null;
   currentEpochAgeDays: number | null;
   rotationDue: boolean;
   staleMessages: number;
@@ -186,7 +194,7 @@ export function liveEpochSecrets(
       if (e.state === 'retired') continue;
       const g = grants.find((x) => x.epoch === e.epoch);
       if (!g) throw new AdminKeyError('no_secret');
-      const cert = verifyTeamKey(p, k.rootPublic, unb64(e.certificate), { orgId: k.orgId, teamId, epoch: e.epoch });
+      const cert = verifyHistoricTeamKey(p, k.rootPublic, unb64(e.certificate), { orgId: k.orgId, teamId, epoch: e.epoch });
       const opened = openGrant(p, { responderSecret: k.x25519Secret, bytes: unb64(g.grant), expected: { orgId: k.orgId, teamId, epoch: e.epoch, accountId: k.accountId }, teamPublic: cert.publicKey });
       out.set(e.epoch, opened.epochSecret);
     }
@@ -213,8 +221,10 @@ export function teamKeyFingerprint(publicKey: Uint8Array): string {
 export interface NewTeamKey {
   teamId: string;
   epoch: number;
+  /** the v2 team key statement signed here */
   certificate: Uint8Array;
-  /** from the certificate, verified again after signing: this is what the admin confirms */
+  serial: number;
+  /** from the statement, verified again after signing: this is what the admin confirms */
   publicKey: Uint8Array;
   fingerprint: string;
   secretKey: Uint8Array;
@@ -223,16 +233,21 @@ export interface NewTeamKey {
 }
 
 /**
- * Makes a team epoch key in this browser, has the root sign it, and grants it to `members`.
- * Each member's certificate must verify for its own account id (so the server cannot point a
- * grant at a key of its own). Caller zero-fills `secretKey` when done.
+ * Makes a team epoch key in this browser, has the root sign it as a v2 statement (`serial`,
+ * the default lifetime from now), and grants it to `members`. The key granted and confirmed is
+ * taken from the statement only after verifying it as the team's current key, so what is
+ * shown is exactly what was signed. Each member's certificate must verify for its own account
+ * id (so the server cannot point a grant at a key of its own). Caller zero-fills `secretKey`.
  * @throws AdminKeyError('member') naming no one: the page says which check failed.
  */
-export function makeTeamKey(p: Primitives, k: AdminKeys, teamId: string, epoch: number, members: AdminAccountJson[]): NewTeamKey {
+export function makeTeamKey(p: Primitives, k: AdminKeys, teamId: string, epoch: number, members: AdminAccountJson[], serial: number, now = Date.now()): NewTeamKey {
   const key = createX25519Key(p);
   const id = unb64(teamId);
-  const certificate = signTeamKey(p, k.rootSeed, { orgId: k.orgId, teamId: id, epoch, publicKey: key.publicKey });
-  const publicKey = verifyTeamKey(p, k.rootPublic, certificate, { orgId: k.orgId, teamId: id, epoch }).publicKey;
+  const issuedHour = unixHour(now);
+  const certificate = signTeamKeyStatement(p, k.rootSeed, {
+    orgId: k.orgId, teamId: id, epoch, serial, issuedHour, expiresHour: issuedHour + TEAM_KEY_DEFAULT_LIFETIME_HOURS, publicKey: key.publicKey,
+  });
+  const publicKey = verifyCurrentTeamKey(p, k.rootPublic, certificate, { orgId: k.orgId, teamId: id, epoch, nowHour: issuedHour, minSerial: serial }).publicKey;
   const grants = members.map((m) => {
     let c;
     try {
@@ -244,24 +259,48 @@ export function makeTeamKey(p: Primitives, k: AdminKeys, teamId: string, epoch: 
     const grant = createGrant(p, { rootPublic: k.rootPublic, responderCert: c.certificate, orgId: k.orgId, teamId: id, epoch, epochSecret: key.secretKey });
     return { accountId: m.id, username: m.username, fingerprint: accountFingerprint(p, c.x25519Public, c.ed25519Public), grant: b64(grant) };
   });
-  return { teamId, epoch, certificate, publicKey, fingerprint: teamKeyFingerprint(publicKey), secretKey: key.secretKey, grants };
+  return { teamId, epoch, certificate, serial, publicKey, fingerprint: teamKeyFingerprint(publicKey), secretKey: key.secretKey, grants };
 }
 
 /**
- * Re-wraps one page of a team's old records to its current epoch: the current key from a
- * certificate verified for this team and epoch, the old secrets from the admin's grants
- * verified against their epochs' certificates. Records that do not open are skipped and
- * counted (they stay on their old epoch, so that epoch cannot be retired yet).
+ * Re-wraps one page of a team's old records to its current epoch, the old secrets from the
+ * admin's grants verified against their epochs' keys. Records that do not open are skipped
+ * and counted (they stay on their old epoch, so that epoch cannot be retired yet).
+ * Threat: a server (or proxy) that names an OLDER epoch as current, so this browser re-wraps
+ * everything to a key a removed member holds. The target must be the newest key this browser
+ * has verified: a statement valid now, with a serial at least the remembered one, for an
+ * epoch at least the newest listed on the page and at least `knownEpoch` (the newest in the
+ * admin's team list); otherwise nothing is re-wrapped.
+ * @throws KeyFreshnessError before any record is touched.
  */
-export function rewrapPage(p: Primitives, k: AdminKeys, teamId: string, page: RewrapPageJson): { messages: { id: string; blob: string }[]; failed: number } {
+export function rewrapPage(
+  p: Primitives,
+  k: AdminKeys,
+  teamId: string,
+  page: RewrapPageJson,
+  floors: KeyFloorStore,
+  knownEpoch = 0,
+  now = Date.now(),
+): { messages: { id: string; blob: string }[]; failed: number } {
   const id = unb64(teamId);
-  const current = verifyTeamKey(p, k.rootPublic, unb64(page.currentCertificate), { orgId: k.orgId, teamId: id, epoch: page.currentEpoch }).publicKey;
+  if (page.currentEpoch < knownEpoch || page.epochs.some((e) => e.epoch > page.currentEpoch)) throw new KeyFreshnessError('rolled_back', teamId);
+  let current: Uint8Array;
+  try {
+    const key = verifyCurrentTeamKey(p, k.rootPublic, unb64(page.currentCertificate), {
+      orgId: k.orgId, teamId: id, epoch: page.currentEpoch, nowHour: unixHour(now), minSerial: floors.get(orgKey(k), teamId),
+    });
+    floors.raise(orgKey(k), teamId, key.serial);
+    current = key.publicKey;
+  } catch (err) {
+    const code = err instanceof CryptoError ? err.code : '';
+    throw new KeyFreshnessError(code === 'rolled_back' ? 'rolled_back' : code === 'expired_statement' ? 'expired' : 'invalid', teamId);
+  }
   const secrets = new Map<number, Uint8Array>();
   for (const g of page.grants) {
     const e = page.epochs.find((x) => x.epoch === g.epoch);
     if (!e || e.state === 'retired') continue;
     try {
-      const cert = verifyTeamKey(p, k.rootPublic, unb64(e.certificate), { orgId: k.orgId, teamId: id, epoch: g.epoch });
+      const cert = verifyHistoricTeamKey(p, k.rootPublic, unb64(e.certificate), { orgId: k.orgId, teamId: id, epoch: g.epoch });
       secrets.set(g.epoch, openGrant(p, { responderSecret: k.x25519Secret, bytes: unb64(g.grant), expected: { orgId: k.orgId, teamId: id, epoch: g.epoch, accountId: k.accountId }, teamPublic: cert.publicKey }).epochSecret);
     } catch {
       // An old grant that does not verify is not used; its records are reported as failed.

@@ -4,6 +4,8 @@
  */
 import { base64urlEncode as b64 } from '../../../crypto/encoding.ts';
 import { type AdminAccountJson, AdminKeyError, type AdminTeamJson, makeTeamKey, rewrapPage, type RewrapPageJson } from './keys.ts';
+import { KeyFreshnessError, renewTeamKey, teamKeyState } from './key-freshness.ts';
+import { keyFloors } from '../key-floor.ts';
 import { fill } from '../i18n.ts';
 import { render } from './screen.ts';
 import { admin, ADMIN, audited, confirmDialog, confirmKey, deps, el, loadAccountsAndTeams, reload, REWRAP_BATCH, type RewrapProgress, status, t, teamLabel } from './shared.ts';
@@ -24,7 +26,10 @@ export async function rotateTeam(teamId: string): Promise<boolean> {
   const next = Math.max(0, ...team.epochs.map((e) => e.epoch)) + 1;
   const members = team.memberIds.map((id) => admin.accounts.find((a) => a.id === id));
   if (members.some((m) => !m || m.status !== 'active')) throw new AdminKeyError('member');
-  const key = makeTeamKey(p, admin.keys, team.id, next, members as AdminAccountJson[]);
+  // The next serial is above every serial listed AND remembered here, so a server hiding a
+  // newer statement cannot make this browser sign one that is refused later or replays one.
+  const serial = teamKeyState(p, admin.keys, team, keyFloors()).nextSerial;
+  const key = makeTeamKey(p, admin.keys, team.id, next, members as AdminAccountJson[], serial);
   try {
     const ok = await confirmKey(fill(t().admRotateTitle, { team: team.name, e: next }), key, t().admRotate);
     if (!ok) {
@@ -37,6 +42,8 @@ export async function rotateTeam(teamId: string): Promise<boolean> {
   } finally {
     key.secretKey.fill(0);
   }
+  // Accepted: from now on this browser refuses every older key of the team, here and on re-wrap.
+  keyFloors().raise(b64(admin.keys.orgId), team.id, key.serial);
   admin.mustRotate = admin.mustRotate.filter((id) => id !== teamId);
   await reload();
   await deps.keysChanged();
@@ -51,6 +58,9 @@ export async function rewrapTeam(teamId: string): Promise<void> {
   const progress: RewrapProgress = { done: 0, total: team?.staleMessages ?? 0, running: true, failed: 0 };
   admin.rewrap.set(teamId, progress);
   const started = admin.epoch;
+  // The newest epoch the admin's team list showed: a re-wrap page naming an older one is refused.
+  const knownEpoch = Math.max(0, ...(team?.epochs.map((e) => e.epoch) ?? []));
+  let refused: KeyFreshnessError | null = null;
   renderTeams();
   let cursor: string | null = null;
   try {
@@ -61,7 +71,17 @@ export async function rewrapTeam(teamId: string): Promise<void> {
       if (started !== admin.epoch || !admin.keys) return;
       if (cursor === null) progress.total = Math.max(progress.total, page.remaining);
       if (page.messages.length === 0) break;
-      const { messages, failed } = rewrapPage(p, admin.keys, teamId, page);
+      let result;
+      try {
+        // Refuses a page whose current key is older than the newest this browser verified:
+        // nothing is re-wrapped and nothing is uploaded.
+        result = rewrapPage(p, admin.keys, teamId, page, keyFloors(), knownEpoch);
+      } catch (err) {
+        if (!(err instanceof KeyFreshnessError)) throw err;
+        refused = err;
+        break;
+      }
+      const { messages, failed } = result;
       if (messages.length) await deps.api('POST', `${ADMIN}/teams/${teamId}/rewrap`, { messages });
       progress.done += messages.length + failed;
       progress.failed += failed;
@@ -72,6 +92,12 @@ export async function rewrapTeam(teamId: string): Promise<void> {
     }
   } finally {
     progress.running = false;
+  }
+  if (refused) {
+    admin.rewrap.delete(teamId);
+    render();
+    status(refused.reason === 'rolled_back' ? fill(t().admRewrapRefused, { team: teamLabel(teamId) }) : fill(t().keyExpired, { team: teamLabel(teamId) }), true);
+    return;
   }
   if (progress.failed === 0) progress.done = progress.total;
   await loadAccountsAndTeams();
@@ -89,6 +115,27 @@ function updateProgress(teamId: string, progress: RewrapProgress): void {
   bar.setAttribute('aria-valuetext', `${pct}%`);
   const text = bar.parentElement?.querySelector('.pct');
   if (text) text.textContent = `${pct}%`;
+}
+
+/**
+ * Renews the team's current key in this browser: the same key, the next serial, a new expiry
+ * (renewTeamKey refuses a key older than one seen). One audited request; the server accepts
+ * it only above every stored serial.
+ */
+export async function renewKey(team: AdminTeamJson): Promise<void> {
+  if (!admin.keys) throw new AdminKeyError('root');
+  const p = await deps.primitives();
+  await loadAccountsAndTeams();
+  const fresh = admin.teams.find((x) => x.id === team.id);
+  if (!fresh) throw new AdminKeyError('member');
+  const r = renewTeamKey(p, admin.keys, fresh, keyFloors());
+  await audited('POST', `/teams/${team.id}/epochs/${r.epoch}/renew`, 'team.epoch.renew', { teamId: team.id, epoch: r.epoch, serial: r.serial }, (audit) => ({
+    statement: b64(r.statement), audit,
+  }));
+  keyFloors().raise(b64(admin.keys.orgId), team.id, r.serial);
+  await reload();
+  await deps.keysChanged();
+  status(fill(t().admRenewed, { team: team.name, date: new Date(r.expiresHour * 3_600_000).toISOString().slice(0, 10) }));
 }
 
 export async function retireEpoch(team: AdminTeamJson, e: number): Promise<void> {

@@ -100,6 +100,7 @@ export function wipeAdmin(): void {
   admin.compared = new Set();
   admin.mustRotate = [];
   admin.rewrap = new Map();
+  admin.keyStates = new Map();
   admin.busy = false;
   for (const id of ['adm-pending', 'adm-teams', 'adm-accounts', 'adm-audit', 'adm-audit-result', 'adm-inv-teams-list', 'adm-team-members', 'adm-must-rotate', 'adm-status', 'adm-root-status']) {
     $(id).replaceChildren();

@@ -8,6 +8,8 @@ import type { Primitives } from '../../../crypto/primitives.ts';
 import type { AuditAction, AuditTargets } from '../../../crypto/v1/admin.ts';
 import { type AdminAccountJson, AdminKeyError, type AdminKeys, type AdminTeamJson, type AuditEntryJson, type AuditJson, type NewTeamKey, signAudit } from './keys.ts';
 import { AdminTrustError, type ChainVerdict, verifyAuditChainCertified } from './trust.ts';
+import { keyFloors } from '../key-floor.ts';
+import { KeyFreshnessError, type TeamKeyState, teamKeyState } from './key-freshness.ts';
 import { fill, type Lang, type Strings } from '../i18n.ts';
 import type { Vault } from '../keys.ts';
 import { render } from './screen.ts';
@@ -59,6 +61,8 @@ export const admin = {
   compared: new Set<string>(),
   mustRotate: [] as string[],
   rewrap: new Map<string, RewrapProgress>(),
+  /** Each team's current key as THIS browser judges it (teamKeyState), by team id. */
+  keyStates: new Map<string, TeamKeyState>(),
   busy: false,
   epoch: 0,
   /** libsodium, loaded before any admin data arrives (main.ts loads it at start). */
@@ -108,6 +112,12 @@ function errorText(err: unknown): string | null {
   const e = err as { status?: number; code?: string };
   if (e.status === 401 || e.code === 'stale') return null; // the dashboard's api (shell.ts) already wiped and said why
   if (err instanceof AdminTrustError) return t()[`admTrust_${err.reason}`];
+  if (err instanceof KeyFreshnessError) {
+    const team = teamLabel(err.teamId);
+    if (err.reason === 'rolled_back') return fill(t().keyRolledBack, { team });
+    if (err.reason === 'expired') return fill(t().keyExpired, { team });
+    return t().admCertBad;
+  }
   if (err instanceof AdminKeyError) {
     if (err.reason === 'root') return t().admRootBad;
     if (err.reason === 'no_secret') return t().admNoSecret;
@@ -165,6 +175,10 @@ export async function loadAccountsAndTeams(): Promise<void> {
   ]);
   admin.accounts = a.accounts;
   admin.teams = tm.teams;
+  // Judged here, on every load: this is also where the browser learns (and remembers) each
+  // team's newest serial, before any rotation, renewal or re-wrap is offered.
+  admin.keyStates.clear();
+  if (admin.keys && admin.sodium) for (const team of tm.teams) admin.keyStates.set(team.id, teamKeyState(admin.sodium, admin.keys, team, keyFloors()));
 }
 
 export async function loadAudit(): Promise<void> {

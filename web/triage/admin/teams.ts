@@ -6,7 +6,8 @@
 import { base64urlEncode as b64 } from '../../../crypto/encoding.ts';
 import { AdminKeyError, type AdminTeamJson, grantsFor, liveEpochSecrets, makeTeamKey, verifiedCertificate } from './keys.ts';
 import { fill, type Strings } from '../i18n.ts';
-import { retireEpoch, rewrapTeam, rotateTeam } from './rotation.ts';
+import { renewKey, retireEpoch, rewrapTeam, rotateTeam } from './rotation.ts';
+import { keyFloors } from '../key-floor.ts';
 import { $, accountName, admin, audited, button, checkboxList, confirmDialog, confirmKey, deps, el, loadAccountsAndTeams, reload, status, step, t } from './shared.ts';
 
 export function renderTeams(): void {
@@ -18,8 +19,17 @@ export function renderTeams(): void {
       li.dataset.team = team.id;
       const head = el('h3', { text: `${team.name} (${team.slug})` });
       if (team.rotationDue) head.append(' ', el('span', { cls: 'badge due', text: fill(s.admRotationDue, { d: team.currentEpochAgeDays ?? 0 }) }));
+      // The key's state as THIS browser judged it (admin.keyStates), never the server's flag alone.
+      const keyState = admin.keyStates.get(team.id);
+      const needsRenewal = keyState?.status === 'needs_renewal' || keyState?.status === 'expired';
+      if (needsRenewal) head.append(' ', el('span', { cls: 'badge due', text: s.admNeedsRenewal }));
       li.append(head);
       li.append(el('p', { cls: 'hint', text: fill(s.admEpochLine, { e: team.currentEpoch ?? '?', d: team.currentEpochAgeDays ?? '?' }) }));
+      if (keyState?.status === 'rolled_back') li.append(el('p', { cls: 'error', text: fill(s.keyRolledBack, { team: team.name }) }));
+      else if (keyState?.status === 'expired') li.append(el('p', { cls: 'error', text: fill(s.keyExpired, { team: team.name }) }));
+      else if (keyState && keyState.expiresHour !== null) li.append(el('p', { cls: 'hint', text: fill(s.admKeyValidUntil, { date: new Date(keyState.expiresHour * 3_600_000).toISOString().slice(0, 10) }) }));
+      else if (keyState && keyState.status !== 'none' && keyState.status !== 'invalid') li.append(el('p', { cls: 'hint', text: s.admKeyOldFormat }));
+      if (needsRenewal) li.append(el('div', { cls: 'inline' }, button(s.admRenew, () => void step(() => renewKey(team)), { disabled: !admin.keys, cls: 'renew' })));
       const epochs = el('ul', { cls: 'epochs' });
       for (const e of [...team.epochs].sort((a, b) => a.epoch - b.epoch)) {
         const item = el('li', { text: `${s.admEpoch} ${e.epoch}: ${s[`state_${e.state}` as keyof Strings] ?? e.state}` });
@@ -132,7 +142,8 @@ export async function createTeam(): Promise<void> {
   const chosen = new Set([me, ...[...$('adm-team-members').querySelectorAll<HTMLInputElement>('input:checked')].map((i) => i.value)]);
   const members = admin.accounts.filter((a) => chosen.has(a.id) && a.status === 'active');
   const id = b64(p.randomBytes(16));
-  const key = makeTeamKey(p, admin.keys, id, 1, members);
+  // A new team's first statement: serial 1 (the server refuses 0 and stores nothing older).
+  const key = makeTeamKey(p, admin.keys, id, 1, members, 1);
   try {
     const ok = await confirmKey(fill(t().admCreateTitle, { team: name }), key, t().admCreateTeam);
     if (!ok) return;
@@ -143,6 +154,7 @@ export async function createTeam(): Promise<void> {
   } finally {
     key.secretKey.fill(0);
   }
+  keyFloors().raise(b64(admin.keys.orgId), id, key.serial);
   $<HTMLInputElement>('adm-team-slug').value = '';
   $<HTMLInputElement>('adm-team-name').value = '';
   await reload();

@@ -67,6 +67,9 @@ export const en = {
   noKey: '[no key for this epoch]',
   unreadable: '[could not be decrypted: tampered or misfiled]',
   keysRejected: 'Some keys failed verification and were not used.',
+  keyRolledBack: 'The server offered an older key for team {team} than this browser has seen: refusing. Tell an admin.',
+  keyExpired: 'The key of team {team} has expired: this browser will not use it. Tell an admin to renew it.',
+  keyNotYetValid: 'The key of team {team} is dated in the future: refusing it. Check this computer\'s clock, or tell an admin.',
   // detail
   back: 'Back to the list',
   requestTitle: 'Request',
@@ -172,6 +175,12 @@ export const en = {
   // teams
   admTeamsTitle: 'Teams',
   admRotationDue: 'rotation due: key {d} days old',
+  admNeedsRenewal: 'keys need renewal',
+  admKeyValidUntil: 'Key valid until {date}.',
+  admKeyOldFormat: 'Key in the old format, without an expiry.',
+  admRenew: 'Renew key',
+  admRenewed: 'The key of {team} is renewed, valid until {date}.',
+  admRewrapRefused: 'The server offered an older key for team {team} than this browser has seen: refusing. Nothing was re-wrapped. Tell an admin.',
   admEpochLine: 'Current key: epoch {e}, {d} days old.',
   admEpoch: 'Epoch',
   state_current: 'current',

@@ -9,6 +9,8 @@ import { KeyError, openVault, type TeamsJson } from '../keys.ts';
 import { RootChangedError, trustedRoot } from '../root-pin.ts';
 import { DeploymentConfigError } from '../../shared/deployment.ts';
 import { fill } from '../i18n.ts';
+import { keyFloors } from '../key-floor.ts';
+import { showKeyRefusals } from './key-refusals.ts';
 import { $, alertError, api, ApiError, fillTeamFilter, primitives, show, state, wipe } from '../shell.ts';
 import { loadRows } from './list.ts';
 
@@ -50,15 +52,16 @@ export async function submitLogin(event: Event): Promise<void> {
     const accountId = base64urlDecode(login.account.id);
     const teams = await api<TeamsJson>('GET', '/api/v1/teams');
     state.myCertificate = login.certificate ? base64urlDecode(login.certificate) : null;
-    state.vault = openVault(p, unwrapped, accountId, state.myCertificate, teams, root);
+    state.vault = openVault(p, unwrapped, accountId, state.myCertificate, teams, root, keyFloors());
     unwrapped = null; // now owned by the vault
     state.me = { id: login.account.id, username: login.account.username, role: login.account.role };
     status.textContent = '';
     $('who').textContent = `${state.t.signedInAs} ${state.me.username}`;
     $('root-fp').textContent = `${state.t.rootFp} ${state.vault.rootFingerprint}`;
-    $('keys-warning').hidden = state.vault.rejected === 0;
     fillTeamFilter();
     show('list');
+    $('keys-warning').hidden = state.vault.rejected === 0;
+    showKeyRefusals(state.vault);
     await loadRows(true);
     // An admin's browser opens the root seed now (in memory only, wiped with everything else).
     if (state.me.role === 'admin') await openAdmin();
