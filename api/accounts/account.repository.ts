@@ -325,8 +325,3 @@ export async function updateRequest(
     .execute();
 }
 
-/** Keeps one tags message per thread: the one about to be appended replaces the others. */
-export async function deleteTags(trx: Transaction<Database>, requestId: Uint8Array): Promise<void> {
-  await sql`select 1 from requests where id = ${requestId} for update`.execute(trx);
-  await trx.deleteFrom('messages').where('request_id', '=', requestId).where('kind', '=', 'tags').execute();
-}
