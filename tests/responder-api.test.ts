@@ -18,7 +18,7 @@ import type { DemoOrganisation, DemoTeam } from '../seeds/demo.ts';
 import { createTestApps, type TestApps, seedDemoOrganisation } from './helpers/test-app.ts';
 import { describeEachDatabase } from './helpers/test-database.ts';
 import { lookupTokenHash, proofFor, requestBody, requesterKeys, sealRequest } from './helpers/requester-client.ts';
-import type { RequesterKeys } from '../crypto/v1/requester.ts';
+import type { RequesterKeys } from './helpers/requester-client.ts';
 import { approveAccount, createAdminAccount, insertAccountDirectly } from './helpers/approve.ts';
 import { enrolBody, makeCredentials, sessionCookie, type ResponderCredentials } from './helpers/responder-client.ts';
 
