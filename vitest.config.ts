@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['{api,crypto,web,migrations,seeds,tests}/**/*.test.ts'],
+    include: ['{api,common,crypto,web,migrations,seeds,tests}/**/*.test.ts'],
     // Database and browser suites share one PostgreSQL and two cores; files run in
     // parallel but never so wide that timings fall apart.
     maxWorkers: 2,

@@ -138,7 +138,7 @@ class Reader {
   postgresUrl(name: string): string | null {
     const value = this.raw(name);
     if (value === undefined) return null;
-    let ok = false;
+    let ok: boolean;
     try {
       const url = new URL(value);
       ok = (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '';

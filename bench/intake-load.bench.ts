@@ -50,7 +50,7 @@ const ADMIN_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:543
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP = 2;
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-/** A message that pads into the 4 KiB bucket, as in the FACTS.md baseline (a long letter). */
+/** A message that pads into the 4 KiB bucket, as in the docs/BENCHMARKS.md baseline (a long letter). */
 const MESSAGE = 'x'.repeat(3000);
 /** Bodies made before any timed phase; more than this machine can commit in WARMUP + DURATION. */
 const BODIES = Number(process.env.BENCH_BODIES ?? 0) || Math.max(20_000, Math.ceil(3000 * (WARMUP + DURATION)));

@@ -14,6 +14,7 @@
  * Run: `node --import tsx bench/triage-listing.bench.ts`.
  */
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { base64urlEncode } from '../crypto/encoding.ts';
 import { loadSodiumPrimitives } from '../crypto/sodium.ts';
@@ -25,6 +26,7 @@ import { startLiveServer } from '../tests/helpers/live-server.ts';
 import { makeCredentials } from '../tests/helpers/responder-client.ts';
 import type { RequestRowJson } from '../web/triage/keys.ts';
 
+const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TOTAL = 10_000;
 const HOURS = 500;
 const PAGE = 100;
@@ -36,11 +38,11 @@ function median(xs: number[]): number {
 
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 
-/** The harness page: imports the dashboard's decrypt function, decrypts what it is given, reports times. */
+/** The harness page: imports the dashboard's decrypt function, decrypts what it is given, reports times. Paths are relative to the repository root (esbuild's resolveDir below). */
 const HARNESS = `
-import { loadSodiumPrimitives } from '/work/main/crypto/sodium.ts';
-import { base64urlDecode } from '/work/main/crypto/encoding.ts';
-import { openRequestRow } from '/work/main/web/triage/keys.ts';
+import { loadSodiumPrimitives } from './crypto/sodium.ts';
+import { base64urlDecode } from './crypto/encoding.ts';
+import { openRequestRow } from './web/triage/keys.ts';
 window.runBench = async (orgId, secret, teamKey) => {
   const t0 = performance.now();
   const p = await loadSodiumPrimitives();
@@ -148,7 +150,7 @@ export async function run(): Promise<string> {
 
     // ---- browser-side decrypt with the dashboard's own code
     const harness = await build({
-      stdin: { contents: HARNESS, resolveDir: process.cwd(), loader: 'js' },
+      stdin: { contents: HARNESS, resolveDir: REPO_ROOT, loader: 'js' },
       bundle: true, write: false, format: 'esm', platform: 'browser', target: ['es2020'], minify: true, logLevel: 'silent',
     });
     const js = harness.outputFiles[0]!.text;

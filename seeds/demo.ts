@@ -6,7 +6,7 @@
 import type { Kysely } from 'kysely';
 import { createGrant, createRootKey, createX25519Key, Role, signResponderCert, signTeamKey } from '../crypto/v1/certs.ts';
 import { createAccountKeys, deriveAccountSecrets, loginVerifierHash, newAccountSalt, RESPONDER_DEFAULT_PARAMS, wrapAccountKeys } from '../crypto/v1/account.ts';
-import { wrapRootSeed } from '../web/shared/admin-crypto.ts';
+import { wrapRootSeed } from '../crypto/v1/admin.ts';
 import type { Ed25519Keypair, Primitives } from '../crypto/primitives.ts';
 import type { Config } from '../api/config.ts';
 import type { AccountRole, Database } from '../api/db/schema.ts';

@@ -22,7 +22,7 @@ import { describeEachDatabase } from './helpers/test-database.ts';
 import { enrolBody, makeCredentials, sessionCookie, type ResponderCredentials } from './helpers/responder-client.ts';
 import { lookupTokenHash, proofFor, requestBody, requesterKeys, sealRequest } from './helpers/requester-client.ts';
 import { AdminBrowser, call, type Json } from './helpers/admin-browser.ts';
-import { accountFingerprint } from '../web/shared/admin-crypto.ts';
+import { accountFingerprint } from '../crypto/v1/admin.ts';
 
 const p = await loadSodiumPrimitives();
 const ADMIN_PASS = 'the first admin passphrase';
@@ -337,7 +337,7 @@ describeEachDatabase('admin API', (t) => {
 
   it('creates a team, adds and removes a member (with grants for every live epoch), and makes a second admin', async () => {
     const { signTeamKey, createX25519Key } = await import('../crypto/v1/certs.ts');
-    const { wrapRootSeed, unwrapRootSeed } = await import('../web/shared/admin-crypto.ts');
+    const { wrapRootSeed, unwrapRootSeed } = await import('../crypto/v1/admin.ts');
     // A team made in the admin's browser: key, root-signed certificate, grant to the admin.
     const teamId = p.randomBytes(16);
     const key = createX25519Key(p);

@@ -8,11 +8,12 @@
  */
 import { sql } from 'kysely';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadSodiumPrimitives } from '../crypto/sodium.ts';
 import { accountFingerprint } from '../crypto/v1/certs.ts';
 import { approveAccount, insertAccountDirectly } from './helpers/approve.ts';
 import { launchBrowser } from './helpers/browser.ts';
+import { describeWithBrowser } from './helpers/browser-suite.ts';
 import { makeCredentials } from './helpers/responder-client.ts';
 import {
   countOpenings, createRootAdmin, dashboardLogin, enrolFromLink, keysHeldBy, openAdminScreen, submitOnRequesterPage,
@@ -32,7 +33,7 @@ async function status(page: Page): Promise<string> {
   return (await page.locator('#adm-status').textContent()) ?? '';
 }
 
-describe('admin dashboard', () => {
+describeWithBrowser('admin dashboard', () => {
   let live: LiveServer;
   let browser: Browser;
 

@@ -113,4 +113,26 @@ describeEachDatabase('retention', (t) => {
     expect(await t.db.selectFrom('sessions').select('token_hash').execute()).toHaveLength(1);
     expect(await t.db.selectFrom('pow_spent').select('challenge_id').execute()).toHaveLength(1);
   });
+
+  it('[metadata at rest] VACUUMs every table it deleted from, on this database, without error', async () => {
+    await setDays(10);
+    const now = new Date();
+    const expired = await request('closed', new Date(now.getTime() - 13 * DAY));
+    await t.db.insertInto('sessions').values({ token_hash: p.randomBytes(32), account_id: adminId, created_at: new Date(Math.floor((now.getTime() - 13 * HOUR) / 60_000) * 60_000), last_seen_at: new Date(Math.floor((now.getTime() - 13 * HOUR) / 60_000) * 60_000) }).execute();
+    await t.db.insertInto('pow_spent').values({ challenge_id: p.randomBytes(16), expires_hour: coarseHour(new Date(now.getTime() - 2 * HOUR)) }).execute();
+    const r = await runRetention(t.db, p, { serverSecret: secret, config, now });
+    expect(r).toMatchObject({ requests: 1, messages: 3, sessions: 1, challenges: 1, vacuumed: 4 });
+    expect(await exists(expired)).toBe(false);
+    const stats = await sql<{ relname: string; vacuumed: boolean }>`
+      select relname, last_vacuum is not null as vacuumed from pg_stat_user_tables
+      where relname in ('requests', 'messages', 'sessions', 'pow_spent') order by relname`.execute(t.db);
+    expect(stats.rows).toEqual([
+      { relname: 'messages', vacuumed: true },
+      { relname: 'pow_spent', vacuumed: true },
+      { relname: 'requests', vacuumed: true },
+      { relname: 'sessions', vacuumed: true },
+    ]);
+    // A run that deletes nothing vacuums nothing.
+    expect((await runRetention(t.db, p, { serverSecret: secret, config, now })).vacuumed).toBe(0);
+  });
 });

@@ -10,10 +10,11 @@
  * rotation starts from the seeded epoch 1.
  */
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadSodiumPrimitives } from '../crypto/sodium.ts';
 import { approveAccount, insertAccountDirectly } from './helpers/approve.ts';
 import { launchBrowser } from './helpers/browser.ts';
+import { describeWithBrowser } from './helpers/browser-suite.ts';
 import { createRootAdmin, dashboardLogin, openAdminScreen, readOnRequesterPage, submitOnRequesterPage } from './helpers/dashboard.ts';
 import { startLiveServer, type LiveServer } from './helpers/live-server.ts';
 import { makeCredentials } from './helpers/responder-client.ts';
@@ -32,7 +33,7 @@ const WORDS = {
   'ru-RU': { list: 'Обращения', admin: 'Администрирование', remove: 'Удалить', rotated: 'теперь использует эпоху 2', requesterTitle: 'Безопасно попросить о помощи' },
 } as const;
 
-describe('end to end through the real pages', () => {
+describeWithBrowser('end to end through the real pages', () => {
   let live: LiveServer;
   let browser: Browser;
   let jitless: Browser;

@@ -8,6 +8,7 @@ import { sql } from 'kysely';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from './helpers/browser.ts';
+import { describeWithBrowser } from './helpers/browser-suite.ts';
 import { startLiveServer, type LiveServer } from './helpers/live-server.ts';
 
 const CANARY = 'CANARY-browser-91c2';
@@ -34,7 +35,7 @@ async function submitRequest(page: Page, url: string, text: string, teamName: st
 }
 
 for (const disableWasm of [false, true]) {
-  describe(`requester page${disableWasm ? ' with WebAssembly disabled' : ''}`, () => {
+  describeWithBrowser(`requester page${disableWasm ? ' with WebAssembly disabled' : ''}`, () => {
     let live: LiveServer;
     let browser: Browser;
 
@@ -123,7 +124,7 @@ for (const disableWasm of [false, true]) {
   });
 }
 
-describe('requester page with JavaScript off', () => {
+describeWithBrowser('requester page with JavaScript off', () => {
   it('shows the labelled less protected form, which sends and gives a passphrase', async () => {
     const live = await startLiveServer();
     const browser = await launchBrowser();

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { base64urlEncode } from '../crypto/encoding.ts';
 import { loadSodiumPrimitives } from '../crypto/sodium.ts';
 import { accountFingerprint, rootFingerprint } from '../crypto/v1/certs.ts';
@@ -19,6 +19,7 @@ import { encodeRequestBody } from '../crypto/v1/request-body.ts';
 import type { DemoTeam } from '../seeds/demo.ts';
 import { approveAccount, createAdminAccount, insertAccountDirectly } from './helpers/approve.ts';
 import { launchBrowser } from './helpers/browser.ts';
+import { describeWithBrowser } from './helpers/browser-suite.ts';
 import { startLiveServer, type LiveServer } from './helpers/live-server.ts';
 import { makeCredentials } from './helpers/responder-client.ts';
 
@@ -96,7 +97,7 @@ async function login(page: Page, username: string, passphrase: string): Promise<
   await page.locator('#list').waitFor({ state: 'visible', timeout: 60_000 });
 }
 
-describe('triage dashboard', () => {
+describeWithBrowser('triage dashboard', () => {
   let live: LiveServer;
   let browser: Browser;
 

@@ -11,12 +11,12 @@ import { ACCOUNT_BUNDLE_BYTES } from '../../crypto/v1/account.ts';
 import type { Config } from '../config.ts';
 import type { AccountRole, RequestPriority, RequestStatus } from '../db/schema.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
-import { bytesField, decodeBase64url, encodeBase64url, enumField, readJsonObject, type JsonObject } from '../http/validate.ts';
+import { bytesField, decodeBase64url, encodeBase64url, enumField, queryBytes, queryInt, readJsonObject, type JsonObject } from '../http/validate.ts';
 import { MAX_ENVELOPE_BYTES } from '../intake/limits.ts';
 import type { Account, AccountService, Session } from './account.service.ts';
 import type { RequestSummary } from './account.repository.ts';
 import {
-  decodeCursor, encodeCursor, MAX_PAGE, REQUEST_PRIORITIES, REQUEST_STATUSES, RESPONDER_KINDS, type Cursor, type TriageService,
+  CURSOR_BYTES, decodeCursor, encodeCursor, MAX_PAGE, REQUEST_PRIORITIES, REQUEST_STATUSES, RESPONDER_KINDS, type Cursor, type TriageService,
 } from './triage.service.ts';
 
 export const SESSION_COOKIE = 'haven_session';
@@ -102,14 +102,6 @@ function stringField(body: JsonObject, name: string, max: number): string {
   if (typeof value !== 'string' || value.length === 0) throw new ValidationError(`Field "${name}" is required (a string).`);
   if (value.length > max) throw new ValidationError(`Field "${name}" is too long.`);
   return value;
-}
-
-function queryBytes(c: Context, name: string, length: number): Uint8Array | undefined {
-  const value = c.req.query(name);
-  if (value === undefined || value === '') return undefined;
-  const bytes = value.length <= 64 ? decodeBase64url(value) : null;
-  if (bytes === null || bytes.length !== length) throw new ValidationError(`Query parameter "${name}" is not valid.`);
-  return bytes;
 }
 
 function pathId(c: Context): Uint8Array {
@@ -216,18 +208,14 @@ export function accountRoutes(accounts: AccountService, triage: TriageService, c
       if (!(REQUEST_STATUSES as readonly string[]).includes(statusText)) throw new ValidationError(`Query parameter "status" must be one of: ${REQUEST_STATUSES.join(', ')}.`);
       status = statusText as RequestStatus;
     }
-    const limitText = c.req.query('limit');
-    let limit = 50;
-    if (limitText !== undefined && limitText !== '') {
-      if (!/^\d{1,3}$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > MAX_PAGE) {
-        throw new ValidationError(`Query parameter "limit" must be a whole number from 1 to ${MAX_PAGE}.`);
-      }
-      limit = Number(limitText);
-    }
+    const limit = queryInt(c, 'limit', { min: 1, max: MAX_PAGE, fallback: 50 });
     const teamId = queryBytes(c, 'team', 16);
-    const cursorBytes = queryBytes(c, 'cursor', 20);
+    const cursorBytes = queryBytes(c, 'cursor', CURSOR_BYTES);
     let cursor: Cursor | undefined;
-    if (cursorBytes) cursor = decodeCursor(cursorBytes) ?? undefined;
+    if (cursorBytes) {
+      cursor = decodeCursor(cursorBytes) ?? undefined;
+      if (!cursor) throw new ValidationError('Query parameter "cursor" is not valid.');
+    }
     const page = await triage.list(c.get('session').account, { limit, ...(status ? { status } : {}), ...(teamId ? { teamId } : {}), ...(cursor ? { cursor } : {}) });
     return c.json({
       requests: page.requests.map((r) => ({ ...summaryJson(r), blob: encodeBase64url(r.blob) })),

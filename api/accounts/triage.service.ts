@@ -41,18 +41,28 @@ export interface Cursor {
   id: Uint8Array;
 }
 
+export const CURSOR_BYTES = 20;
+
+/**
+ * The last hour a cursor may name: 9999-12-31T23:00Z. A u32 hour reaches year 491,000, past
+ * the last JavaScript Date, and the drivers write years past 9999 in a form the database
+ * refuses; no row is ever that late, so such a cursor names no page.
+ */
+const LAST_HOUR = Date.UTC(10000, 0, 1) / 3_600_000 - 1;
+
 /** Opaque page cursor: the hour (u32 hours since 1970) and id of the last item served. */
 export function encodeCursor(c: Cursor): Uint8Array {
-  const out = new Uint8Array(20);
+  const out = new Uint8Array(CURSOR_BYTES);
   new DataView(out.buffer).setUint32(0, Math.floor(c.hour.getTime() / 3_600_000));
   out.set(c.id, 4);
   return out;
 }
 
-/** @returns null when the bytes are not a cursor. */
+/** @returns null when the bytes are not a cursor (wrong length, or an hour no date can hold). */
 export function decodeCursor(bytes: Uint8Array): Cursor | null {
-  if (bytes.length !== 20) return null;
+  if (bytes.length !== CURSOR_BYTES) return null;
   const hours = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0);
+  if (hours > LAST_HOUR) return null;
   return { hour: new Date(hours * 3_600_000), id: bytes.slice(4) };
 }
 

@@ -418,6 +418,20 @@ export async function deleteExpiredSessions(db: Kysely<Database>, idleBefore: Da
   return Number(r.numDeletedRows);
 }
 
+/** The tables retention deletes from. */
+export type RetentionTable = 'requests' | 'messages' | 'sessions' | 'pow_spent';
+
+/**
+ * VACUUMs the given tables (outside any transaction, as VACUUM requires): the dead rows'
+ * space is marked free and their index entries go, so the pages stop carrying deleted rows
+ * as live-looking history until some later autovacuum. It does not scrub bytes already on
+ * disk, in the WAL or in backups (docs/THREAT-MODEL.md, "Metadata at rest").
+ */
+export async function vacuumTables(db: Kysely<Database>, tables: readonly RetentionTable[]): Promise<void> {
+  if (tables.length === 0) return;
+  await sql`vacuum ${sql.join(tables.map((t) => sql.table(t)))}`.execute(db);
+}
+
 export async function deleteSpentChallenges(db: Kysely<Database>, before: Date): Promise<number> {
   const r = await db.deleteFrom('pow_spent').where('expires_hour', '<', before).executeTakeFirst();
   return Number(r.numDeletedRows);

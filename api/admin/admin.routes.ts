@@ -1,7 +1,7 @@
 /**
  * Admin API, mounted at `/api/v1/admin` on the triage app only. Every route needs a session
  * of an active admin; every state-changing route takes `audit: {entry, prevHash, signature}`
- * made by the admin's browser (web/shared/admin-crypto.ts signAuditEntry) on top of the head
+ * made by the admin's browser (crypto/v1/admin.ts signAuditEntry) on top of the head
  * from GET /audit/head. Byte fields are unpadded base64url. Shapes are documented in
  * docs/PROTOCOL.md ("Admin API").
  */
@@ -10,7 +10,7 @@ import { getCookie } from 'hono/cookie';
 import { GRANT_BYTES, RESPONDER_CERT_BYTES, TEAM_KEY_CERT_BYTES } from '../../crypto/v1/certs.ts';
 import type { Config } from '../config.ts';
 import { ForbiddenError, NotFoundError, UnavailableError, ValidationError } from '../errors.ts';
-import { bytesField, decodeBase64url, encodeBase64url, objectField, readJsonObject, type JsonObject } from '../http/validate.ts';
+import { bytesField, decodeBase64url, encodeBase64url, intField, INT4_MAX, objectField, pathInt, queryBytes, queryInt, readJsonObject, type JsonObject } from '../http/validate.ts';
 import { MAX_ENVELOPE_BYTES } from '../intake/limits.ts';
 import { sameOriginOnly, SESSION_COOKIE } from '../accounts/account.routes.ts';
 import type { AccountService, Session } from '../accounts/account.service.ts';
@@ -46,12 +46,6 @@ function listField(body: JsonObject, name: string, max = MAX_LIST): JsonObject[]
   });
 }
 
-function intField(body: JsonObject, name: string, min: number, max: number): number {
-  const v = body[name];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new ValidationError(`Field "${name}" must be a whole number from ${min} to ${max}.`);
-  return v;
-}
-
 function stringField(body: JsonObject, name: string, max: number): string {
   const v = body[name];
   if (typeof v !== 'string' || v.length === 0 || v.length > max) throw new ValidationError(`Field "${name}" must be a string of 1-${max} characters.`);
@@ -80,7 +74,7 @@ export function adminRoutes(admin: AdminService, accounts: AccountService, confi
 
   // A root signature over the manifest a site serves now (crypto/v2/site-manifest.ts). No
   // audit entry: the signature itself can only come from a holder of the root seed, and it
-  // is stored as is, so it is its own record (see docs/protocol-site-manifest.md).
+  // is stored as is, so it is its own record (see docs/PROTOCOL.md section 24.8).
   app.put('/site-manifest', async (c) => {
     const { site, manifestSha256, signature } = readSignatureBody(await readJsonObject(c));
     if (!siteManifests) throw new UnavailableError('This server serves no site manifest.', 60);
@@ -99,11 +93,8 @@ export function adminRoutes(admin: AdminService, accounts: AccountService, confi
   });
 
   app.get('/audit', async (c) => {
-    const after = Number(c.req.query('after') ?? '0');
-    const limit = Number(c.req.query('limit') ?? '100');
-    if (!Number.isInteger(after) || after < 0 || !Number.isInteger(limit) || limit < 1 || limit > MAX_LIST) {
-      throw new ValidationError(`Query parameters "after" (>= 0) and "limit" (1-${MAX_LIST}) must be whole numbers.`);
-    }
+    const after = queryInt(c, 'after', { min: 0, max: INT4_MAX, fallback: 0 });
+    const limit = queryInt(c, 'limit', { min: 1, max: MAX_LIST, fallback: 100 });
     const rows = await admin.audit(who(c), after, limit);
     return c.json({
       entries: rows.map((r) => ({
@@ -131,7 +122,7 @@ export function adminRoutes(admin: AdminService, accounts: AccountService, confi
     const body = await readJsonObject(c);
     const teamGrants = listField(body, 'teamGrants').map((g) => ({
       teamId: bytesField(g, 'teamId', { length: 16 }),
-      epoch: intField(g, 'epoch', 1, 0xffffffff),
+      epoch: intField(g, 'epoch', 1, INT4_MAX),
       grant: bytesField(g, 'grant', { length: GRANT_BYTES }),
     }));
     await admin.approve(who(c), id, { certificate: bytesField(body, 'certificate', { length: RESPONDER_CERT_BYTES }), teamGrants, audit: auditField(body) });
@@ -191,7 +182,7 @@ export function adminRoutes(admin: AdminService, accounts: AccountService, confi
     const member = body.member;
     if (typeof member !== 'boolean') throw new ValidationError('Field "member" must be true or false.');
     if (member) {
-      const grants = listField(body, 'grants').map((g) => ({ epoch: intField(g, 'epoch', 1, 0xffffffff), grant: bytesField(g, 'grant', { length: GRANT_BYTES }) }));
+      const grants = listField(body, 'grants').map((g) => ({ epoch: intField(g, 'epoch', 1, INT4_MAX), grant: bytesField(g, 'grant', { length: GRANT_BYTES }) }));
       await admin.addMember(who(c), teamId, accountId, grants, auditField(body));
       return c.json({ teamId: b64(teamId), accountId: b64(accountId), member: true, mustRotate: [] });
     }
@@ -202,7 +193,7 @@ export function adminRoutes(admin: AdminService, accounts: AccountService, confi
   app.post('/teams/:id/rotate', async (c) => {
     const teamId = pathId(c, 'id', 'team');
     const body = await readJsonObject(c);
-    const epoch = intField(body, 'epoch', 2, 0xffffffff);
+    const epoch = intField(body, 'epoch', 2, INT4_MAX);
     await admin.rotate(who(c), teamId, {
       epoch,
       certificate: bytesField(body, 'certificate', { length: TEAM_KEY_CERT_BYTES }),
@@ -214,15 +205,8 @@ export function adminRoutes(admin: AdminService, accounts: AccountService, confi
 
   app.get('/teams/:id/rewrap', async (c) => {
     const teamId = pathId(c, 'id', 'team');
-    const cursorText = c.req.query('cursor');
-    let cursor: Uint8Array | null = null;
-    if (cursorText) {
-      cursor = cursorText.length <= 64 ? decodeBase64url(cursorText) : null;
-      if (cursor === null || cursor.length !== 16) throw new ValidationError('Query parameter "cursor" is not valid.');
-    }
-    const limitText = c.req.query('limit');
-    const limit = limitText ? Number(limitText) : REWRAP_PAGE;
-    if (!Number.isInteger(limit) || limit < 1 || limit > REWRAP_MAX_PAGE) throw new ValidationError(`Query parameter "limit" must be 1-${REWRAP_MAX_PAGE}.`);
+    const cursor = queryBytes(c, 'cursor', 16) ?? null;
+    const limit = queryInt(c, 'limit', { min: 1, max: REWRAP_MAX_PAGE, fallback: REWRAP_PAGE });
     const page = await admin.rewrapPage(who(c), teamId, cursor, limit);
     return c.json({
       currentEpoch: page.currentEpoch,
@@ -247,11 +231,10 @@ export function adminRoutes(admin: AdminService, accounts: AccountService, confi
 
   app.post('/teams/:id/epochs/:epoch/retire', async (c) => {
     const teamId = pathId(c, 'id', 'team');
-    const epochText = c.req.param('epoch');
-    if (!/^\d{1,10}$/.test(epochText)) throw new NotFoundError('No such epoch.');
+    const epoch = pathInt(c, 'epoch', 1, 'epoch');
     const body = await readJsonObject(c);
-    await admin.retire(who(c), teamId, Number(epochText), auditField(body));
-    return c.json({ teamId: b64(teamId), epoch: Number(epochText), state: 'retired' });
+    await admin.retire(who(c), teamId, epoch, auditField(body));
+    return c.json({ teamId: b64(teamId), epoch, state: 'retired' });
   });
 
   app.get('/retention', async (c) => c.json({ closedRetentionDays: await admin.retention(who(c)) }));

@@ -19,7 +19,7 @@ import { GRANT_BYTES, Role, verifyResponderCert, verifyTeamKey } from '../../cry
 import { ObjectType, VERSION } from '../../crypto/v1/constants.ts';
 import { MESSAGE_HEADER_BYTES, MessageKind, parseMessageHeader } from '../../crypto/v1/message.ts';
 import { SEAL_OVERHEAD } from '../../crypto/v1/seal.ts';
-import { accountFingerprint, ROOT_WRAP_BYTES, type AuditAction, type AuditTargets } from '../../web/shared/admin-crypto.ts';
+import { accountFingerprint, ROOT_WRAP_BYTES, type AuditAction, type AuditTargets } from '../../crypto/v1/admin.ts';
 import type { Config } from '../config.ts';
 import type { AccountRole, Database, EpochState, MessageKindName } from '../db/schema.ts';
 import { ConflictError, ForbiddenError, NotFoundError, UnavailableError, ValidationError } from '../errors.ts';

@@ -18,7 +18,7 @@ import { base64urlEncode, utf8Decode } from '../../crypto/encoding.ts';
 import { CryptoError } from '../../crypto/errors.ts';
 import type { Primitives } from '../../crypto/primitives.ts';
 import { AUDIT_GENESIS_HASH, auditEntryHash, verifyAuditHash } from '../../crypto/v1/audit.ts';
-import { buildAuditEntry, type AuditAction, type AuditTargets } from '../../web/shared/admin-crypto.ts';
+import { buildAuditEntry, type AuditAction, type AuditTargets } from '../../crypto/v1/admin.ts';
 import type { Database } from '../db/schema.ts';
 import { ConflictError, ValidationError } from '../errors.ts';
 import * as repo from './admin.repository.ts';

@@ -28,6 +28,8 @@ export interface RetentionResult {
   messages: number;
   sessions: number;
   challenges: number;
+  /** how many tables were VACUUMed after losing rows */
+  vacuumed: number;
 }
 
 /** The retention key: BLAKE2b-256(serverSecret, personal "haven-retkey-v1"). */
@@ -56,7 +58,7 @@ export async function runRetention(
   const due = candidates
     .filter((c) => c.updatedHour.getTime() + keepMs + retentionSpreadMinutes(p, key, c.id) * 60_000 <= now.getTime())
     .map((c) => c.id);
-  const result: RetentionResult = { requests: 0, messages: 0, sessions: 0, challenges: 0 };
+  const result: RetentionResult = { requests: 0, messages: 0, sessions: 0, challenges: 0, vacuumed: 0 };
   for (let i = 0; i < due.length; i += DELETE_CHUNK) {
     const r = await repo.deleteClosedRequests(db, due.slice(i, i + DELETE_CHUNK));
     result.requests += r.requests;
@@ -68,6 +70,15 @@ export async function runRetention(
     new Date(now.getTime() - a.config.sessionMaxHours * 3_600_000),
   );
   result.challenges = await repo.deleteSpentChallenges(db, now);
+  // Deleted rows stay in their pages until a vacuum; do it now for what this run deleted
+  // rather than whenever autovacuum's thresholds are next crossed.
+  const touched: repo.RetentionTable[] = [];
+  if (result.requests > 0) touched.push('requests');
+  if (result.messages > 0) touched.push('messages');
+  if (result.sessions > 0) touched.push('sessions');
+  if (result.challenges > 0) touched.push('pow_spent');
+  await repo.vacuumTables(db, touched);
+  result.vacuumed = touched.length;
   return result;
 }
 

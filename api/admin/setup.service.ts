@@ -12,8 +12,8 @@ import {
 } from '../../crypto/v1/account.ts';
 import { AUDIT_GENESIS_HASH, auditEntryHash } from '../../crypto/v1/audit.ts';
 import { createGrant, createRootKey, createX25519Key, Role, rootFingerprint, signResponderCert, signTeamKey } from '../../crypto/v1/certs.ts';
-import { signAuditEntry, wrapRootSeed } from '../../web/shared/admin-crypto.ts';
-import { assessPassphrase, MIN_PASSPHRASE_CHARS } from '../../web/triage/passphrase.ts';
+import { signAuditEntry, wrapRootSeed } from '../../crypto/v1/admin.ts';
+import { assessPassphrase, MIN_PASSPHRASE_CHARS } from '../../crypto/passphrase-policy.ts';
 import { normalizeUsername } from '../accounts/account.service.ts';
 import type { Database } from '../db/schema.ts';
 import { coarseHour } from '../time.ts';

@@ -5,7 +5,7 @@
  * is sealed once per recipient (team epoch key, requester reply key) with our sealed box.
  * Associated data binds version, type, kind, org, team, thread and message id everywhere, and
  * the key epoch in the team slot, so nothing can be cut and pasted between records, teams,
- * epochs or kinds, or downgraded (DESIGN.md property 8).
+ * epochs or kinds, or downgraded (docs/THREAT-MODEL.md property 8).
  *
  * Epoch decision (see docs/PROTOCOL.md): the body AD is EVERY byte before the nonce (header,
  * epoch included, and all recipient slots), so any flipped bit anywhere is rejected by every

@@ -28,7 +28,6 @@ const pairs: [string, Primitives, Primitives][] = [
 const TINY = { ops: 1, memKiB: 8 };
 const RUNS = { numRuns: 25 };
 
-const id = () => fc.uint8Array({ minLength: 16, maxLength: 16 });
 const flip = (b: Uint8Array, bit: number) => {
   const c = b.slice();
   c[Math.floor(bit / 8) % c.length]! ^= 1 << bit % 8;

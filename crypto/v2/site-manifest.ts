@@ -7,7 +7,7 @@
  * every file of the live site and compare it byte for byte with what the organisation
  * approved (`npm run verify-site`), without trusting the server that serves it.
  *
- * Signed bytes (all integers big-endian; see docs/protocol-site-manifest.md):
+ * Signed bytes (all integers big-endian; see docs/PROTOCOL.md section 26.6):
  *
  *   0x02 | 0x70 | site(1) | rootPublicKey(32) | fileCount(u16) |
  *   fileCount * ( pathLength(u16) | path (ASCII) | sha256(32) )

@@ -9,9 +9,10 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, expect, inject, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { launchBrowser } from '../helpers/browser.ts';
+import { describeWithBrowser } from '../helpers/browser-suite.ts';
 import { startLiveServer, type LiveServer } from '../helpers/live-server.ts';
 
 const CANARY = `CANARY${randomBytes(6).toString('hex')}`;
@@ -53,7 +54,7 @@ function expectClean(where: string, text: string): void {
   expect({ where, userAgent: /HavenProbe|Mozilla|HeadlessChrome/.test(text) }).toEqual({ where, userAgent: false });
 }
 
-describe('server seizure finds no canary, IP or user agent', () => {
+describeWithBrowser('server seizure finds no canary, IP or user agent', () => {
   let browser: Browser;
   afterAll(async () => {
     await browser?.close();
@@ -62,12 +63,11 @@ describe('server seizure finds no canary, IP or user agent', () => {
   it('on PGlite: the raw data directory and the logs', { timeout: 180_000 }, async () => {
     browser ??= await launchBrowser();
     const live = await startLiveServer();
-    let files: string[] = [];
     try {
       await submitThroughUi(browser, live);
       expect(await live.server.database.db.selectFrom('messages').select('id').execute()).toHaveLength(3);
       await live.server.stop();
-      files = fs.readdirSync(live.dataDir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => path.join(d.parentPath, d.name));
+      const files = fs.readdirSync(live.dataDir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => path.join(d.parentPath, d.name));
       expect(files.length).toBeGreaterThan(10);
       // Control: the scan does see row data (team names are stored in clear, by design).
       expect(files.some((f) => fs.readFileSync(f).toString('latin1').includes('Evacuation'))).toBe(true);

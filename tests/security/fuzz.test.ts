@@ -2,7 +2,9 @@
  * Fuzzing every endpoint of both sites (discovered from the apps' own route tables, so a new
  * endpoint is fuzzed without anyone remembering to add it): malformed, oversized and wrongly
  * typed input never yields a 5xx, API errors keep the one JSON shape, the server stays alive,
- * and nothing is written.
+ * and nothing is written. Inputs include random query strings, random cursors, integers at
+ * the edge of every integer type (in the query, the path and the body) and random bodies,
+ * on both databases.
  */
 import fc from 'fast-check';
 import { sql, type Kysely } from 'kysely';
@@ -46,8 +48,32 @@ function endpoints(apps: TestApps): Endpoint[] {
   return out;
 }
 
+/** Integers at the edges of every integer type (u8..u32, int4, safe integer, double) and their near misses. */
+const EDGE_NUMBERS = [0, -1, 1, 255, 256, 65535, 65536, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1, 2 ** 53, 2 ** 63, 1e308, -1e308, 0.5, -0];
+const EDGE_TEXTS = [...EDGE_NUMBERS.map(String), 'NaN', 'Infinity', '-Infinity', '', ' ', '1e3', '0x10', '01', '+1', '1.0', '9'.repeat(40), '9'.repeat(5000)];
+const edgeNumber = fc.constantFrom(...EDGE_NUMBERS);
+const edgeText = fc.constantFrom(...EDGE_TEXTS);
+
+/** Cursors: random bytes of the right and wrong lengths, edge hours, and random text. */
+const cursorArb = fc.oneof(
+  fc.uint8Array({ minLength: 20, maxLength: 20 }).map((b) => base64urlEncode(b)),
+  fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => base64urlEncode(b)),
+  fc.uint8Array({ maxLength: 40 }).map((b) => base64urlEncode(b)),
+  fc.constantFrom(0, 1, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1).chain((hour) =>
+    fc.uint8Array({ minLength: 16, maxLength: 16 }).map((id) => {
+      const bytes = new Uint8Array(20);
+      new DataView(bytes.buffer).setUint32(0, hour);
+      bytes.set(id, 4);
+      return base64urlEncode(bytes);
+    }),
+  ),
+  fc.string({ maxLength: 60 }),
+);
+
 const anyValue = fc.oneof(
   fc.string({ maxLength: 200 }),
+  edgeNumber,
+  edgeText,
   fc.integer(),
   fc.double(),
   fc.boolean(),
@@ -64,6 +90,8 @@ const bodyArb = fc.oneof(
   fc.json({ maxDepth: 3 }),
   fc.string({ maxLength: 300 }),
   fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('latin1')),
+  // Integers JSON.parse turns into Infinity or loses: a literal no JavaScript number holds.
+  fc.constantFrom(...FIELD_NAMES).map((f) => `{"${f}": ${'9'.repeat(400)}}`),
   fc.constant(''),
 );
 
@@ -72,9 +100,16 @@ const paramArb = fc.oneof(
   fc.string({ minLength: 1, maxLength: 40 }).map((s) => encodeURIComponent(s)),
   fc.constant('..%2F..%2Fetc%2Fpasswd'),
   fc.constant('A'.repeat(3000)),
+  edgeText.map((x) => encodeURIComponent(x) || '0'),
 );
 
-const queryArb = fc.dictionary(fc.constantFrom('status', 'team', 'cursor', 'limit', 'epoch', 'x'), fc.string({ maxLength: 60 }), { maxKeys: 4 });
+const QUERY_NAMES = ['status', 'team', 'cursor', 'limit', 'after', 'epoch', 'lang', 'x'] as const;
+
+/** A query string: known names with random, edge-integer or cursor values, or raw random text. */
+const queryArb = fc.oneof(
+  { weight: 4, arbitrary: fc.dictionary(fc.constantFrom(...QUERY_NAMES), fc.oneof(fc.string({ maxLength: 60 }), edgeText, cursorArb), { maxKeys: 4 }).map((q) => new URLSearchParams(q).toString()) },
+  { weight: 1, arbitrary: fc.string({ maxLength: 120 }).map((raw) => encodeURI(raw)) },
+);
 
 async function rowCounts(db: Kysely<Database>): Promise<Record<string, number>> {
   const tables = await sql<{ tablename: string }>`select tablename from pg_tables where schemaname = 'public' and tablename not like 'kysely_%' order by tablename`.execute(db);
@@ -127,7 +162,7 @@ describeEachDatabase('fuzzing every endpoint', (t) => {
           // Logging out would end the fuzzer's own session; it is fuzzed without the cookie.
           const sendCookie = withCookie && !endpoint.path.endsWith('/logout');
           const path = endpoint.path.replace(/:[a-zA-Z]+/g, param);
-          const qs = new URLSearchParams(query).toString();
+          const qs = query;
           const hasBody = endpoint.method !== 'GET' && endpoint.method !== 'DELETE';
           const res = await apps[endpoint.site].request(`${path}${qs ? `?${qs}` : ''}`, {
             method: endpoint.method,
@@ -152,6 +187,22 @@ describeEachDatabase('fuzzing every endpoint', (t) => {
     expect(after).toEqual(before);
     expect((await apps.requester.request('/api/v1/health')).status).toBe(200);
     expect((await apps.triage.request('/api/v1/session', { headers: { cookie } })).status).toBe(200);
+  });
+
+  it('answers every query string, cursor and edge integer on every GET route with 2xx or 4xx, writing nothing', { timeout: 120_000 }, async () => {
+    const gets = endpoints(apps).filter((e) => e.method === 'GET');
+    expect(gets.length).toBeGreaterThanOrEqual(8);
+    const before = await rowCounts(t.db);
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...gets), paramArb, queryArb, async (endpoint, param, query) => {
+        const path = endpoint.path.replace(/:[a-zA-Z]+/g, param);
+        const res = await apps[endpoint.site].request(`${path}${query ? `?${query}` : ''}`, { headers: { cookie } });
+        expect({ endpoint: endpoint.path, query, status: res.status }).toEqual({ endpoint: endpoint.path, query, status: expect.toBeOneOf([200, 304, 400, 401, 403, 404, 429, 503]) });
+        await res.arrayBuffer();
+      }),
+      { numRuns: 400 },
+    );
+    expect(await rowCounts(t.db)).toEqual(before);
   });
 
   it('refuses an oversized body on every endpoint that takes one with 413', async () => {

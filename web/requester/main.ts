@@ -29,7 +29,7 @@ import { readThread, type ThreadEntry } from '../../common/thread-reading.ts';
 import { MAX_BODY_BYTES } from '../../crypto/v1/padding.ts';
 import { WORDS as EN_WORDS } from '../../crypto/wordlists/en.ts';
 import { WORDS as RU_WORDS } from '../../crypto/wordlists/ru.ts';
-import { STRINGS, pickLanguage, type Lang, type Strings } from './i18n.ts';
+import { STRINGS, pickLanguage, type Lang, type Strings } from '../../common/requester-i18n.ts';
 
 declare const __WORKER_URLS__: Record<string, string>;
 

@@ -1,12 +1,12 @@
 /**
  * The fingerprint the dashboard shows a responder at enrolment (crypto/v1/certs.ts) must be
- * the one the admin's screen shows before approval (web/shared/admin-crypto.ts), or the
+ * the one the admin's screen shows before approval (crypto/v1/admin.ts), or the
  * out-of-band comparison that stops a server swapping keys would always fail.
  */
 import { describe, expect, it } from 'vitest';
 import { loadSodiumPrimitives } from '../../crypto/sodium.ts';
 import { accountFingerprint } from '../../crypto/v1/certs.ts';
-import { accountFingerprint as adminAccountFingerprint } from '../shared/admin-crypto.ts';
+import { accountFingerprint as adminAccountFingerprint } from '../../crypto/v1/admin.ts';
 
 const p = await loadSodiumPrimitives();
 

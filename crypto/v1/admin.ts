@@ -8,12 +8,12 @@
  * entry that says anything else (an admin's signature must describe what was done).
  * Imports nothing from api/ (STYLE rule 6).
  */
-import { ByteWriter, base64urlEncode, utf8Encode } from '../../crypto/encoding.ts';
-import { MalformedError, SignatureError } from '../../crypto/errors.ts';
-import type { Primitives } from '../../crypto/primitives.ts';
-import { auditEntryHash, signAuditHash } from '../../crypto/v1/audit.ts';
-import { VERSION } from '../../crypto/v1/constants.ts';
-import { open, seal, SEAL_OVERHEAD } from '../../crypto/v1/seal.ts';
+import { ByteWriter, base64urlEncode, utf8Encode } from '../encoding.ts';
+import { MalformedError, SignatureError } from '../errors.ts';
+import type { Primitives } from '../primitives.ts';
+import { auditEntryHash, signAuditHash } from './audit.ts';
+import { VERSION } from './constants.ts';
+import { open, seal, SEAL_OVERHEAD } from './seal.ts';
 
 // ---------------------------------------------------------------- canonical JSON
 

@@ -42,7 +42,7 @@ function estimateBits(pw: string): number {
   if (/[0-9]/.test(pw)) pool += 10;
   if (/[^A-Za-z0-9\s]/.test(pw) && /[\x21-\x7e]/.test(pw.replace(/[A-Za-z0-9]/g, ''))) pool += 33;
   if (/\s/.test(pw)) pool += 1;
-  if (/[^\x00-\x7f]/.test(pw)) pool += 66;
+  if (/[^\p{ASCII}]/u.test(pw)) pool += 66;
   const unique = new Set(chars).size;
   const effective = Math.min(chars.length, unique * 2);
   return effective * Math.log2(Math.max(pool, 2));

@@ -4,8 +4,8 @@
  * team epoch keys, grant epoch secrets to verified certificates only, re-wrap old records to
  * the current epoch, sign audit entries, and verify the whole audit chain.
  *
- * Threat model (DESIGN.md "compromised server code" aside): the server lists accounts, teams,
- * certificates and grants, and may lie about any of them. So every public key this module
+ * Threat model (docs/THREAT-MODEL.md, adversary "compromised server code"): the server
+ * lists accounts, teams, certificates and grants, and may lie about any of them. So every public key this module
  * seals to comes out of a certificate it verified against the configured root for the exact
  * account, team and epoch; every epoch secret it uses is checked against that epoch's
  * root-signed certificate; and the root seed is checked to belong to the configured root.
@@ -13,15 +13,15 @@
  * The root seed lives in memory only; `wipeAdminKeys` zero-fills it. The admin's own account
  * secrets are the vault's (wiped by wipeVault), only borrowed here.
  */
-import { base64urlDecode as unb64, base64urlEncode as b64, utf8Decode } from '../../crypto/encoding.ts';
-import type { Primitives } from '../../crypto/primitives.ts';
-import { AUDIT_GENESIS_HASH, auditEntryHash, verifyAuditHash } from '../../crypto/v1/audit.ts';
+import { base64urlDecode as unb64, base64urlEncode as b64, utf8Decode } from '../../../crypto/encoding.ts';
+import type { Primitives } from '../../../crypto/primitives.ts';
+import { AUDIT_GENESIS_HASH, auditEntryHash, verifyAuditHash } from '../../../crypto/v1/audit.ts';
 import {
   accountFingerprint, createGrant, createX25519Key, openGrant, Role, rootFingerprint, signResponderCert, signTeamKey, verifyResponderCert, verifyTeamKey,
-} from '../../crypto/v1/certs.ts';
-import { rewrapMessage } from '../../crypto/v1/message.ts';
-import { auditJson, signAuditEntry, unwrapRootSeed, wrapRootSeed, type AuditAction, type AuditTargets } from '../shared/admin-crypto.ts';
-import type { Vault } from './keys.ts';
+} from '../../../crypto/v1/certs.ts';
+import { rewrapMessage } from '../../../crypto/v1/message.ts';
+import { auditJson, signAuditEntry, unwrapRootSeed, wrapRootSeed, type AuditAction, type AuditTargets } from '../../../crypto/v1/admin.ts';
+import type { Vault } from '../keys.ts';
 
 export interface AdminKeys {
   orgId: Uint8Array;

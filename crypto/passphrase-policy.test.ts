@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assessPassphrase } from './passphrase.ts';
+import { assessPassphrase } from './passphrase-policy.ts';
 
 describe('responder passphrase check', () => {
   it('accepts a few unrelated words of 12 or more characters', () => {

@@ -1,0 +1,265 @@
+/**
+ * What the Admin screen's views share: the dependencies main.ts hands in, the screen's state
+ * (wiped by wipeAdmin), small DOM helpers that build text-only nodes, one-step-at-a-time
+ * running, the API call that carries a signed audit entry, loading, and the confirmation
+ * dialog.
+ */
+import { base64urlDecode as unb64 } from '../../../crypto/encoding.ts';
+import type { Primitives } from '../../../crypto/primitives.ts';
+import type { AuditAction, AuditTargets } from '../../../crypto/v1/admin.ts';
+import { type AdminAccountJson, AdminKeyError, type AdminKeys, type AdminTeamJson, type AuditEntryJson, type AuditJson, type ChainVerdict, type NewTeamKey, signAudit, verifyAuditChain } from './keys.ts';
+import { fill, type Lang, type Strings } from '../i18n.ts';
+import type { Vault } from '../keys.ts';
+import { render } from './screen.ts';
+
+export interface AdminDeps {
+  api<T>(method: string, path: string, body?: unknown): Promise<T>;
+  primitives(): Promise<Primitives>;
+  strings(): Strings;
+  lang(): Lang;
+  announce(text: string): void;
+  alertError(text: string | null): void;
+  hourText(iso: string): string;
+  vault(): Vault | null;
+  /** main.ts re-reads GET /teams after a key change, so the admin's own reading keys follow. */
+  keysChanged(): Promise<void>;
+}
+
+export interface RewrapProgress {
+  done: number;
+  total: number;
+  running: boolean;
+  failed: number;
+}
+
+export const REWRAP_BATCH = 200;
+const AUDIT_PAGE = 1000;
+export const ADMIN = '/api/v1/admin';
+
+export const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+
+export let deps: AdminDeps;
+
+/** Called once by initAdmin, before anything else of the Admin screen runs. */
+export function setDeps(d: AdminDeps): void {
+  deps = d;
+}
+
+export const t = (): Strings => deps.strings();
+
+/** The Admin screen's state, emptied by wipeAdmin (which bumps `epoch`, so late answers are dropped; `sodium` is a library and stays). */
+export const admin = {
+  keys: null as AdminKeys | null,
+  rootProblem: null as 'none' | 'no_wrap' | 'bad' | null,
+  accounts: [] as AdminAccountJson[],
+  teams: [] as AdminTeamJson[],
+  retentionDays: null as number | null,
+  auditEntries: [] as AuditEntryJson[],
+  verdict: null as ChainVerdict | null,
+  compared: new Set<string>(),
+  mustRotate: [] as string[],
+  rewrap: new Map<string, RewrapProgress>(),
+  busy: false,
+  epoch: 0,
+  /** libsodium, loaded before any admin data arrives (main.ts loads it at start). */
+  sodium: null as Primitives | null,
+};
+
+// ---------------------------------------------------------------- small DOM helpers
+
+export function el<K extends keyof HTMLElementTagNameMap>(tag: K, opts: { cls?: string; text?: string } = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (opts.cls) e.className = opts.cls;
+  // Text only: names, slugs and audit entries come from the server or other people.
+  if (opts.text !== undefined) e.textContent = opts.text;
+  e.append(...children);
+  return e;
+}
+
+export function button(text: string, onClick: () => void, opts: { cls?: string; disabled?: boolean; label?: string } = {}): HTMLButtonElement {
+  const b = el('button', { text, ...(opts.cls ? { cls: opts.cls } : {}) });
+  b.type = 'button';
+  b.disabled = opts.disabled ?? false;
+  if (opts.label) b.setAttribute('aria-label', opts.label);
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+export function fingerprintLine(label: string, fp: string): HTMLElement {
+  return el('p', {}, `${label} `, el('code', { cls: 'fingerprint', text: fp }));
+}
+
+export function status(text: string, error = false): void {
+  const s = $('adm-status');
+  s.classList.toggle('error', error);
+  s.textContent = '';
+  s.append(document.createTextNode(text));
+}
+
+export function accountName(id: string): string {
+  return admin.accounts.find((a) => a.id === id)?.username ?? '?';
+}
+
+export function teamLabel(id: string): string {
+  return admin.teams.find((x) => x.id === id)?.name ?? '?';
+}
+
+function errorText(err: unknown): string | null {
+  const e = err as { status?: number; code?: string };
+  if (e.status === 401 || e.code === 'stale') return null; // the dashboard's api (shell.ts) already wiped and said why
+  if (err instanceof AdminKeyError) {
+    if (err.reason === 'root') return t().admRootBad;
+    if (err.reason === 'no_secret') return t().admNoSecret;
+    return t().admCertBad;
+  }
+  if (e.status === 409) return t().admConflict;
+  if (e.status === 403) return t().admForbidden;
+  if (e.status === 400 || e.status === 404) return t().admRefused;
+  return t().failed;
+}
+
+/** Runs one admin step; one at a time, so two clicks never race on the audit head. */
+export async function step(run: () => Promise<void>): Promise<void> {
+  if (admin.busy) return;
+  admin.busy = true;
+  const started = admin.epoch;
+  deps.alertError(null);
+  try {
+    await run();
+  } catch (err) {
+    if (started !== admin.epoch) return;
+    const text = errorText(err);
+    if (text) status(text, true);
+  } finally {
+    admin.busy = false;
+  }
+}
+
+// ---------------------------------------------------------------- API with signed audit entries
+
+/**
+ * Sends an audited admin action: reads the head, signs the entry on top of it, sends. If
+ * another admin appended first the server answers 409; the entry is rebuilt once on the new
+ * head (the action itself did not happen).
+ */
+export async function audited<T>(method: string, path: string, action: AuditAction, targets: AuditTargets, body: (audit: AuditJson) => Record<string, unknown>): Promise<T> {
+  const p = await deps.primitives();
+  for (let attempt = 0; ; attempt++) {
+    if (!admin.keys) throw new AdminKeyError('root');
+    const head = await deps.api<{ seq: number; hash: string }>('GET', `${ADMIN}/audit/head`);
+    const audit = signAudit(p, admin.keys, action, targets, head.hash);
+    try {
+      return await deps.api<T>(method, `${ADMIN}${path}`, body(audit));
+    } catch (err) {
+      if (attempt === 0 && (err as { status?: number }).status === 409) continue;
+      throw err;
+    }
+  }
+}
+
+export async function loadAccountsAndTeams(): Promise<void> {
+  const [a, tm] = await Promise.all([
+    deps.api<{ accounts: AdminAccountJson[] }>('GET', `${ADMIN}/accounts`),
+    deps.api<{ teams: AdminTeamJson[] }>('GET', `${ADMIN}/teams`),
+  ]);
+  admin.accounts = a.accounts;
+  admin.teams = tm.teams;
+}
+
+export async function loadAudit(): Promise<void> {
+  const all: AuditEntryJson[] = [];
+  let after = 0;
+  for (;;) {
+    const page = await deps.api<{ entries: AuditEntryJson[]; next: number | null }>('GET', `${ADMIN}/audit?after=${after}&limit=${AUDIT_PAGE}`);
+    all.push(...page.entries);
+    if (page.next === null) break;
+    after = page.next;
+  }
+  admin.auditEntries = all;
+  const p = await deps.primitives();
+  const signKeys = new Map<string, Uint8Array>();
+  for (const a of admin.accounts) {
+    try {
+      signKeys.set(a.id, unb64(a.signPublicKey));
+    } catch {
+      // A malformed key simply does not verify anything.
+    }
+  }
+  admin.verdict = verifyAuditChain(p, admin.auditEntries, signKeys);
+}
+
+/** Everything the Admin screen shows, fetched again. */
+export async function reload(): Promise<void> {
+  const started = admin.epoch;
+  await loadAccountsAndTeams();
+  const r = await deps.api<{ closedRetentionDays: number }>('GET', `${ADMIN}/retention`);
+  admin.retentionDays = r.closedRetentionDays;
+  await loadAudit();
+  if (started !== admin.epoch) return;
+  render();
+}
+
+// ---------------------------------------------------------------- confirmation dialog
+
+interface ConfirmOptions {
+  title: string;
+  body: Node[];
+  /** a box the admin must tick before OK is enabled (a comparison they made) */
+  check?: string;
+  ok: string;
+}
+
+export function confirmDialog(o: ConfirmOptions): Promise<boolean> {
+  const dialog = $<HTMLDialogElement>('adm-dialog');
+  $('adm-dialog-title').textContent = o.title;
+  $('adm-dialog-body').replaceChildren(...o.body);
+  const check = $<HTMLInputElement>('adm-dialog-check');
+  check.checked = false;
+  $('adm-dialog-check-row').hidden = !o.check;
+  $('adm-dialog-check-text').textContent = o.check ?? '';
+  const ok = $<HTMLButtonElement>('adm-dialog-ok');
+  ok.textContent = o.ok;
+  ok.disabled = Boolean(o.check);
+  $('adm-dialog-cancel').textContent = t().cancel;
+  dialog.returnValue = '';
+  return new Promise((resolve) => {
+    dialog.addEventListener('close', () => {
+      $('adm-dialog-body').replaceChildren();
+      resolve(dialog.returnValue === 'ok');
+    }, { once: true });
+    dialog.showModal();
+    // Start on the box to tick, else on Cancel: the destructive choice is never the default.
+    (o.check ? check : $('adm-dialog-cancel')).focus();
+  });
+}
+
+/** The rotation (or creation) confirmation: the new key and every member it is granted to. */
+export function confirmKey(title: string, key: NewTeamKey, ok: string): Promise<boolean> {
+  const list = el('ul', { cls: 'grant-list' });
+  for (const g of key.grants) list.append(el('li', {}, `${g.username}: `, el('code', { cls: 'fingerprint', text: g.fingerprint })));
+  return confirmDialog({
+    title,
+    body: [
+      el('p', { text: t().admKeyIntro }),
+      fingerprintLine(t().admNewKeyFp, key.fingerprint),
+      el('p', { text: fill(t().admGrantedTo, { n: key.grants.length }) }),
+      list,
+    ],
+    check: t().admKeyCheck,
+    ok,
+  });
+}
+export function checkboxList(container: HTMLElement, name: string, items: { value: string; label: string; checked?: boolean; disabled?: boolean }[]): void {
+  const before = new Set([...container.querySelectorAll<HTMLInputElement>('input:checked')].map((i) => i.value));
+  container.replaceChildren(
+    ...items.map((item) => {
+      const input = el('input');
+      input.type = 'checkbox';
+      input.name = name;
+      input.value = item.value;
+      input.checked = item.checked ?? before.has(item.value);
+      input.disabled = item.disabled ?? false;
+      return el('label', { cls: 'check' }, input, ` ${item.label}`);
+    }),
+  );
+}

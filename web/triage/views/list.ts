@@ -1,0 +1,125 @@
+/**
+ * The request list: pages of rows decrypted in this browser, filtered by status, team and a
+ * search over the decrypted text (never sent to the server), and keyboard selection.
+ */
+import type { Primitives } from '../../../crypto/primitives.ts';
+import type { RequestBody } from '../../../crypto/v1/request-body.ts';
+import { fill, PRIORITY_LABELS, STATUS_LABELS } from '../i18n.ts';
+import { openRequestRow, type RequestRowJson, vaultContext } from '../keys.ts';
+import { $, alertError, announce, api, ApiError, EXCERPT_CHARS, hourText, PAGE_SIZE, primitives, type Row, state, teamName, wipeBody } from '../shell.ts';
+import { openRequest } from './thread.ts';
+
+function excerptOf(body: RequestBody): string {
+  const text = body.message.replace(/\s+/g, ' ').trim();
+  return text.length > EXCERPT_CHARS ? `${text.slice(0, EXCERPT_CHARS)}…` : text;
+}
+
+function toRow(p: Primitives, json: RequestRowJson): Row {
+  const opened = openRequestRow(p, vaultContext(state.vault!), json);
+  if (!opened.ok) return { json, body: null, failure: opened.reason, excerpt: '', haystack: '' };
+  const b = opened.value;
+  const haystack = [b.topic ?? '', b.message, b.contact ?? '', ...(b.attachments ?? []).map((a) => a.name)].join('\n').toLowerCase();
+  return { json, body: b, failure: null, excerpt: excerptOf(b), haystack };
+}
+
+/** Bumped by every list load, so a slower answer to an older filter never lands on a newer list. */
+let loadSeq = 0;
+
+export async function loadRows(reset: boolean): Promise<void> {
+  if (!state.vault) return;
+  const seq = ++loadSeq;
+  const p = await primitives();
+  const q = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  if (state.filters.status) q.set('status', state.filters.status);
+  if (state.filters.team) q.set('team', state.filters.team);
+  if (!reset && state.nextCursor) q.set('cursor', state.nextCursor);
+  try {
+    const page = await api<{ requests: RequestRowJson[]; nextCursor: string | null }>('GET', `/api/v1/requests?${q}`);
+    if (seq !== loadSeq || !state.vault) return;
+    const before = state.rows.length;
+    if (reset) {
+      for (const row of state.rows) wipeBody(row.body);
+      state.rows = [];
+      state.selected = -1;
+    }
+    state.rows.push(...page.requests.map((r) => toRow(p, r)));
+    state.nextCursor = page.nextCursor;
+    renderRows();
+    announce(fill(state.t.loaded, { n: state.rows.length }) + (state.nextCursor ? ` ${state.t.more}` : ''));
+    // "Load more" may have just hidden itself: carry focus to the first new row.
+    if (!reset) {
+      const index = visibleRows().indexOf(state.rows[before]!);
+      if (index >= 0) select(index);
+    }
+  } catch (err) {
+    if (!(err instanceof ApiError && (err.status === 401 || err.code === 'stale'))) alertError(state.t.failed);
+  }
+}
+
+export function visibleRows(): Row[] {
+  const query = $<HTMLInputElement>('search').value.trim().toLowerCase();
+  if (!query) return state.rows;
+  return state.rows.filter((r) => r.haystack.includes(query));
+}
+
+function badge(text: string, cls: string): HTMLElement {
+  const span = document.createElement('span');
+  span.className = `badge ${cls}`;
+  span.textContent = text;
+  return span;
+}
+
+export function renderRows(): void {
+  const list = $('rows');
+  const shown = visibleRows();
+  const items = shown.map((row) => {
+    const li = document.createElement('li');
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'row';
+    button.dataset.id = row.json.id;
+    const excerpt = document.createElement('span');
+    excerpt.className = 'excerpt';
+    // Text only: hostile request text can never become markup here.
+    excerpt.textContent = row.body ? row.excerpt : row.failure === 'no_key' ? state.t.noKey : state.t.unreadable;
+    const meta = document.createElement('span');
+    meta.className = 'rowmeta';
+    meta.append(
+      badge(STATUS_LABELS[state.lang][row.json.status] ?? row.json.status, row.json.status),
+      badge(PRIORITY_LABELS[state.lang][row.json.priority] ?? row.json.priority, row.json.priority),
+      document.createTextNode(`${teamName(row.json.teamId)} · ${hourText(row.json.createdHour)}`),
+    );
+    button.append(excerpt, meta);
+    button.addEventListener('click', () => void openRequest(row.json.id));
+    button.addEventListener('focus', () => select(shown.indexOf(row), false));
+    li.append(button);
+    return li;
+  });
+  list.replaceChildren(...items);
+  if (state.selected >= shown.length) state.selected = shown.length - 1;
+  markSelected();
+  $('load-more').hidden = state.nextCursor === null;
+  const count = $('list-count');
+  if (state.rows.length === 0) count.textContent = state.t.noRequests;
+  else if (shown.length === 0) count.textContent = state.t.noMatches;
+  else count.textContent = fill(state.t.shown, { n: shown.length, m: state.rows.length });
+}
+
+export function rowButtons(): HTMLButtonElement[] {
+  return [...$('rows').querySelectorAll<HTMLButtonElement>('button.row')];
+}
+
+function markSelected(): void {
+  rowButtons().forEach((b, i) => {
+    b.classList.toggle('selected', i === state.selected);
+    b.setAttribute('aria-current', i === state.selected ? 'true' : 'false');
+  });
+}
+
+export function select(index: number, focus = true): void {
+  const buttons = rowButtons();
+  if (buttons.length === 0) return;
+  state.selected = Math.max(0, Math.min(buttons.length - 1, index));
+  markSelected();
+  if (focus) buttons[state.selected]!.focus();
+}
