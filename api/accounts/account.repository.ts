@@ -2,7 +2,7 @@
  * Database access for the triage side: accounts, invitations, sessions, team membership,
  * grants, and the responder's view of requests and threads.
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { AccountRole, AccountStatus, Database, EpochState, MessageKindName, RequestPriority, RequestStatus } from '../db/schema.ts';
 
 export interface Account {
