@@ -10,7 +10,9 @@ import type { Page } from 'playwright-core';
 import type { Primitives } from '../../crypto/primitives.ts';
 import { deriveAccountSecrets, unwrapAccountKeys, RESPONDER_DEFAULT_PARAMS } from '../../crypto/v1/account.ts';
 import { openGrant, verifyTeamKey } from '../../crypto/v1/certs.ts';
-import { MessageKind, openMessage, RecipientKind } from '../../crypto/v1/message.ts';
+import { MessageKind, RecipientKind } from '../../crypto/v1/message.ts';
+import { openMessageAny } from '../../crypto/index.ts';
+import { parseTeamKeyStatementUnverified, verifyTeamKeyStatement } from '../../crypto/v2/team-key.ts';
 import type { Database } from '../../api/db/schema.ts';
 import { createDemoAdmin, type DemoOrganisation } from '../../seeds/demo.ts';
 import { accountKeysOf } from './approve.ts';
@@ -100,7 +102,11 @@ export async function keysHeldBy(db: Kysely<Database>, p: Primitives, demo: Demo
   const epochSecrets = [];
   for (const g of grants) {
     const e = await db.selectFrom('team_epochs').selectAll().where('team_id', '=', g.team_id).where('epoch', '=', g.epoch).executeTakeFirstOrThrow();
-    const teamPublic = verifyTeamKey(p, demo.root.publicKey, e.certificate, { orgId: demo.organisationId, teamId: g.team_id, epoch: g.epoch }).publicKey;
+    const expected = { orgId: demo.organisationId, teamId: g.team_id, epoch: g.epoch };
+    // Either version of team key (v2 statements: checked at their own issue hour, as an old epoch's may have expired).
+    const teamPublic = e.certificate[0] === 2
+      ? verifyTeamKeyStatement(p, demo.root.publicKey, e.certificate, { ...expected, nowHour: parseTeamKeyStatementUnverified(e.certificate).issuedHour }).publicKey
+      : verifyTeamKey(p, demo.root.publicKey, e.certificate, expected).publicKey;
     const opened = openGrant(p, { responderSecret: keys.x25519Secret, bytes: g.sealed, expected: { orgId: demo.organisationId, teamId: g.team_id, epoch: g.epoch, accountId: account.id }, teamPublic });
     epochSecrets.push({ teamId: g.team_id, epoch: g.epoch, secret: opened.epochSecret });
   }
@@ -118,9 +124,10 @@ export function countOpenings(p: Primitives, demo: DemoOrganisation, held: HeldK
   for (const secret of candidates) {
     for (const epoch of epochs) {
       try {
-        openMessage(p, blob, {
+        openMessageAny(p, blob, {
           recipientKind: RecipientKind.team,
           secret,
+          rootPublic: demo.root.publicKey,
           expected: { orgId: demo.organisationId, teamId: row.team_id, threadId: row.id, messageId: row.id, kind: MessageKind.request, epoch },
         });
         opened++;

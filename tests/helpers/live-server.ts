@@ -14,6 +14,7 @@ import { loadSodiumPrimitives } from '../../crypto/sodium.ts';
 import { seedDemo, type DemoOrganisation } from '../../seeds/demo.ts';
 import { DIST_DIR } from '../../api/dist-location.ts';
 import { manifestsOfBuild } from '../../api/web/static-site.ts';
+import { signDemoTeamKeysV2 } from './team-key-v2-stopgap.ts';
 
 export interface LiveServer {
   server: RunningServer;
@@ -37,6 +38,7 @@ export async function startLiveServer(env: Record<string, string> = {}): Promise
     const seeded = await seedDemo(database.db, setup, p, { siteManifests: manifestsOfBuild(DIST_DIR) });
     if (!seeded.created) throw new Error('expected a fresh database');
     demo = seeded.demo;
+    await signDemoTeamKeysV2(database.db, p, demo); // STOPGAP: see team-key-v2-stopgap.ts
   } finally {
     await database.close();
   }

@@ -21,7 +21,8 @@ import {
 } from '../../../crypto/v1/certs.ts';
 import { rewrapMessage } from '../../../crypto/v1/message.ts';
 import { auditJson, signAuditEntry, unwrapRootSeed, wrapRootSeed, type AuditAction, type AuditTargets } from '../../../crypto/v1/admin.ts';
-import type { Vault } from '../keys.ts';
+import { verifiedTeamPublic, type Vault } from '../keys.ts';
+import { rewrapMessageV2 } from '../../../crypto/v2/message.ts';
 
 export interface AdminKeys {
   orgId: Uint8Array;
@@ -183,8 +184,9 @@ export function liveEpochSecrets(
       if (e.state === 'retired') continue;
       const g = grants.find((x) => x.epoch === e.epoch);
       if (!g) throw new AdminKeyError('no_secret');
-      const cert = verifyTeamKey(p, k.rootPublic, unb64(e.certificate), { orgId: k.orgId, teamId, epoch: e.epoch });
-      const opened = openGrant(p, { responderSecret: k.x25519Secret, bytes: unb64(g.grant), expected: { orgId: k.orgId, teamId, epoch: e.epoch, accountId: k.accountId }, teamPublic: cert.publicKey });
+      // Either version of team key (protocol v2 statements; see keys.ts verifiedTeamPublic).
+      const teamPublic = verifiedTeamPublic(p, k.rootPublic, unb64(e.certificate), { orgId: k.orgId, teamId, epoch: e.epoch }, false);
+      const opened = openGrant(p, { responderSecret: k.x25519Secret, bytes: unb64(g.grant), expected: { orgId: k.orgId, teamId, epoch: e.epoch, accountId: k.accountId }, teamPublic });
       out.set(e.epoch, opened.epochSecret);
     }
   } catch {
@@ -252,14 +254,14 @@ export function makeTeamKey(p: Primitives, k: AdminKeys, teamId: string, epoch: 
  */
 export function rewrapPage(p: Primitives, k: AdminKeys, teamId: string, page: RewrapPageJson): { messages: { id: string; blob: string }[]; failed: number } {
   const id = unb64(teamId);
-  const current = verifyTeamKey(p, k.rootPublic, unb64(page.currentCertificate), { orgId: k.orgId, teamId: id, epoch: page.currentEpoch }).publicKey;
+  const current = verifiedTeamPublic(p, k.rootPublic, unb64(page.currentCertificate), { orgId: k.orgId, teamId: id, epoch: page.currentEpoch }, true);
   const secrets = new Map<number, Uint8Array>();
   for (const g of page.grants) {
     const e = page.epochs.find((x) => x.epoch === g.epoch);
     if (!e || e.state === 'retired') continue;
     try {
-      const cert = verifyTeamKey(p, k.rootPublic, unb64(e.certificate), { orgId: k.orgId, teamId: id, epoch: g.epoch });
-      secrets.set(g.epoch, openGrant(p, { responderSecret: k.x25519Secret, bytes: unb64(g.grant), expected: { orgId: k.orgId, teamId: id, epoch: g.epoch, accountId: k.accountId }, teamPublic: cert.publicKey }).epochSecret);
+      const teamPublic = verifiedTeamPublic(p, k.rootPublic, unb64(e.certificate), { orgId: k.orgId, teamId: id, epoch: g.epoch }, false);
+      secrets.set(g.epoch, openGrant(p, { responderSecret: k.x25519Secret, bytes: unb64(g.grant), expected: { orgId: k.orgId, teamId: id, epoch: g.epoch, accountId: k.accountId }, teamPublic }).epochSecret);
     } catch {
       // An old grant that does not verify is not used; its records are reported as failed.
     }
@@ -274,7 +276,10 @@ export function rewrapPage(p: Primitives, k: AdminKeys, teamId: string, page: Re
         continue;
       }
       try {
-        messages.push({ id: m.id, blob: b64(rewrapMessage(p, unb64(m.blob), secret, current, page.currentEpoch)) });
+        const blob = unb64(m.blob);
+        // v2 messages keep their signed inner plaintext untouched (crypto/v2 rewrapMessageV2).
+        const rewrapped = blob[0] === 2 ? rewrapMessageV2(p, blob, secret, current, page.currentEpoch) : rewrapMessage(p, blob, secret, current, page.currentEpoch);
+        messages.push({ id: m.id, blob: b64(rewrapped) });
       } catch {
         failed++;
       }
