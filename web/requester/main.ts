@@ -15,7 +15,7 @@
 import { noblePrimitives as p } from '../../crypto/noble.ts';
 import { base64urlDecode, base64urlEncode } from '../../crypto/encoding.ts';
 import { ExpiredStatementError, MalformedError } from '../../crypto/errors.ts';
-import { rootFingerprint } from '../../crypto/v1/certs.ts';
+import { rootFingerprint, verifyTeamKey } from '../../crypto/v1/certs.ts';
 import { embeddedKeySerialFloor, embeddedRootPublicKey, hasEmbeddedRootPublicKey } from '../shared/deployment.ts';
 import { MessageKind, RecipientKind } from '../../crypto/v1/message.ts';
 import { CURRENT_REQUESTER_PARAM_SET, REQUESTER_PARAM_SETS, generatePassphrase, lookupTokenHash } from '../../crypto/v1/requester.ts';
@@ -118,7 +118,12 @@ async function api<T>(path: string, body?: unknown): Promise<T> {
  * @throws on a forged or misdirected key (then nothing may be sent at all).
  */
 function verifiedTeamKey(root: Uint8Array, orgId: Uint8Array, teamId: Uint8Array, bytes: Uint8Array): Team['key'] {
-  if (bytes[0] !== VERSION_V2) return null;
+  if (bytes[0] !== VERSION_V2) {
+    // Still checked: a forged v1 certificate is a forgery (nothing may be sent), a genuine one
+    // is merely old (no expiry, no serial: a retired key could be replayed as it).
+    verifyTeamKey(p, root, bytes, { orgId, teamId });
+    return null;
+  }
   try {
     const s = verifyTeamKeyStatement(p, root, bytes, { orgId, teamId, nowHour: unixHour(Date.now()), minSerial: embeddedKeySerialFloor() });
     return { epoch: s.epoch, publicKey: s.publicKey };
