@@ -14,35 +14,28 @@
  */
 import { noblePrimitives as p } from '../../crypto/noble.ts';
 import { base64urlDecode, base64urlEncode } from '../../crypto/encoding.ts';
-import { ExpiredStatementError, MalformedError } from '../../crypto/errors.ts';
-import { rootFingerprint, verifyTeamKey } from '../../crypto/v1/certs.ts';
-import { embeddedKeySerialFloor, embeddedRootPublicKey, hasEmbeddedRootPublicKey } from '../shared/deployment.ts';
+import { MalformedError } from '../../crypto/errors.ts';
+import { rootFingerprint } from '../../crypto/v1/certs.ts';
+import { embeddedRootPublicKey, hasEmbeddedRootPublicKey } from '../shared/deployment.ts';
 import { MessageKind, RecipientKind } from '../../crypto/v1/message.ts';
 import { CURRENT_REQUESTER_PARAM_SET, REQUESTER_PARAM_SETS, generatePassphrase, lookupTokenHash } from '../../crypto/v1/requester.ts';
 import { encodeTextBody } from '../../crypto/v1/text-body.ts';
-import { VERSION_V2, unixHour } from '../../crypto/v2/constants.ts';
 import { sealMessageV2 } from '../../crypto/v2/message.ts';
 import { encodeRequestBodyV2 } from '../../crypto/v2/request-body.ts';
 import { deriveRequesterKeysV2, type RequesterKeysV2 } from '../../crypto/v2/requester.ts';
-import { verifyTeamKeyStatement } from '../../crypto/v2/team-key.ts';
 import { readThread, type ThreadEntry } from '../../common/thread-reading.ts';
 import { MAX_BODY_BYTES } from '../../crypto/v1/padding.ts';
 import { WORDS as EN_WORDS } from '../../crypto/wordlists/en.ts';
 import { WORDS as RU_WORDS } from '../../crypto/wordlists/ru.ts';
 import { STRINGS, pickLanguage, type Lang, type Strings } from '../../common/requester-i18n.ts';
+import { api, ApiError } from './api.ts';
+import { verifiedTeamKey, type Team } from './team-keys.ts';
+import { renderThread } from './thread-view.ts';
 
 declare const __WORKER_URLS__: Record<string, string>;
 
 /** Where the quick exit goes: a neutral, common site; the history entry is replaced. */
 const QUICK_EXIT_URL = 'https://www.wikipedia.org/';
-
-interface Team {
-  id: Uint8Array;
-  slug: string;
-  name: string;
-  /** null when the team's key is genuine but not usable: a v1 certificate or an expired statement */
-  key: { epoch: number; publicKey: Uint8Array } | null;
-}
 
 interface Intake {
   orgId: Uint8Array;
@@ -52,15 +45,6 @@ interface Intake {
 
 /** How many times a follow-up is re-signed when another message took its position first. */
 const POSITION_RETRIES = 3;
-
-class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-  ) {
-    super(code);
-  }
-}
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -89,48 +73,6 @@ function setStatus(id: string, text: string, isError = false): void {
   const el = $(id);
   el.textContent = text;
   el.classList.toggle('error', isError);
-}
-
-async function api<T>(path: string, body?: unknown): Promise<T> {
-  let res: Response;
-  try {
-    res = await fetch(path, {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? null : JSON.stringify(body),
-      credentials: 'omit',
-      cache: 'no-store',
-      referrerPolicy: 'no-referrer',
-    });
-  } catch {
-    throw new ApiError(0, 'network');
-  }
-  const json = (await res.json().catch(() => ({}))) as { error?: { code: string } };
-  if (!res.ok) throw new ApiError(res.status, json.error?.code ?? 'unknown');
-  return json as T;
-}
-
-/**
- * A team's intake key, from its v2 statement verified against the root embedded in this page,
- * for this org and team, unexpired, and at or above the page's serial floor (so a server cannot
- * replay a retired key). A v1 certificate (no expiry, no serial) or an expired statement is
- * genuine but not usable: null, and the page says the keys need renewing.
- * @throws on a forged or misdirected key (then nothing may be sent at all).
- */
-function verifiedTeamKey(root: Uint8Array, orgId: Uint8Array, teamId: Uint8Array, bytes: Uint8Array): Team['key'] {
-  if (bytes[0] !== VERSION_V2) {
-    // Still checked: a forged v1 certificate is a forgery (nothing may be sent), a genuine one
-    // is merely old (no expiry, no serial: a retired key could be replayed as it).
-    verifyTeamKey(p, root, bytes, { orgId, teamId });
-    return null;
-  }
-  try {
-    const s = verifyTeamKeyStatement(p, root, bytes, { orgId, teamId, nowHour: unixHour(Date.now()), minSerial: embeddedKeySerialFloor() });
-    return { epoch: s.epoch, publicKey: s.publicKey };
-  } catch (err) {
-    if (err instanceof ExpiredStatementError) return null;
-    throw err;
-  }
 }
 
 /**
@@ -258,37 +200,6 @@ async function submitRequest(event: Event): Promise<void> {
   }
 }
 
-/** One entry of the thread as the page shows it: text only, never parsed as HTML. */
-function renderThread(entries: ThreadEntry[]): void {
-  const list = $('messages');
-  list.replaceChildren();
-  for (const entry of entries) {
-    const li = document.createElement('li');
-    const who = document.createElement('span');
-    who.className = 'who';
-    if (entry.status === 'unverified') {
-      // No author and no text: whatever this message claims, nobody verifiable wrote it.
-      li.className = 'unverified';
-      who.textContent = t.unverified;
-      li.append(who);
-    } else {
-      const fromTeam = entry.kind === MessageKind.reply;
-      li.className = fromTeam ? 'from-team' : 'from-you';
-      who.textContent = fromTeam ? t.fromTeam : t.fromYou;
-      li.append(who);
-      if (entry.status === 'legacy') {
-        const legacy = document.createElement('span');
-        legacy.className = 'legacy';
-        legacy.textContent = t.legacy;
-        li.append(legacy);
-      }
-      li.append(document.createTextNode(entry.request ? entry.request.message : (entry.text ?? '')));
-    }
-    list.append(li);
-  }
-  $('no-replies').hidden = entries.some((e) => e.status !== 'unverified' && e.kind === MessageKind.reply);
-}
-
 /**
  * Fetches and reads the thread the keys open. @returns false only when the server lists no
  * message at all for this passphrase: one bad message never makes a thread "not found".
@@ -314,7 +225,7 @@ async function loadThread(keys: RequesterKeysV2): Promise<boolean> {
     ownSignPublic: keys.signPublic,
   });
   session = { keys, threadId: thread.threadId, teamId: thread.teamId, entries: thread.entries, nextPosition };
-  renderThread(thread.entries);
+  renderThread(thread.entries, t, $('messages'), $('no-replies'));
   // Without a verified request there is nothing to sign a follow-up into.
   $<HTMLButtonElement>('send-followup').disabled = thread.threadId === null;
   return true;
