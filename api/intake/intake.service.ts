@@ -17,6 +17,7 @@ import { unixHour } from '../../crypto/v2/constants.ts';
 import { verifyTeamKeyStatement } from '../../crypto/v2/team-key.ts';
 import { CURRENT_REQUESTER_PARAM_SET, REQUESTER_PARAM_SETS, generatePassphrase, lookupTokenHash } from '../../crypto/v1/requester.ts';
 import type { Primitives } from '../../crypto/primitives.ts';
+import { CryptoError } from '../../crypto/errors.ts';
 import { readThread } from '../../common/thread-reading.ts';
 import type { Database } from '../db/schema.ts';
 import { AppError, ConflictError, NotFoundError, PositionTakenError, RateLimitedError, UnavailableError, ValidationError } from '../errors.ts';
@@ -289,10 +290,16 @@ export class PlainIntakeService {
    */
   private teamKey(org: repo.OrganisationRecord, team: repo.IntakeTeam): { epoch: number; publicKey: Uint8Array } {
     const root = this.rootPublicKey!;
-    if (blobVersion(team.certificate) === 2) {
-      return verifyTeamKeyStatement(this.crypto, root, team.certificate, { orgId: org.id, teamId: team.id, nowHour: unixHour(Date.now()) });
+    try {
+      if (blobVersion(team.certificate) === 2) {
+        return verifyTeamKeyStatement(this.crypto, root, team.certificate, { orgId: org.id, teamId: team.id, nowHour: unixHour(Date.now()) });
+      }
+      return verifyTeamKey(this.crypto, root, team.certificate, { orgId: org.id, teamId: team.id });
+    } catch (err) {
+      // A stored key that is expired or does not verify is not the sender's fault: a typed 503, never a 500.
+      if (err instanceof CryptoError) throw new UnavailableError("This team's key cannot be used right now; the organisation must renew it.", 3600);
+      throw err;
     }
-    return verifyTeamKey(this.crypto, root, team.certificate, { orgId: org.id, teamId: team.id });
   }
 
   /** Seals and stores a request; returns the generated passphrase (shown once, never stored). */
