@@ -20,6 +20,8 @@ export const ERROR_CODES = [
   'not_found',
   'method_not_allowed',
   'conflict',
+  // a thread message signed for a position another message took first: re-fetch, re-sign, resend
+  'position_taken',
   'payload_too_large',
   'unsupported_media_type',
   'proof_required',
@@ -67,6 +69,16 @@ export class NotFoundError extends AppError {
 export class ConflictError extends AppError {
   constructor(message: string) {
     super('conflict', message, 409);
+  }
+}
+/**
+ * A v2 thread message names a position that is not the thread's next one (max + 1), usually
+ * because another message landed first. The position is inside the signature, so the server
+ * cannot renumber it: the client re-fetches the thread, re-signs at the new position, resends.
+ */
+export class PositionTakenError extends AppError {
+  constructor(message = 'Another message was added to this thread first; reload it and send again.') {
+    super('position_taken', message, 409);
   }
 }
 export class PayloadTooLargeError extends AppError {

@@ -53,6 +53,10 @@ const en = {
   noscriptReturn: 'Read replies (less protected: your passphrase is sent to the server)',
   noscriptBusy: 'Too many requests are arriving right now. Please wait a minute and try again.',
   noscriptInvalid: 'Please choose a team and write a message (not too long).',
+  unverified: 'This message could not be verified',
+  legacy: '(sent before messages were signed) ',
+  keysExpired: "This hotline's keys need renewing; try again later.",
+  retrying: 'Someone added a message at the same moment; sending again…',
 } as const;
 
 export type Strings = { [K in keyof typeof en]: string };
@@ -106,6 +110,10 @@ const ru: Strings = {
   noscriptReturn: 'Прочитать ответы (менее защищённо: кодовая фраза передаётся на сервер)',
   noscriptBusy: 'Сейчас приходит слишком много запросов. Подождите минуту и попробуйте снова.',
   noscriptInvalid: 'Выберите команду и напишите сообщение (не слишком длинное).',
+  unverified: 'Это сообщение не удалось проверить',
+  legacy: '(отправлено до того, как сообщения стали подписываться) ',
+  keysExpired: 'Ключи этой горячей линии нужно обновить; попробуйте позже.',
+  retrying: 'В этот же момент было добавлено другое сообщение; отправляем ещё раз…',
 };
 
 export const STRINGS: Record<Lang, Strings> = { en, ru };

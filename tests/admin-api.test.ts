@@ -13,8 +13,9 @@ import { createGrant, createRootKey, openGrant, Role, signResponderCert } from '
 import { verifyCurrentTeamKey, verifyHistoricTeamKey } from '../crypto/team-key-any.ts';
 import { unixHour } from '../crypto/v2/constants.ts';
 import { signTeamKeyStatement } from '../crypto/v2/team-key.ts';
-import { MessageKind, openMessage, parseMessageHeader, RecipientKind, sealMessage } from '../crypto/v1/message.ts';
-import { decodeRequestBody } from '../crypto/v1/request-body.ts';
+import { MessageKind, openMessage, RecipientKind, sealMessage } from '../crypto/v1/message.ts';
+import { openMessageAny, parseMessageHeaderAny } from '../crypto/index.ts';
+import { decodeRequestBodyV2 } from '../crypto/v2/request-body.ts';
 import { unwrapAccountKeys } from '../crypto/v1/account.ts';
 import { setupOrganisation, SetupRefusedError } from '../api/admin/setup.service.ts';
 import { insertRequest } from '../api/intake/intake.repository.ts';
@@ -230,19 +231,19 @@ describeEachDatabase('admin API', (t) => {
     const after = await submit('CANARY sent after removal', 'india juliet kilo lima mike november oscar papa');
     const stored = await t.db.selectFrom('messages').select(['blob', 'epoch']).where('id', '=', after).executeTakeFirstOrThrow();
     expect(stored.epoch).toBe(2);
-    expect(parseMessageHeader(stored.blob).epoch).toBe(2);
+    expect(parseMessageHeaderAny(stored.blob).header.epoch).toBe(2);
     // Try every key the removed responder held, in every slot, on the stored bytes.
     for (const secret of held) {
       for (const recipientKind of [RecipientKind.team, RecipientKind.requester]) {
-        expect(() => openMessage(p, stored.blob, { recipientKind, secret, expected: { orgId } })).toThrow();
+        expect(() => openMessageAny(p, stored.blob, { recipientKind, secret, rootPublic, expected: { orgId } })).toThrow();
       }
     }
     // ...while the remaining admin (granted epoch 2) reads it.
-    const opened = openMessage(p, stored.blob, { recipientKind: RecipientKind.team, secret: (await admin.epochSecrets(legalId)).get(2)!, expected: { orgId, teamId: legalId, epoch: 2 } });
-    expect(decodeRequestBody(opened.body).message).toBe('CANARY sent after removal');
+    const opened = openMessageAny(p, stored.blob, { recipientKind: RecipientKind.team, secret: (await admin.epochSecrets(legalId)).get(2)!, rootPublic, expected: { orgId, teamId: legalId, epoch: 2 } });
+    expect(decodeRequestBodyV2(opened.body).message).toBe('CANARY sent after removal');
     // The old request still opens with the old epoch until it is re-wrapped.
     const old = await t.db.selectFrom('messages').select('blob').where('id', '=', before).executeTakeFirstOrThrow();
-    expect(() => openMessage(p, old.blob, { recipientKind: RecipientKind.team, secret: held[1]!, expected: { orgId } })).not.toThrow();
+    expect(() => openMessageAny(p, old.blob, { recipientKind: RecipientKind.team, secret: held[1]!, rootPublic, expected: { orgId } })).not.toThrow();
   });
 
   it('rotation refuses a certificate from another root and grants that miss a member', async () => {

@@ -11,7 +11,7 @@ import type { DemoOrganisation } from '../seeds/demo.ts';
 import { createTestApps, type TestApps, seedDemoOrganisation } from './helpers/test-app.ts';
 import { describeEachDatabase } from './helpers/test-database.ts';
 import { lookupTokenHash, proofFor, requestBody, requesterKeys, sealRequest } from './helpers/requester-client.ts';
-import type { RequesterKeys } from '../crypto/v1/requester.ts';
+import type { RequesterKeys } from './helpers/requester-client.ts';
 
 const p = await loadSodiumPrimitives();
 

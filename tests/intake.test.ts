@@ -6,13 +6,25 @@ import { sql } from 'kysely';
 import { beforeEach, expect, it } from 'vitest';
 import { loadSodiumPrimitives } from '../crypto/sodium.ts';
 import { base64urlDecode, base64urlEncode } from '../crypto/encoding.ts';
-import { parseMessageHeader } from '../crypto/v1/message.ts';
+import { parseMessageHeaderV2 } from '../crypto/v2/message.ts';
 import type { DemoOrganisation } from '../seeds/demo.ts';
 import { createTestApps, type TestApps, seedDemoOrganisation } from './helpers/test-app.ts';
 import { describeEachDatabase } from './helpers/test-database.ts';
-import { lookupTokenHash, proofFor, requestBody, requesterKeys, sealFollowUp, sealRequest, verifyCertificate } from './helpers/requester-client.ts';
+import {
+  lookupTokenHash, proofFor, requestBody, requesterKeys, sealFollowUp, sealRequest, TEST_ARGON, verifyCertificate, type RequesterKeys,
+} from './helpers/requester-client.ts';
+import { MessageKind, sealMessage } from '../crypto/v1/message.ts';
+import { encodeRequestBody } from '../crypto/v1/request-body.ts';
+import type { Primitives } from '../crypto/primitives.ts';
 
 const p = await loadSodiumPrimitives();
+
+/** What a v1 page sent: no position, no signed author. */
+function sealRequestV1(p: Primitives, org: DemoOrganisation, team: DemoOrganisation['teams'][number], keys: RequesterKeys): Uint8Array {
+  const id = p.randomBytes(16);
+  const body = encodeRequestBody({ message: 'x', replyPublicKey: keys.replyPublic, argon: TEST_ARGON });
+  return sealMessage(p, { kind: MessageKind.request, orgId: org.organisationId, teamId: team.id, epoch: team.epoch, threadId: id, messageId: id, teamPublic: team.publicKey, requesterPublic: keys.replyPublic, body });
+}
 const CANARY = 'CANARY-intake-5d1e';
 
 function post(apps: TestApps, path: string, body: unknown, headers: Record<string, string> = {}) {
@@ -78,7 +90,7 @@ describeEachDatabase('requester API', (t) => {
     const res = await post(apps, '/api/v1/requests', body);
     expect(res.status).toBe(201);
     const { id } = (await res.json()) as { id: string };
-    expect(new Uint8Array(base64urlDecode(id))).toEqual(new Uint8Array(parseMessageHeader(envelope).threadId));
+    expect(new Uint8Array(base64urlDecode(id))).toEqual(new Uint8Array(parseMessageHeaderV2(envelope).threadId));
     expect(await counts()).toEqual({ requests: 1, messages: 1, spent: 1 });
     const dump = await sql<{ dump: string }>`
       select concat_ws('|', (select string_agg(r::text, '|') from requests r), (select string_agg(m::text, '|') from messages m)) as dump`.execute(t.db);
@@ -97,8 +109,9 @@ describeEachDatabase('requester API', (t) => {
 
     const res = await post(apps, '/api/v1/threads/lookup', { token: base64urlEncode(keys.lookupToken) });
     expect(res.status).toBe(200);
-    const thread = (await res.json()) as { messages: { kind: string; blob: string }[] };
-    expect(thread.messages.map((m) => m.kind)).toEqual(['request', 'followup']);
+    const thread = (await res.json()) as { messages: { kind: string; position: number; blob: string }[]; nextPosition: number };
+    expect(thread.messages.map((m) => [m.kind, m.position])).toEqual([['request', 0], ['followup', 1]]);
+    expect(thread.nextPosition).toBe(2);
   });
 
   it('answers an unknown token with the same shape and no messages', async () => {
@@ -106,7 +119,7 @@ describeEachDatabase('requester API', (t) => {
     await post(apps, '/api/v1/requests', body);
     const res = await post(apps, '/api/v1/threads/lookup', { token: base64urlEncode(p.randomBytes(32)) });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ messages: [] });
+    expect(await res.json()).toEqual({ messages: [], nextPosition: 0 });
   });
 
   it('refuses a follow-up for an unknown token or another thread, writing nothing', async () => {
@@ -153,7 +166,8 @@ describeEachDatabase('requester API', (t) => {
       ['a short lookup hash', () => post(apps, '/api/v1/requests', { ...body, lookupHash: 'AAAA' }), 400, 'validation_failed'],
       ['no proof of work', () => post(apps, '/api/v1/requests', { ...body, pow: undefined }), 400, 'proof_required'],
       ['a forged challenge', () => post(apps, '/api/v1/requests', { ...body, pow: { ...body.pow, challenge: base64urlEncode(flipped(0, 1).subarray(0, 55)) } }), 400, 'proof_invalid'],
-      ['an unknown version', () => post(apps, '/api/v1/requests', withEnvelope(flipped(0, 2))), 400, 'unknown_version'],
+      ['an unknown version', () => post(apps, '/api/v1/requests', withEnvelope(flipped(0, 3))), 400, 'unknown_version'],
+      ['a v1 (unsigned) envelope', () => post(apps, '/api/v1/requests', withEnvelope(sealRequestV1(p, demo, demo.teams[0]!, keys))), 400, 'unsupported_version'],
       ['version zero (never issued)', () => post(apps, '/api/v1/requests', withEnvelope(flipped(0, 0))), 400, 'unknown_version'],
       ['a size outside the buckets', () => post(apps, '/api/v1/requests', withEnvelope(envelope.subarray(0, envelope.length - 1))), 400, 'malformed'],
       ['trailing bytes', () => post(apps, '/api/v1/requests', withEnvelope(new Uint8Array([...envelope, 0]))), 400, 'malformed'],

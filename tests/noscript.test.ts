@@ -5,9 +5,16 @@
 import { sql } from 'kysely';
 import { beforeEach, expect, it } from 'vitest';
 import { loadSodiumPrimitives } from '../crypto/sodium.ts';
-import { openMessage, RecipientKind } from '../crypto/v1/message.ts';
-import { decodeRequestBody } from '../crypto/v1/request-body.ts';
-import { deriveRequesterKeys, lookupTokenHash, REQUESTER_PARAM_SETS, CURRENT_REQUESTER_PARAM_SET } from '../crypto/v1/requester.ts';
+import { MessageKind, RecipientKind } from '../crypto/v1/message.ts';
+import { createRootKey, Role, signResponderCert } from '../crypto/v1/certs.ts';
+import { encodeTextBody } from '../crypto/v1/text-body.ts';
+import { lookupTokenHash, REQUESTER_PARAM_SETS, CURRENT_REQUESTER_PARAM_SET } from '../crypto/v1/requester.ts';
+import { openMessageV2, sealMessageV2 } from '../crypto/v2/message.ts';
+import { decodeRequestBodyV2 } from '../crypto/v2/request-body.ts';
+import { deriveRequesterKeysV2 } from '../crypto/v2/requester.ts';
+import { appendMessage } from '../api/intake/intake.repository.ts';
+import { coarseHour } from '../api/time.ts';
+import { STRINGS } from '../common/requester-i18n.ts';
 import type { DemoOrganisation } from '../seeds/demo.ts';
 import { createTestApps, type TestApps, seedDemoOrganisation } from './helpers/test-app.ts';
 import { describeEachDatabase } from './helpers/test-database.ts';
@@ -44,11 +51,15 @@ describeEachDatabase('no-JavaScript path', (t) => {
     expect(apps.logLines.join('\n')).not.toContain(CANARY);
 
     // The stored envelope is an ordinary request: the requester key derived from the passphrase opens it.
-    const keys = await deriveRequesterKeys(p, passphrase, demo.organisationId, REQUESTER_PARAM_SETS[CURRENT_REQUESTER_PARAM_SET]!);
+    const keys = await deriveRequesterKeysV2(p, passphrase, demo.organisationId, REQUESTER_PARAM_SETS[CURRENT_REQUESTER_PARAM_SET]!);
     const row = await t.db.selectFrom('requests').innerJoin('messages', 'messages.request_id', 'requests.id').select(['lookup_hash', 'blob']).executeTakeFirstOrThrow();
     expect(new Uint8Array(row.lookup_hash)).toEqual(new Uint8Array(lookupTokenHash(p, keys.lookupToken)));
-    const opened = openMessage(p, row.blob, { recipientKind: RecipientKind.requester, secret: keys.replySecret, expected: { orgId: demo.organisationId, teamId: demo.teams[1]!.id } });
-    expect(decodeRequestBody(opened.body).message).toContain(CANARY);
+    // v2: at position 0, signed as the requester with the key the passphrase derives.
+    const opened = openMessageV2(p, row.blob, {
+      recipientKind: RecipientKind.requester, secret: keys.replySecret, expected: { orgId: demo.organisationId, teamId: demo.teams[1]!.id, position: 0 }, rootPublic: demo.root.publicKey,
+    });
+    expect(opened.author).toEqual({ type: 'requester', signPublic: keys.signPublic });
+    expect(decodeRequestBodyV2(opened.body).message).toContain(CANARY);
 
     const thread = await postForm(apps, '/plain/thread', { passphrase: passphrase.toUpperCase(), lang: 'en' });
     expect(thread.status).toBe(200);
@@ -79,5 +90,33 @@ describeEachDatabase('no-JavaScript path', (t) => {
     const res = await postForm(apps, '/plain/thread', { passphrase: 'no such words here at all ok', lang: 'ru' });
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('не найден');
+  });
+
+  it('[forged reply, no-JS] a reply sealed with the public reply key but no certified author shows as unverified; the rest stays readable', async () => {
+    const res = await postForm(apps, '/plain/request', { team: 'legal', message: `Help ${CANARY}`, lang: 'en' });
+    const passphrase = /id="passphrase-out">([^<]+)</.exec(await res.text())![1]!;
+    const keys = await deriveRequesterKeysV2(p, passphrase, demo.organisationId, REQUESTER_PARAM_SETS[CURRENT_REQUESTER_PARAM_SET]!);
+    const request = await t.db.selectFrom('requests').select('id').executeTakeFirstOrThrow();
+    // The server (or a removed responder) knows the reply key and can certify nothing: it signs
+    // with a certificate of a root of its own.
+    const fakeRoot = createRootKey(p);
+    const seed = p.randomBytes(32);
+    const cert = signResponderCert(p, fakeRoot.seed, {
+      orgId: demo.organisationId, accountId: p.randomBytes(16), role: Role.responder,
+      x25519Public: p.x25519Keypair().publicKey, ed25519Public: p.ed25519KeypairFromSeed(seed).publicKey,
+    });
+    const team = demo.teams[0]!;
+    const forged = sealMessageV2(p, {
+      kind: MessageKind.reply, orgId: demo.organisationId, teamId: team.id, epoch: team.epoch, threadId: request.id, messageId: p.randomBytes(16), position: 1,
+      teamPublic: team.publicKey, requesterPublic: keys.replyPublic, body: encodeTextBody('FORGED-REPLY'), author: { type: 'responder', signSeed: seed, cert },
+    });
+    await t.db.transaction().execute(async (trx) => {
+      expect(await appendMessage(trx, { id: p.randomBytes(16), requestId: request.id, position: 1, kind: 'reply', epoch: team.epoch, authorId: null, blob: forged, hour: coarseHour() })).toBe(true);
+    });
+    const page = await (await postForm(apps, '/plain/thread', { passphrase, lang: 'en' })).text();
+    expect(page).toContain(CANARY);
+    expect(page).toContain(STRINGS.en.unverified);
+    expect(page).not.toContain('FORGED-REPLY');
+    expect(page).not.toContain(`<span class="who">${STRINGS.en.fromTeam}</span>`);
   });
 });

@@ -222,5 +222,5 @@ describe('requester page trust anchor', () => {
       await browser.close();
       await live.stop();
     }
-  });
+  }, 120_000);
 });

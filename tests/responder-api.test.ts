@@ -9,18 +9,20 @@ import { sql } from 'kysely';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Hono } from 'hono';
 import { loadSodiumPrimitives } from '../crypto/sodium.ts';
-import { base64urlDecode, base64urlEncode, utf8Decode, utf8Encode } from '../crypto/encoding.ts';
-import { openGrant, verifyResponderCert } from '../crypto/v1/certs.ts';
-import { MessageKind, openMessage, RecipientKind, sealMessage } from '../crypto/v1/message.ts';
-import { decodeRequestBody } from '../crypto/v1/request-body.ts';
+import { base64urlDecode, base64urlEncode, utf8Encode } from '../crypto/encoding.ts';
+import { openGrant, Role, signResponderCert, verifyResponderCert } from '../crypto/v1/certs.ts';
+import { MessageKind, RecipientKind, sealMessage } from '../crypto/v1/message.ts';
+import { decodeTextBody } from '../crypto/v1/text-body.ts';
+import { openMessageV2 } from '../crypto/v2/message.ts';
+import { decodeRequestBodyV2 } from '../crypto/v2/request-body.ts';
 import { deriveAccountSecrets, RESPONDER_DEFAULT_PARAMS, unwrapAccountKeys, wrapAccountKeys } from '../crypto/v1/account.ts';
 import type { DemoOrganisation, DemoTeam } from '../seeds/demo.ts';
 import { createTestApps, type TestApps, seedDemoOrganisation } from './helpers/test-app.ts';
 import { describeEachDatabase } from './helpers/test-database.ts';
 import { lookupTokenHash, proofFor, requestBody, requesterKeys, sealRequest } from './helpers/requester-client.ts';
-import type { RequesterKeys } from '../crypto/v1/requester.ts';
+import type { RequesterKeys } from './helpers/requester-client.ts';
 import { approveAccount, createAdminAccount, insertAccountDirectly } from './helpers/approve.ts';
-import { enrolBody, makeCredentials, sessionCookie, type ResponderCredentials } from './helpers/responder-client.ts';
+import { enrolBody, makeCredentials, sealResponderMessage, sessionCookie, type ResponderCredentials } from './helpers/responder-client.ts';
 import { inviteThrough, invitationBody } from './helpers/invite.ts';
 
 const p = await loadSodiumPrimitives();
@@ -120,17 +122,26 @@ describeEachDatabase('responder API', (t) => {
     return { id: unb64(res.json.id), keys };
   }
 
-  function sealFor(kind: 'reply' | 'note' | 'tags', team: DemoTeam, threadId: Uint8Array, text: string, keys?: RequesterKeys, over: Partial<{ orgId: Uint8Array; epoch: number; messageId: Uint8Array }> = {}) {
-    return sealMessage(p, {
-      kind: MessageKind[kind],
-      orgId: over.orgId ?? demo.organisationId,
-      teamId: team.id,
-      epoch: over.epoch ?? team.epoch,
-      threadId,
-      messageId: over.messageId ?? p.randomBytes(16),
-      teamPublic: team.publicKey,
+  /**
+   * A v2 reply, note or tags message at `over.position` (default 1: the first after a v2
+   * request), signed by a responder the demo root certified (the server cannot check which
+   * one: readers do). For tags, `text` is the JSON list.
+   */
+  function sealFor(
+    kind: 'reply' | 'note' | 'tags', team: DemoTeam, threadId: Uint8Array, text: string, keys?: RequesterKeys,
+    over: Partial<{ orgId: Uint8Array; epoch: number; messageId: Uint8Array; position: number }> = {},
+  ) {
+    const seed = p.randomBytes(32);
+    const certificate = signResponderCert(p, demo.root.seed, {
+      orgId: over.orgId ?? demo.organisationId, accountId: p.randomBytes(16), role: Role.responder,
+      x25519Public: p.x25519Keypair().publicKey, ed25519Public: p.ed25519KeypairFromSeed(seed).publicKey,
+    });
+    return sealResponderMessage(p, {
+      kind, orgId: over.orgId ?? demo.organisationId, team, threadId, position: over.position ?? 1, certificate, ed25519Seed: seed,
+      ...(kind === 'tags' ? { tags: JSON.parse(text) as string[] } : { text }),
       ...(kind === 'reply' ? { requesterPublic: keys!.replyPublic } : {}),
-      body: utf8Encode(JSON.stringify({ v: 1, message: text })),
+      ...(over.messageId ? { messageId: over.messageId } : {}),
+      ...(over.epoch !== undefined ? { epoch: over.epoch } : {}),
     });
   }
 
@@ -201,8 +212,10 @@ describeEachDatabase('responder API', (t) => {
     expect(unb64(item.id)).toEqual(requestId);
     expect(item).toMatchObject({ teamId: b64(legal.id), epoch: 1, status: 'new', priority: 'normal', assigneeId: null });
     expect(item.createdHour).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:00:00Z$/);
-    const opened = openMessage(p, unb64(item.blob), { recipientKind: RecipientKind.team, secret: epochSecret, expected: { orgId: demo.organisationId, teamId: legal.id, threadId: requestId } });
-    expect(decodeRequestBody(opened.body).message).toBe(`Please help ${CANARY}`);
+    const opened = openMessageV2(p, unb64(item.blob), {
+      recipientKind: RecipientKind.team, secret: epochSecret, expected: { orgId: demo.organisationId, teamId: legal.id, threadId: requestId, position: 0 }, rootPublic: demo.root.publicKey,
+    });
+    expect(decodeRequestBodyV2(opened.body).message).toBe(`Please help ${CANARY}`);
 
     const patched = await call(triage(), `/api/v1/requests/${item.id}`, { method: 'PATCH', body: { status: 'in_progress', priority: 'high', assigneeId: b64(accountId) }, cookie });
     expect(patched.status).toBe(200);
@@ -211,22 +224,25 @@ describeEachDatabase('responder API', (t) => {
     const reply = sealFor('reply', legal, requestId, 'We can help.', requesterKeySet);
     const posted = await call(triage(), `/api/v1/requests/${item.id}/messages`, { body: { kind: 'reply', envelope: b64(reply) }, cookie });
     expect(posted.status).toBe(201);
-    const note = await call(triage(), `/api/v1/requests/${item.id}/messages`, { body: { kind: 'note', envelope: b64(sealFor('note', legal, requestId, `internal ${CANARY}`)) }, cookie });
+    const note = await call(triage(), `/api/v1/requests/${item.id}/messages`, { body: { kind: 'note', envelope: b64(sealFor('note', legal, requestId, `internal ${CANARY}`, undefined, { position: 2 })) }, cookie });
     expect(note.status).toBe(201);
 
     const thread = await call(triage(), `/api/v1/requests/${item.id}`, { cookie });
     expect(thread.json.messages.map((m: Json) => [m.kind, m.position, m.authorId])).toEqual([
-      ['request', 1, null],
-      ['reply', 2, b64(accountId)],
-      ['note', 3, b64(accountId)],
+      ['request', 0, null],
+      ['reply', 1, b64(accountId)],
+      ['note', 2, b64(accountId)],
     ]);
     expect(thread.json.request.status).toBe('in_progress');
 
     // The requester comes back and reads the reply with their reply secret; notes stay internal.
     const lookup = await call(requester(), '/api/v1/threads/lookup', { body: { token: b64(requesterKeySet.lookupToken) } });
     expect(lookup.json.messages.map((m: Json) => m.kind)).toEqual(['request', 'reply']);
-    const readBack = openMessage(p, unb64(lookup.json.messages[1].blob), { recipientKind: RecipientKind.requester, secret: requesterKeySet.replySecret, expected: { orgId: demo.organisationId, threadId: requestId, kind: MessageKind.reply } });
-    expect(JSON.parse(utf8Decode(readBack.body))).toEqual({ v: 1, message: 'We can help.' });
+    const readBack = openMessageV2(p, unb64(lookup.json.messages[1].blob), {
+      recipientKind: RecipientKind.requester, secret: requesterKeySet.replySecret, expected: { orgId: demo.organisationId, threadId: requestId, kind: MessageKind.reply }, rootPublic: demo.root.publicKey,
+    });
+    expect(readBack.author.type).toBe('responder');
+    expect(decodeTextBody(readBack.body)).toBe('We can help.');
 
     const logout = await call(triage(), '/api/v1/logout', { method: 'POST', cookie });
     expect(logout.status).toBe(204);
@@ -562,7 +578,7 @@ describeEachDatabase('responder API', (t) => {
       expect((await patch({ assigneeId: null })).json.request.assigneeId).toBeNull();
     });
 
-    it('refuses every bad message envelope with a typed error and writes nothing; keeps one tags message', async () => {
+    it('refuses every bad message envelope with a typed error and writes nothing; tags append at new positions', async () => {
       const w = await world();
       const { id, keys } = await submitRequest(legal);
       const { id: otherId } = await submitRequest(legal, 'other', 'zulu yankee xray whiskey victor uniform tango sierra');
@@ -570,19 +586,25 @@ describeEachDatabase('responder API', (t) => {
       const post = (kind: unknown, envelope: Uint8Array | string) => call(triage(), path, { body: { kind, envelope: typeof envelope === 'string' ? envelope : b64(envelope) }, cookie: w.member.cookie });
       const dup = p.randomBytes(16);
       expect((await post('note', sealFor('note', legal, id, 'first', undefined, { messageId: dup }))).status).toBe(201);
-      const good = sealFor('note', legal, id, 'x');
+      const good = sealFor('note', legal, id, 'x', undefined, { position: 2 });
+      const v1Note = sealMessage(p, {
+        kind: MessageKind.note, orgId: demo.organisationId, teamId: legal.id, epoch: legal.epoch, threadId: id, messageId: p.randomBytes(16), teamPublic: legal.publicKey, body: utf8Encode('{"message":"x"}'),
+      });
       const truncated = good.subarray(0, good.length - 1);
       const cases: [string, unknown, Uint8Array | string, number, string][] = [
         ['an unknown kind', 'request', good, 400, 'validation_failed'],
         ['a kind that does not match the envelope', 'reply', good, 400, 'malformed'],
         ['bad base64url', 'note', '***', 400, 'validation_failed'],
         ['a truncated envelope', 'note', truncated, 400, 'malformed'],
+        ['a v1 (unsigned) envelope', 'note', v1Note, 400, 'unsupported_version'],
+        ['a position already taken', 'note', sealFor('note', legal, id, 'x', undefined, { position: 1 }), 409, 'position_taken'],
+        ['a position ahead of the thread', 'note', sealFor('note', legal, id, 'x', undefined, { position: 3 }), 409, 'position_taken'],
         ['another organisation', 'note', sealFor('note', legal, id, 'x', undefined, { orgId: p.randomBytes(16) }), 400, 'validation_failed'],
         ['another thread', 'note', sealFor('note', legal, otherId, 'x'), 400, 'validation_failed'],
         ['another team', 'note', sealFor('note', medical, id, 'x'), 400, 'validation_failed'],
-        ['a stale epoch', 'note', sealFor('note', legal, id, 'x', undefined, { epoch: 2 }), 409, 'conflict'],
-        ['a reused message id', 'note', sealFor('note', legal, id, 'x', undefined, { messageId: dup }), 409, 'conflict'],
-        ['a request id reused as message id', 'reply', sealFor('reply', legal, id, 'x', keys, { messageId: id }), 409, 'conflict'],
+        ['a stale epoch', 'note', sealFor('note', legal, id, 'x', undefined, { epoch: 2, position: 2 }), 409, 'conflict'],
+        ['a reused message id', 'note', sealFor('note', legal, id, 'x', undefined, { messageId: dup, position: 2 }), 409, 'conflict'],
+        ['a request id reused as message id', 'reply', sealFor('reply', legal, id, 'x', keys, { messageId: id, position: 2 }), 409, 'conflict'],
       ];
       const before = await counts();
       for (const [name, kind, envelope, status, code] of cases) {
@@ -591,13 +613,14 @@ describeEachDatabase('responder API', (t) => {
       }
       expect(await counts()).toEqual(before);
 
-      expect((await post('tags', sealFor('tags', legal, id, '["a"]'))).status).toBe(201);
-      const latest = sealFor('tags', legal, id, '["b"]');
+      expect((await post('tags', sealFor('tags', legal, id, '["a"]', undefined, { position: 2 }))).status).toBe(201);
+      const latest = sealFor('tags', legal, id, '["b"]', undefined, { position: 3 });
       expect((await post('tags', latest)).status).toBe(201);
+      // Positions are never reused: both stay, and readers take the highest position's.
       const thread = await call(triage(), `/api/v1/requests/${b64(id)}`, { cookie: w.member.cookie });
       const tags = thread.json.messages.filter((m: Json) => m.kind === 'tags');
-      expect(tags).toHaveLength(1);
-      expect(unb64(tags[0].blob)).toEqual(latest);
+      expect(tags.map((m: Json) => m.position)).toEqual([2, 3]);
+      expect(unb64(tags[1].blob)).toEqual(latest);
     });
   });
 

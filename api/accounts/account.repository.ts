@@ -2,7 +2,7 @@
  * Database access for the triage side: accounts, invitations, sessions, team membership,
  * grants, and the responder's view of requests and threads.
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { AccountRole, AccountStatus, Database, EpochState, MessageKindName, RequestPriority, RequestStatus } from '../db/schema.ts';
 
 export interface Account {
@@ -309,8 +309,3 @@ export async function updateRequest(
     .execute();
 }
 
-/** Keeps one tags message per thread: the one about to be appended replaces the others. */
-export async function deleteTags(trx: Transaction<Database>, requestId: Uint8Array): Promise<void> {
-  await sql`select 1 from requests where id = ${requestId} for update`.execute(trx);
-  await trx.deleteFrom('messages').where('request_id', '=', requestId).where('kind', '=', 'tags').execute();
-}

@@ -5,17 +5,19 @@
  *
  * Access is by team membership only. A request of another team answers exactly like one
  * that does not exist (404), so ids cannot be probed. The server checks only the structure
- * of what it stores (crypto parseMessageHeader): it cannot read any of it.
+ * of what it stores (v2 only, parseNewThreadMessage): it cannot read any of it, and it cannot
+ * check the author's signature inside; readers do. The `author_id` column records which
+ * session sent a message, for access bookkeeping only: no reader trusts it for authorship.
  */
 import type { Kysely } from 'kysely';
-import { MessageKind, parseMessageHeader, type MessageKindValue } from '../../crypto/v1/message.ts';
+import { MessageKind, type MessageKindValue } from '../../crypto/v1/message.ts';
 import { rootFingerprint } from '../../crypto/v1/certs.ts';
 import type { Primitives } from '../../crypto/primitives.ts';
 import type { Database, RequestPriority, RequestStatus } from '../db/schema.ts';
-import { ConflictError, NotFoundError, UnavailableError, ValidationError } from '../errors.ts';
+import { ConflictError, NotFoundError, PositionTakenError, UnavailableError, ValidationError } from '../errors.ts';
 import { coarseHour } from '../time.ts';
 import { appendMessage, findCurrentEpoch, findOrganisation } from '../intake/intake.repository.ts';
-import { StaleEpochError } from '../intake/intake.service.ts';
+import { parseNewThreadMessage, StaleEpochError } from '../intake/intake.service.ts';
 import * as repo from './account.repository.ts';
 
 export const REQUEST_STATUSES: readonly RequestStatus[] = ['new', 'triaged', 'in_progress', 'waiting', 'resolved', 'closed'];
@@ -143,15 +145,18 @@ export class TriageService {
 
   /**
    * Appends a reply, note or tags message written by `account`. The envelope must be of that
-   * kind, for this organisation, this request's team and thread, at the team's current epoch.
-   * A new tags message replaces the thread's previous one.
-   * @throws NotFoundError, crypto decoder errors, ValidationError, StaleEpochError, ConflictError.
+   * kind, v2, for this organisation, this request's team and thread, at the team's current
+   * epoch, at exactly the thread's next position (checked under the thread's row lock).
+   * Tags are appended like everything else (positions are never reused): the latest tags
+   * message by position is the current one, on every reader.
+   * @throws NotFoundError, crypto decoder errors, ValidationError (unsupported_version for v1),
+   *   StaleEpochError, PositionTakenError, ConflictError.
    */
   async post(account: repo.Account, id: Uint8Array, kind: ResponderKind, envelope: Uint8Array): Promise<Uint8Array> {
     const request = await this.visibleRequest(account, id);
     const organisation = await findOrganisation(this.db);
     if (!organisation) throw new UnavailableError('This hotline is not set up yet.', 60);
-    const header = parseMessageHeader(envelope);
+    const header = parseNewThreadMessage(envelope);
     if (header.kind !== KIND_VALUE[kind]) throw new ValidationError('The envelope is of the wrong kind.', 'malformed');
     if (!this.same(header.orgId, organisation.id)) throw new ValidationError('The envelope is addressed to another organisation.');
     if (!this.same(header.teamId, request.teamId) || !this.same(header.threadId, request.id)) {
@@ -160,8 +165,10 @@ export class TriageService {
     if (header.epoch !== (await findCurrentEpoch(this.db, request.teamId))) throw new StaleEpochError();
     try {
       await this.db.transaction().execute(async (trx) => {
-        if (kind === 'tags') await repo.deleteTags(trx, id);
-        await appendMessage(trx, { id: header.messageId, requestId: id, kind, epoch: header.epoch, authorId: account.id, blob: envelope, hour: coarseHour() });
+        const appended = await appendMessage(trx, {
+          id: header.messageId, requestId: id, position: header.position, kind, epoch: header.epoch, authorId: account.id, blob: envelope, hour: coarseHour(),
+        });
+        if (!appended) throw new PositionTakenError();
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError('A message with this id already exists.');

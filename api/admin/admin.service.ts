@@ -18,7 +18,9 @@ import type { Primitives } from '../../crypto/primitives.ts';
 import { GRANT_BYTES, Role, verifyResponderCert } from '../../crypto/v1/certs.ts';
 import { parseInvitationUnverified, verifyInvitation, type InvitationFields } from '../../crypto/v2/invitation.ts';
 import { ObjectType, VERSION } from '../../crypto/v1/constants.ts';
-import { MESSAGE_HEADER_BYTES, MessageKind, parseMessageHeader } from '../../crypto/v1/message.ts';
+import { MESSAGE_HEADER_BYTES, MessageKind } from '../../crypto/v1/message.ts';
+import { MESSAGE_V2_HEADER_BYTES } from '../../crypto/v2/message.ts';
+import { parseMessageHeaderAny } from '../../crypto/index.ts';
 import { SEAL_OVERHEAD } from '../../crypto/v1/seal.ts';
 import { teamKeyVersion } from '../../crypto/team-key-any.ts';
 import { unixHour } from '../../crypto/v2/constants.ts';
@@ -651,22 +653,28 @@ export class AdminService {
         const s = stored.get(hex(item.id));
         if (!s) throw new NotFoundError('A message is not one of this team.');
         if (s.epoch === cur.epoch) throw new ConflictError('A message is already at the current epoch.');
-        const h = parseMessageHeader(item.blob);
-        const before = parseMessageHeader(s.blob);
+        // Either version; a re-wrap never changes it (a v2 message re-wrapped as v1 would shed
+        // its signature: a downgrade, not a re-wrap).
+        const after = parseMessageHeaderAny(item.blob);
+        const stored0 = parseMessageHeaderAny(s.blob);
+        if (after.version !== stored0.version) throw new ValidationError('A re-wrapped message must keep its protocol version.');
+        const h = after.header;
+        const before = stored0.header;
         // rewrapMessage copies the requester slot byte for byte and keeps the padded size: a
         // blob that changes either is not a re-wrap (at most a replacement the server refuses).
-        const slotStart = MESSAGE_HEADER_BYTES + SLOT_BYTES;
+        const slotStart = (after.version === 2 ? MESSAGE_V2_HEADER_BYTES : MESSAGE_HEADER_BYTES) + SLOT_BYTES;
         if (
           h.paddedSize !== before.paddedSize ||
           (before.recipientKinds.length === 2 && !this.same(item.blob.subarray(slotStart, slotStart + SLOT_BYTES), s.blob.subarray(slotStart, slotStart + SLOT_BYTES)))
         ) {
           throw new ValidationError('A re-wrapped message must keep its size and its requester slot unchanged.');
         }
+        const samePosition = after.version === 1 || stored0.version === 1 || after.header.position === stored0.header.position;
         if (
           h.kind !== KIND_VALUE[s.kind] || !this.same(h.orgId, ctx.orgId) || !this.same(h.teamId, teamId) ||
-          !this.same(h.threadId, s.requestId) || !this.same(h.messageId, s.id) || h.epoch !== cur.epoch
+          !this.same(h.threadId, s.requestId) || !this.same(h.messageId, s.id) || h.epoch !== cur.epoch || !samePosition
         ) {
-          throw new ValidationError('A re-wrapped message must keep its kind and ids and name the current epoch.');
+          throw new ValidationError('A re-wrapped message must keep its kind, ids and position and name the current epoch.');
         }
       }
       await repo.rewriteMessages(trx, cur.epoch, items.map((item) => ({ ...stored.get(hex(item.id))!, blob: item.blob })));

@@ -19,6 +19,7 @@ export interface IntakeTeam {
 export interface StoredMessage {
   id: Uint8Array;
   kind: MessageKindName;
+  position: number;
   blob: Uint8Array;
 }
 
@@ -116,7 +117,7 @@ export async function insertRequests(trx: Transaction<Database>, requests: reado
         .returning('id'),
     )
     .insertInto('messages')
-    .values(requests.map((r) => ({ id: r.id, request_id: r.id, position: 1, kind: 'request' as const, epoch: r.epoch, author_id: null, blob: r.blob, created_hour: r.hour })))
+    .values(requests.map((r) => ({ id: r.id, request_id: r.id, position: r.position ?? V1_REQUEST_POSITION, kind: 'request' as const, epoch: r.epoch, author_id: null, blob: r.blob, created_hour: r.hour })))
     .execute();
 }
 
@@ -136,7 +137,12 @@ export interface NewRequest {
   lookupHash: Uint8Array;
   blob: Uint8Array;
   hour: Date;
+  /** The position in the blob's header (0 for a v2 request); absent for a v1 blob, which has none. */
+  position?: number;
 }
+
+/** Where a v1 request sits: v1 blobs carry no position, and v1 threads started at 1. */
+export const V1_REQUEST_POSITION = 1;
 
 export async function insertRequest(trx: Transaction<Database>, r: NewRequest): Promise<void> {
   await trx
@@ -145,7 +151,7 @@ export async function insertRequest(trx: Transaction<Database>, r: NewRequest): 
     .execute();
   await trx
     .insertInto('messages')
-    .values({ id: r.id, request_id: r.id, position: 1, kind: 'request', epoch: r.epoch, author_id: null, blob: r.blob, created_hour: r.hour })
+    .values({ id: r.id, request_id: r.id, position: r.position ?? V1_REQUEST_POSITION, kind: 'request', epoch: r.epoch, author_id: null, blob: r.blob, created_hour: r.hour })
     .execute();
 }
 
@@ -163,7 +169,7 @@ export async function findRequestByLookupHash(db: Kysely<Database>, lookupHash: 
 export async function listRequesterMessages(db: Kysely<Database>, requestId: Uint8Array): Promise<StoredMessage[]> {
   const rows = await db
     .selectFrom('messages')
-    .select(['id', 'kind', 'blob'])
+    .select(['id', 'kind', 'position', 'blob'])
     .where('request_id', '=', requestId)
     .where('kind', 'in', ['request', 'followup', 'reply'])
     .orderBy('position')
@@ -171,9 +177,24 @@ export async function listRequesterMessages(db: Kysely<Database>, requestId: Uin
   return rows;
 }
 
+/**
+ * The position the next message of a thread must carry: max + 1 over EVERY kind (notes and tags
+ * included), or 0 for an unknown id, after the same one query either way.
+ */
+export async function nextPosition(db: Kysely<Database>, requestId: Uint8Array): Promise<number> {
+  const row = await db
+    .selectFrom('messages')
+    .select(sql<number | null>`max(position)`.as('max'))
+    .where('request_id', '=', requestId)
+    .executeTakeFirst();
+  return row?.max === null || row?.max === undefined ? 0 : Number(row.max) + 1;
+}
+
 export interface NewMessage {
   id: Uint8Array;
   requestId: Uint8Array;
+  /** the position signed into the blob's header; must be the thread's max + 1 */
+  position: number;
   kind: MessageKindName;
   epoch: number;
   authorId: Uint8Array | null;
@@ -181,17 +202,24 @@ export interface NewMessage {
   hour: Date;
 }
 
-/** Appends to a thread; the row lock on the request serialises concurrent appends. */
-export async function appendMessage(trx: Transaction<Database>, m: NewMessage): Promise<void> {
+/**
+ * Appends to a thread at exactly `m.position`, which must be the thread's max + 1. The row lock
+ * on the request serialises concurrent appends, so two messages signed for the same position
+ * cannot both land, and a message can never fill a gap or take an old position (a replay).
+ * @returns false (and writes nothing) when the position is not the next one.
+ */
+export async function appendMessage(trx: Transaction<Database>, m: NewMessage): Promise<boolean> {
   await sql`select 1 from requests where id = ${m.requestId} for update`.execute(trx);
   const next = await trx
     .selectFrom('messages')
     .select(sql<number>`coalesce(max(position), 0) + 1`.as('position'))
     .where('request_id', '=', m.requestId)
     .executeTakeFirstOrThrow();
+  if (Number(next.position) !== m.position) return false;
   await trx
     .insertInto('messages')
-    .values({ id: m.id, request_id: m.requestId, position: Number(next.position), kind: m.kind, epoch: m.epoch, author_id: m.authorId, blob: m.blob, created_hour: m.hour })
+    .values({ id: m.id, request_id: m.requestId, position: m.position, kind: m.kind, epoch: m.epoch, author_id: m.authorId, blob: m.blob, created_hour: m.hour })
     .execute();
   await trx.updateTable('requests').set({ updated_hour: m.hour }).where('id', '=', m.requestId).execute();
+  return true;
 }

@@ -41,8 +41,12 @@ export function intakeRoutes(intake: IntakeService) {
 
   app.post('/threads/lookup', async (c) => {
     const body = await readJsonObject(c);
-    const messages = await intake.lookup(bytesField(body, 'token', { length: 32 }));
-    return c.json({ messages: messages.map((m) => ({ id: encodeBase64url(m.id), kind: m.kind, blob: encodeBase64url(m.blob) })) });
+    const thread = await intake.lookup(bytesField(body, 'token', { length: 32 }));
+    return c.json({
+      messages: thread.messages.map((m) => ({ id: encodeBase64url(m.id), kind: m.kind, position: m.position, blob: encodeBase64url(m.blob) })),
+      // The position the next follow-up must sign (0 for an unknown token, like an empty thread).
+      nextPosition: thread.nextPosition,
+    });
   });
 
   app.post('/threads/messages', async (c) => {

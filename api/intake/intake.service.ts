@@ -3,29 +3,46 @@
  * intake keys, a proof-of-work challenge), accepting a request, and the return flow.
  *
  * The server checks only structure: the envelope's version, kind, organisation, team,
- * current epoch, ids and size bucket (crypto/v1 parseMessageHeader). It cannot read the
+ * current epoch, ids, position and size bucket (parseNewThreadMessage: v2 only). It cannot read the
  * content and never holds a key that could.
  */
 import type { Kysely } from 'kysely';
-import { rootFingerprint } from '../../crypto/v1/certs.ts';
-import { verifyCurrentTeamKey } from '../../crypto/team-key-any.ts';
-import { CryptoError } from '../../crypto/errors.ts';
+import { rootFingerprint, verifyTeamKey } from '../../crypto/v1/certs.ts';
+import { MessageKind, RecipientKind } from '../../crypto/v1/message.ts';
+import { blobVersion, parseMessageHeaderAny } from '../../crypto/index.ts';
+import { sealMessageV2, type MessageHeaderV2 } from '../../crypto/v2/message.ts';
+import { encodeRequestBodyV2 } from '../../crypto/v2/request-body.ts';
+import { deriveRequesterKeysV2 } from '../../crypto/v2/requester.ts';
 import { unixHour } from '../../crypto/v2/constants.ts';
-import { MessageKind, RecipientKind, openMessage, parseMessageHeader, sealMessage, type MessageHeader } from '../../crypto/v1/message.ts';
-import { decodeRequestBody, encodeRequestBody } from '../../crypto/v1/request-body.ts';
-import { CURRENT_REQUESTER_PARAM_SET, REQUESTER_PARAM_SETS, deriveRequesterKeys, generatePassphrase, lookupTokenHash } from '../../crypto/v1/requester.ts';
-import { decodeTextBody } from '../../crypto/v1/text-body.ts';
+import { verifyTeamKeyStatement } from '../../crypto/v2/team-key.ts';
+import { CURRENT_REQUESTER_PARAM_SET, REQUESTER_PARAM_SETS, generatePassphrase, lookupTokenHash } from '../../crypto/v1/requester.ts';
 import type { Primitives } from '../../crypto/primitives.ts';
+import { CryptoError } from '../../crypto/errors.ts';
+import { readThread } from '../../common/thread-reading.ts';
 import type { Database } from '../db/schema.ts';
-import { AppError, ConflictError, NotFoundError, RateLimitedError, UnavailableError, ValidationError } from '../errors.ts';
+import { AppError, ConflictError, NotFoundError, PositionTakenError, RateLimitedError, UnavailableError, ValidationError } from '../errors.ts';
 import { coarseHour } from '../time.ts';
 import * as repo from './intake.repository.ts';
 import { ProofError, type PowService } from './pow.service.ts';
 import { GroupCommit, type Outcome } from './group-commit.ts';
 
+/**
+ * The strict structural parse of a NEW thread message: it must be v2 (signed author, position
+ * in the header). A v1 envelope is refused with `unsupported_version`: accepting one would let
+ * anyone who can seal to the public keys write in someone else's name.
+ * @throws ValidationError('unsupported_version') for v1; crypto decoder errors for anything else.
+ */
+export function parseNewThreadMessage(envelope: Uint8Array): MessageHeaderV2 {
+  const parsed = parseMessageHeaderAny(envelope);
+  if (parsed.version !== 2) {
+    throw new ValidationError('New thread messages must use protocol version 2 (signed); reload the page and send again.', 'unsupported_version');
+  }
+  return parsed.header;
+}
+
 /** A submission that passed every check that needs no database, waiting for its batch. */
 interface Submission {
-  header: MessageHeader;
+  header: MessageHeaderV2;
   envelope: Uint8Array;
   lookupHash: Uint8Array;
   challengeId: Uint8Array;
@@ -98,9 +115,9 @@ export class IntakeService {
   }
 
   /** Parses and checks an envelope addressed to a team's current epoch. */
-  private async checkEnvelope(envelope: Uint8Array, kind: number): Promise<MessageHeader> {
+  private async checkEnvelope(envelope: Uint8Array, kind: number): Promise<MessageHeaderV2> {
     const organisation = await this.organisation();
-    const header = parseMessageHeader(envelope);
+    const header = parseNewThreadMessage(envelope);
     if (header.kind !== kind) throw new ValidationError('The envelope is of the wrong kind.', 'malformed');
     if (!sameBytes(this.crypto, header.orgId, organisation.id)) {
       throw new ValidationError('The envelope is addressed to another organisation.');
@@ -121,7 +138,8 @@ export class IntakeService {
   async submit(envelope: Uint8Array, lookupHash: Uint8Array, proof: Proof): Promise<Uint8Array> {
     const checked = this.pow.check(proof.challenge, proof.nonce);
     if (!this.rootPublicKey) throw new UnavailableError('This hotline is not set up yet.', 60);
-    const header = parseMessageHeader(envelope);
+    // v2 only; its parse also pins a request to position 0 (and nothing else there).
+    const header = parseNewThreadMessage(envelope);
     if (header.kind !== MessageKind.request) throw new ValidationError('The envelope is of the wrong kind.', 'malformed');
     if (!sameBytes(this.crypto, header.threadId, header.messageId)) {
       throw new ValidationError("A request's thread id must equal its message id.", 'malformed');
@@ -169,7 +187,7 @@ export class IntakeService {
         const inserting = batch.flatMap((s, i) => (outcomes[i] === null ? [{ i, s }] : []));
         await repo.insertRequests(
           trx,
-          inserting.map(({ s }) => ({ id: s.header.threadId, teamId: s.header.teamId, epoch: s.header.epoch, lookupHash: s.lookupHash, blob: s.envelope, hour })),
+          inserting.map(({ s }) => ({ id: s.header.threadId, teamId: s.header.teamId, epoch: s.header.epoch, lookupHash: s.lookupHash, blob: s.envelope, hour, position: s.header.position })),
         );
         for (const { i, s } of inserting) outcomes[i] = { ok: true, value: s.header.threadId };
         return outcomes as Outcome<Uint8Array>[];
@@ -181,18 +199,25 @@ export class IntakeService {
   }
 
   /**
-   * The requester's view of their thread. An unknown token gets the same shape (no
-   * messages) after the same queries, so existence shows neither in the answer nor its time.
+   * The requester's view of their thread, and the position their next follow-up must carry
+   * (max + 1 over the whole thread: notes and tags take positions the requester cannot read,
+   * so the requester cannot compute it alone). An unknown token gets the same shape (no
+   * messages, position 0) after the same queries, so existence shows neither in the answer
+   * nor its time.
    */
-  async lookup(token: Uint8Array): Promise<repo.StoredMessage[]> {
+  async lookup(token: Uint8Array): Promise<{ messages: repo.StoredMessage[]; nextPosition: number }> {
     const found = await repo.findRequestByLookupHash(this.db, lookupTokenHash(this.crypto, token));
-    const messages = await repo.listRequesterMessages(this.db, found?.id ?? this.crypto.randomBytes(16));
-    return found ? messages : [];
+    const id = found?.id ?? this.crypto.randomBytes(16);
+    const messages = await repo.listRequesterMessages(this.db, id);
+    const nextPosition = await repo.nextPosition(this.db, id);
+    return found ? { messages, nextPosition } : { messages: [], nextPosition: 0 };
   }
 
   /**
-   * Appends a requester follow-up to the thread the token opens.
-   * @throws NotFoundError for an unknown token, plus everything `submit` throws.
+   * Appends a requester follow-up to the thread the token opens, at the position signed into it.
+   * A refused position rolls everything back, the proof included: the client re-fetches,
+   * re-signs at the new position and may send the same proof again.
+   * @throws NotFoundError for an unknown token, PositionTakenError, plus everything `submit` throws.
    */
   async followUp(token: Uint8Array, envelope: Uint8Array, proof: Proof): Promise<Uint8Array> {
     const checked = this.pow.check(proof.challenge, proof.nonce);
@@ -205,7 +230,10 @@ export class IntakeService {
     try {
       await this.db.transaction().execute(async (trx) => {
         if (!(await repo.spendChallenge(trx, checked.challengeId, expiryHour(checked.expiresAtMinute)))) throw replayed();
-        await repo.appendMessage(trx, { id: header.messageId, requestId: thread.id, kind: 'followup', epoch: header.epoch, authorId: null, blob: envelope, hour: coarseHour() });
+        const appended = await repo.appendMessage(trx, {
+          id: header.messageId, requestId: thread.id, position: header.position, kind: 'followup', epoch: header.epoch, authorId: null, blob: envelope, hour: coarseHour(),
+        });
+        if (!appended) throw new PositionTakenError();
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError('A message with this id already exists.');
@@ -223,17 +251,18 @@ export interface PlainRequest {
   words: readonly string[];
 }
 
-export interface PlainThreadEntry {
-  fromTeam: boolean;
-  text: string;
-}
+export type PlainThreadEntry =
+  | { from: 'you' | 'team'; legacy: boolean; text: string }
+  /** a message that did not open, verify or decode: shown as such, never under its claimed author */
+  | { from: 'unverified' };
 
 /**
  * The no-JavaScript path (Tor Browser's Safest level), clearly labelled as less protected:
  * the server sees the text in memory while it seals it, exactly as the browser would, to a
- * team key whose certificate it first verifies against the configured root key. Plaintext
- * is never written anywhere; there is no proof of work (no script to compute it), so a
- * global per-instance ceiling stands in for it.
+ * team key whose signed statement it first verifies against the configured root key. It
+ * derives the requester's keys from the passphrase it generates, signs the request as the
+ * requester (v2), and keeps none of it. Plaintext is never written anywhere; there is no
+ * proof of work (no script to compute it), so a global per-instance ceiling stands in for it.
  */
 export class PlainIntakeService {
   #window: number[] = [];
@@ -254,6 +283,25 @@ export class PlainIntakeService {
     this.#window.push(now);
   }
 
+  /**
+   * The team's intake key from its root-signed word. Here the server itself seals (it is
+   * trusted with the text on this path anyway), so a v1 certificate is still accepted; the
+   * browser page, which must not trust the server, refuses v1 certificates.
+   */
+  private teamKey(org: repo.OrganisationRecord, team: repo.IntakeTeam): { epoch: number; publicKey: Uint8Array } {
+    const root = this.rootPublicKey!;
+    try {
+      if (blobVersion(team.certificate) === 2) {
+        return verifyTeamKeyStatement(this.crypto, root, team.certificate, { orgId: org.id, teamId: team.id, nowHour: unixHour(Date.now()) });
+      }
+      return verifyTeamKey(this.crypto, root, team.certificate, { orgId: org.id, teamId: team.id });
+    } catch (err) {
+      // A stored key that is expired or does not verify is not the sender's fault: a typed 503, never a 500.
+      if (err instanceof CryptoError) throw new UnavailableError("This team's key cannot be used right now; the organisation must renew it.", 3600);
+      throw err;
+    }
+  }
+
   /** Seals and stores a request; returns the generated passphrase (shown once, never stored). */
   async submit(r: PlainRequest): Promise<string> {
     this.admit();
@@ -261,50 +309,73 @@ export class PlainIntakeService {
     if (!org || !this.rootPublicKey) throw new UnavailableError('This hotline is not set up yet.', 60);
     const team = (await repo.listTeamsWithCurrentEpoch(this.db)).find((t) => t.slug === r.teamSlug);
     if (!team) throw new ValidationError('Choose a team.');
-    // Either version: a v2 statement must also be valid now (an expired key is not encrypted to).
-    let cert;
-    try {
-      cert = verifyCurrentTeamKey(this.crypto, this.rootPublicKey, team.certificate, { orgId: org.id, teamId: team.id, nowHour: unixHour(Date.now()) });
-    } catch (err) {
-      // Not the sender's fault (an expired or unverifiable stored key): say so, never a 500.
-      if (err instanceof CryptoError) throw new UnavailableError("This team's key cannot be used right now; the organisation must renew it.", 3600);
-      throw err;
-    }
+    const key = this.teamKey(org, team);
     const params = REQUESTER_PARAM_SETS[CURRENT_REQUESTER_PARAM_SET]!;
     const passphrase = generatePassphrase(this.crypto, r.words);
-    const keys = await deriveRequesterKeys(this.crypto, passphrase, org.id, params);
-    const body = encodeRequestBody({ topic: team.name, message: r.message, ...(r.contact ? { contact: r.contact } : {}), replyPublicKey: keys.replyPublic, argon: params });
-    const id = this.crypto.randomBytes(16);
-    const envelope = sealMessage(this.crypto, {
-      kind: MessageKind.request,
-      orgId: org.id,
-      teamId: team.id,
-      epoch: cert.epoch,
-      threadId: id,
-      messageId: id,
-      teamPublic: cert.publicKey,
-      requesterPublic: keys.replyPublic,
-      body,
-    });
-    await this.db.transaction().execute((trx) =>
-      repo.insertRequest(trx, { id, teamId: team.id, epoch: cert.epoch, lookupHash: lookupTokenHash(this.crypto, keys.lookupToken), blob: envelope, hour: coarseHour() }),
-    );
-    return passphrase;
+    const keys = await deriveRequesterKeysV2(this.crypto, passphrase, org.id, params);
+    try {
+      const body = encodeRequestBodyV2({
+        topic: team.name, message: r.message, ...(r.contact ? { contact: r.contact } : {}), replyPublicKey: keys.replyPublic, argon: params, signPublicKey: keys.signPublic,
+      });
+      const id = this.crypto.randomBytes(16);
+      const envelope = sealMessageV2(this.crypto, {
+        kind: MessageKind.request,
+        orgId: org.id,
+        teamId: team.id,
+        epoch: key.epoch,
+        threadId: id,
+        messageId: id,
+        position: 0,
+        teamPublic: key.publicKey,
+        requesterPublic: keys.replyPublic,
+        body,
+        author: { type: 'requester', signSeed: keys.signSeed },
+      });
+      const header = parseNewThreadMessage(envelope);
+      await this.db.transaction().execute((trx) =>
+        repo.insertRequest(trx, {
+          id, teamId: team.id, epoch: key.epoch, lookupHash: lookupTokenHash(this.crypto, keys.lookupToken), blob: envelope, hour: coarseHour(), position: header.position,
+        }),
+      );
+      return passphrase;
+    } finally {
+      // Nothing of the requester's keys outlives this call.
+      keys.signSeed.fill(0);
+      keys.replySecret.fill(0);
+      keys.lookupToken.fill(0);
+    }
   }
 
-  /** Opens a thread with a passphrase on the server; empty when nothing matches. */
+  /**
+   * Opens a thread with a passphrase on the server; empty when nothing matches. Each message
+   * is opened and verified on its own (common/thread-reading.ts): one that does not verify is
+   * an `unverified` entry and the rest stay readable.
+   */
   async read(passphrase: string): Promise<PlainThreadEntry[]> {
     this.admit();
     const org = await repo.findOrganisation(this.db);
-    if (!org) throw new UnavailableError('This hotline is not set up yet.', 60);
-    const keys = await deriveRequesterKeys(this.crypto, passphrase, org.id, REQUESTER_PARAM_SETS[CURRENT_REQUESTER_PARAM_SET]!);
-    const messages = await this.intake.lookup(keys.lookupToken);
-    return messages.map((m) => {
-      const { header, body } = openMessage(this.crypto, m.blob, { recipientKind: RecipientKind.requester, secret: keys.replySecret, expected: { orgId: org.id } });
-      return header.kind === MessageKind.request
-        ? { fromTeam: false, text: decodeRequestBody(body).message }
-        : { fromTeam: header.kind === MessageKind.reply, text: decodeTextBody(body) };
-    });
+    if (!org || !this.rootPublicKey) throw new UnavailableError('This hotline is not set up yet.', 60);
+    const keys = await deriveRequesterKeysV2(this.crypto, passphrase, org.id, REQUESTER_PARAM_SETS[CURRENT_REQUESTER_PARAM_SET]!);
+    try {
+      const { messages } = await this.intake.lookup(keys.lookupToken);
+      if (messages.length === 0) return [];
+      const thread = readThread(this.crypto, messages.map((m) => m.blob), {
+        recipientKind: RecipientKind.requester,
+        secretFor: () => keys.replySecret,
+        orgId: org.id,
+        rootPublic: this.rootPublicKey,
+        ownSignPublic: keys.signPublic,
+      });
+      return thread.entries.map((e): PlainThreadEntry => {
+        if (e.status === 'unverified') return { from: 'unverified' };
+        const text = e.request ? e.request.message : (e.text ?? '');
+        return { from: e.kind === MessageKind.reply ? 'team' : 'you', legacy: e.status === 'legacy', text };
+      });
+    } finally {
+      keys.signSeed.fill(0);
+      keys.replySecret.fill(0);
+      keys.lookupToken.fill(0);
+    }
   }
 }
 

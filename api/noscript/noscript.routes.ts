@@ -79,10 +79,17 @@ export function noscriptRoutes(db: Kysely<Database>, plain: PlainIntakeService, 
     try {
       const entries = await plain.read(passphrase);
       if (entries.length === 0) return answer(c, lang, 200, t.returnTitle, `<p class="error">${escapeHtml(t.notFound)}</p>`);
+      // A message that did not verify shows as such, with no author and no text.
       const items = entries
-        .map((e) => `<li class="${e.fromTeam ? 'from-team' : 'from-you'}"><span class="who">${escapeHtml(e.fromTeam ? t.fromTeam : t.fromYou)}</span>${escapeHtml(e.text)}</li>`)
+        .map((e) =>
+          e.from === 'unverified'
+            ? `<li class="unverified"><span class="who">${escapeHtml(t.unverified)}</span></li>`
+            : `<li class="${e.from === 'team' ? 'from-team' : 'from-you'}"><span class="who">${escapeHtml(e.from === 'team' ? t.fromTeam : t.fromYou)}</span>${
+                e.legacy ? `<span class="legacy">${escapeHtml(t.legacy)}</span>` : ''
+              }${escapeHtml(e.text)}</li>`,
+        )
         .join('');
-      const noReply = entries.some((e) => e.fromTeam) ? '' : `<p class="hint">${escapeHtml(t.noReplies)}</p>`;
+      const noReply = entries.some((e) => e.from === 'team') ? '' : `<p class="hint">${escapeHtml(t.noReplies)}</p>`;
       return answer(c, lang, 200, t.thread, `<ol class="messages">${items}</ol>${noReply}`);
     } catch (err) {
       return failure(c, lang, err);

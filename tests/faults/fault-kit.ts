@@ -17,7 +17,7 @@ import { migrateToLatest } from '../../api/db/migrate.ts';
 import { base64urlDecode, base64urlEncode } from '../../crypto/encoding.ts';
 import { loadSodiumPrimitives } from '../../crypto/sodium.ts';
 import type { Primitives } from '../../crypto/primitives.ts';
-import type { RequesterKeys } from '../../crypto/v1/requester.ts';
+import type { RequesterKeys } from '../helpers/requester-client.ts';
 import { seedDemo, type DemoOrganisation } from '../../seeds/demo.ts';
 import type { HavenProcess } from '../helpers/haven-process.ts';
 import type { ThrowawayPostgres } from '../helpers/throwaway-postgres.ts';

@@ -11,7 +11,8 @@ import type { Primitives } from '../../crypto/primitives.ts';
 import { deriveAccountSecrets, unwrapAccountKeys, RESPONDER_DEFAULT_PARAMS } from '../../crypto/v1/account.ts';
 import { openGrant } from '../../crypto/v1/certs.ts';
 import { verifyHistoricTeamKey } from '../../crypto/team-key-any.ts';
-import { MessageKind, openMessage, RecipientKind } from '../../crypto/v1/message.ts';
+import { MessageKind, RecipientKind } from '../../crypto/v1/message.ts';
+import { openMessageAny } from '../../crypto/index.ts';
 import type { Database } from '../../api/db/schema.ts';
 import { createDemoAdmin, type DemoOrganisation } from '../../seeds/demo.ts';
 import { accountKeysOf } from './approve.ts';
@@ -119,9 +120,10 @@ export function countOpenings(p: Primitives, demo: DemoOrganisation, held: HeldK
   for (const secret of candidates) {
     for (const epoch of epochs) {
       try {
-        openMessage(p, blob, {
+        openMessageAny(p, blob, {
           recipientKind: RecipientKind.team,
           secret,
+          rootPublic: demo.root.publicKey,
           expected: { orgId: demo.organisationId, teamId: row.team_id, threadId: row.id, messageId: row.id, kind: MessageKind.request, epoch },
         });
         opened++;

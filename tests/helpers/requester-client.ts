@@ -1,53 +1,71 @@
 /**
- * What the requester page does, in Node: derive keys from a passphrase, seal a request or
- * follow-up to a team's verified intake key, solve the proof of work. Used by API tests.
+ * What the requester page does, in Node: derive keys from a passphrase, seal and sign a request
+ * or follow-up (protocol v2) to a team's verified intake key, solve the proof of work. Used by
+ * API tests.
  */
+import { MessageKind } from '../../crypto/v1/message.ts';
 import { verifyCurrentTeamKey } from '../../crypto/team-key-any.ts';
 import { unixHour } from '../../crypto/v2/constants.ts';
-import { MessageKind, sealMessage } from '../../crypto/v1/message.ts';
 import { solvePow } from '../../crypto/v1/pow.ts';
-import { encodeRequestBody } from '../../crypto/v1/request-body.ts';
-import { deriveRequesterKeys, lookupTokenHash, type RequesterKeys } from '../../crypto/v1/requester.ts';
+import { lookupTokenHash } from '../../crypto/v1/requester.ts';
+import { encodeTextBody } from '../../crypto/v1/text-body.ts';
+import { sealMessageV2 } from '../../crypto/v2/message.ts';
+import { encodeRequestBodyV2 } from '../../crypto/v2/request-body.ts';
+import { deriveRequesterKeysV2, type RequesterKeysV2 } from '../../crypto/v2/requester.ts';
 import type { Primitives } from '../../crypto/primitives.ts';
 import { base64urlEncode } from '../../crypto/encoding.ts';
-import { encodeTextBody } from '../../crypto/v1/text-body.ts';
 import type { DemoOrganisation, DemoTeam } from '../../seeds/demo.ts';
 
 export const TEST_ARGON = { ops: 1, memKiB: 8192 };
 
+export type RequesterKeys = RequesterKeysV2;
+
 export async function requesterKeys(p: Primitives, passphrase: string, orgId: Uint8Array): Promise<RequesterKeys> {
-  return deriveRequesterKeys(p, passphrase, orgId, TEST_ARGON);
+  return deriveRequesterKeysV2(p, passphrase, orgId, TEST_ARGON);
 }
 
+/** The v2 request body: carries the requester's signing key, which every follow-up must match. */
 export function requestBody(message: string, keys: RequesterKeys, contact?: string): Uint8Array {
-  return encodeRequestBody({ message, ...(contact ? { contact } : {}), replyPublicKey: keys.replyPublic, argon: TEST_ARGON });
+  return encodeRequestBodyV2({ message, ...(contact ? { contact } : {}), replyPublicKey: keys.replyPublic, argon: TEST_ARGON, signPublicKey: keys.signPublic });
 }
 
+/** A v2 request: position 0, signed by the requester's key. */
 export function sealRequest(p: Primitives, org: DemoOrganisation, team: DemoTeam, keys: RequesterKeys, body: Uint8Array, id = p.randomBytes(16)): Uint8Array {
-  return sealMessage(p, {
+  return sealMessageV2(p, {
     kind: MessageKind.request,
     orgId: org.organisationId,
     teamId: team.id,
     epoch: team.epoch,
     threadId: id,
     messageId: id,
+    position: 0,
     teamPublic: team.publicKey,
     requesterPublic: keys.replyPublic,
     body,
+    author: { type: 'requester', signSeed: keys.signSeed },
   });
 }
 
-export function sealFollowUp(p: Primitives, org: DemoOrganisation, team: DemoTeam, keys: RequesterKeys, threadId: Uint8Array, text: string): Uint8Array {
-  return sealMessage(p, {
+/**
+ * A v2 follow-up signed by the requester at `position` (the thread's next one, as the lookup
+ * answer's `nextPosition` says; 1 right after the request).
+ */
+export function sealFollowUp(
+  p: Primitives, org: DemoOrganisation, team: DemoTeam, keys: RequesterKeys, threadId: Uint8Array, text: string, position = 1,
+  messageId = p.randomBytes(16),
+): Uint8Array {
+  return sealMessageV2(p, {
     kind: MessageKind.followup,
     orgId: org.organisationId,
     teamId: team.id,
     epoch: team.epoch,
     threadId,
-    messageId: p.randomBytes(16),
+    messageId,
+    position,
     teamPublic: team.publicKey,
     requesterPublic: keys.replyPublic,
     body: encodeTextBody(text),
+    author: { type: 'requester', signSeed: keys.signSeed },
   });
 }
 

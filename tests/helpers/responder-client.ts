@@ -11,6 +11,9 @@ import {
   type AccountSecrets, type Argon2Params,
 } from '../../crypto/v1/account.ts';
 import type { Primitives } from '../../crypto/primitives.ts';
+import { MessageKind } from '../../crypto/v1/message.ts';
+import { encodeTagsBody, encodeTextBody } from '../../crypto/v1/text-body.ts';
+import { sealMessageV2 } from '../../crypto/v2/message.ts';
 
 export interface ResponderCredentials {
   username: string;
@@ -84,4 +87,42 @@ export function sessionCookie(res: Response): string {
   const match = /haven_session=([^;]*)/.exec(header);
   if (!match || match[1] === '') throw new Error('no session cookie set');
   return `haven_session=${match[1]}`;
+}
+
+/**
+ * What the dashboard does to write into a thread (protocol v2): seal a reply, note or tags
+ * message to the team's current key (and a reply to the requester's reply key), signed with the
+ * responder's own certified Ed25519 key at the thread's next position.
+ */
+export function sealResponderMessage(
+  p: Primitives,
+  a: {
+    kind: 'reply' | 'note' | 'tags';
+    orgId: Uint8Array;
+    team: { id: Uint8Array; epoch: number; publicKey: Uint8Array };
+    threadId: Uint8Array;
+    position: number;
+    /** the responder's 163-byte certificate and the seed of its ed25519 key */
+    certificate: Uint8Array;
+    ed25519Seed: Uint8Array;
+    text?: string;
+    tags?: string[];
+    requesterPublic?: Uint8Array;
+    messageId?: Uint8Array;
+    epoch?: number;
+  },
+): Uint8Array {
+  return sealMessageV2(p, {
+    kind: MessageKind[a.kind],
+    orgId: a.orgId,
+    teamId: a.team.id,
+    epoch: a.epoch ?? a.team.epoch,
+    threadId: a.threadId,
+    messageId: a.messageId ?? p.randomBytes(16),
+    position: a.position,
+    teamPublic: a.team.publicKey,
+    ...(a.kind === 'reply' ? { requesterPublic: a.requesterPublic! } : {}),
+    body: a.kind === 'tags' ? encodeTagsBody(a.tags ?? []) : encodeTextBody(a.text ?? ''),
+    author: { type: 'responder', signSeed: a.ed25519Seed, cert: a.certificate },
+  });
 }

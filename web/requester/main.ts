@@ -5,57 +5,46 @@
  * It leaves nothing on the device: no cookies, storage, IndexedDB or service worker, and
  * keys live in variables that the quick exit drops. It uses the pure-JS crypto backend, so
  * it works with WebAssembly disabled (Tor Browser's Safer level), and it encrypts only to
- * team keys whose certificates verify against the organisation root key.
+ * team keys whose v2 statements verify against the organisation root key embedded in this page.
+ *
+ * Protocol v2: the request and every follow-up are signed with the requester's own Ed25519
+ * key (derived from the passphrase), at the thread's next position. Reading, each message is
+ * opened and verified on its own (common/thread-reading.ts): one that does not verify is shown
+ * as "could not be verified", never under the author it claims, and the rest stay readable.
  */
 import { noblePrimitives as p } from '../../crypto/noble.ts';
 import { base64urlDecode, base64urlEncode } from '../../crypto/encoding.ts';
 import { MalformedError } from '../../crypto/errors.ts';
 import { rootFingerprint } from '../../crypto/v1/certs.ts';
-import { verifyCurrentTeamKey } from '../../crypto/team-key-any.ts';
-import { unixHour } from '../../crypto/v2/constants.ts';
 import { embeddedRootPublicKey, hasEmbeddedRootPublicKey } from '../shared/deployment.ts';
-import { MessageKind, RecipientKind, openMessage, sealMessage, type MessageKindValue } from '../../crypto/v1/message.ts';
-import { decodeRequestBody, encodeRequestBody } from '../../crypto/v1/request-body.ts';
-import {
-  CURRENT_REQUESTER_PARAM_SET,
-  REQUESTER_PARAM_SETS,
-  deriveRequesterKeys,
-  generatePassphrase,
-  lookupTokenHash,
-  type RequesterKeys,
-} from '../../crypto/v1/requester.ts';
-import { decodeTextBody, encodeTextBody } from '../../crypto/v1/text-body.ts';
+import { MessageKind, RecipientKind } from '../../crypto/v1/message.ts';
+import { CURRENT_REQUESTER_PARAM_SET, REQUESTER_PARAM_SETS, generatePassphrase, lookupTokenHash } from '../../crypto/v1/requester.ts';
+import { encodeTextBody } from '../../crypto/v1/text-body.ts';
+import { sealMessageV2 } from '../../crypto/v2/message.ts';
+import { encodeRequestBodyV2 } from '../../crypto/v2/request-body.ts';
+import { deriveRequesterKeysV2, type RequesterKeysV2 } from '../../crypto/v2/requester.ts';
+import { readThread, type ThreadEntry } from '../../common/thread-reading.ts';
 import { MAX_BODY_BYTES } from '../../crypto/v1/padding.ts';
 import { WORDS as EN_WORDS } from '../../crypto/wordlists/en.ts';
 import { WORDS as RU_WORDS } from '../../crypto/wordlists/ru.ts';
 import { STRINGS, pickLanguage, type Lang, type Strings } from '../../common/requester-i18n.ts';
+import { api, ApiError } from './api.ts';
+import { verifiedTeamKey, type Team } from './team-keys.ts';
+import { renderThread } from './thread-view.ts';
 
 declare const __WORKER_URLS__: Record<string, string>;
 
 /** Where the quick exit goes: a neutral, common site; the history entry is replaced. */
 const QUICK_EXIT_URL = 'https://www.wikipedia.org/';
 
-interface Team {
-  id: Uint8Array;
-  slug: string;
-  name: string;
-  epoch: number;
-  publicKey: Uint8Array;
-}
-
 interface Intake {
   orgId: Uint8Array;
+  root: Uint8Array;
   teams: Team[];
 }
 
-class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-  ) {
-    super(code);
-  }
-}
+/** How many times a follow-up is re-signed when another message took its position first. */
+const POSITION_RETRIES = 3;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -63,7 +52,7 @@ let lang: Lang = pickLanguage(navigator.languages ?? [navigator.language]);
 let t: Strings = STRINGS[lang];
 let intake: Intake | null = null;
 /** The open thread's keys; dropped by quick exit. */
-let session: { keys: RequesterKeys; threadId: Uint8Array; teamId: Uint8Array; entries: ThreadEntry[] } | null = null;
+let session: { keys: RequesterKeysV2; threadId: Uint8Array | null; teamId: Uint8Array | null; entries: ThreadEntry[]; nextPosition: number } | null = null;
 
 function applyLanguage(): void {
   t = STRINGS[lang];
@@ -86,27 +75,8 @@ function setStatus(id: string, text: string, isError = false): void {
   el.classList.toggle('error', isError);
 }
 
-async function api<T>(path: string, body?: unknown): Promise<T> {
-  let res: Response;
-  try {
-    res = await fetch(path, {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? null : JSON.stringify(body),
-      credentials: 'omit',
-      cache: 'no-store',
-      referrerPolicy: 'no-referrer',
-    });
-  } catch {
-    throw new ApiError(0, 'network');
-  }
-  const json = (await res.json().catch(() => ({}))) as { error?: { code: string } };
-  if (!res.ok) throw new ApiError(res.status, json.error?.code ?? 'unknown');
-  return json as T;
-}
-
 /**
- * Fetches intake info and keeps only teams whose key certificate verifies against the root
+ * Fetches intake info and takes team keys only from statements that verify against the root
  * key embedded in this page (never a key from the API answer, which the server controls).
  */
 async function loadIntake(): Promise<Intake> {
@@ -118,16 +88,12 @@ async function loadIntake(): Promise<Intake> {
   const orgId = base64urlDecode(info.organisation.id);
   const teams = info.teams.map((team) => {
     const id = base64urlDecode(team.id);
-    // Throws on any forged or misdirected key: then nothing may be sent at all.
-    // Either version (teams move from v1 certificates to v2 statements as they are renewed); a
-    // v2 statement must be valid now. The page's serial floor (minSerial) is wip-v2msg's to add.
-    const cert = verifyCurrentTeamKey(p, root, base64urlDecode(team.certificate), { orgId, teamId: id, nowHour: unixHour(Date.now()) });
-    return { id, slug: team.slug, name: team.name, epoch: cert.epoch, publicKey: cert.publicKey };
+    return { id, slug: team.slug, name: team.name, key: verifiedTeamKey(root, orgId, id, base64urlDecode(team.certificate)) };
   });
   const fp = $('fingerprint');
   fp.textContent = `${t.verified} ${rootFingerprint(p, root)}`;
   fp.hidden = false;
-  return { orgId, teams };
+  return { orgId, root, teams };
 }
 
 function renderTeams(teams: Team[]): void {
@@ -191,26 +157,31 @@ async function submitRequest(event: Event): Promise<void> {
   const team = intake?.teams.find((x) => x.slug === chosen?.value);
   if (!intake || !team) return setStatus('compose-status', t.chooseTeam, true);
   if (message.trim() === '') return setStatus('compose-status', t.empty, true);
+  const key = team.key;
+  if (!key) return setStatus('compose-status', t.keysExpired, true);
   const send = $<HTMLButtonElement>('send');
   send.disabled = true;
   try {
     setStatus('compose-status', t.encrypting);
     const params = REQUESTER_PARAM_SETS[CURRENT_REQUESTER_PARAM_SET]!;
     const passphrase = generatePassphrase(p, lang === 'ru' ? RU_WORDS : EN_WORDS);
-    const keys = await deriveRequesterKeys(p, passphrase, intake.orgId, params);
-    const body = encodeRequestBody({ topic: team.name, message, ...(contact ? { contact } : {}), replyPublicKey: keys.replyPublic, argon: params });
+    const keys = await deriveRequesterKeysV2(p, passphrase, intake.orgId, params);
+    // The signing key travels in the request: the team checks every later follow-up against it.
+    const body = encodeRequestBodyV2({ topic: team.name, message, ...(contact ? { contact } : {}), replyPublicKey: keys.replyPublic, argon: params, signPublicKey: keys.signPublic });
     if (body.length > MAX_BODY_BYTES) return setStatus('compose-status', t.tooLong, true);
     const id = p.randomBytes(16);
-    const envelope = sealMessage(p, {
+    const envelope = sealMessageV2(p, {
       kind: MessageKind.request,
       orgId: intake.orgId,
       teamId: team.id,
-      epoch: team.epoch,
+      epoch: key.epoch,
       threadId: id,
       messageId: id,
-      teamPublic: team.publicKey,
+      position: 0,
+      teamPublic: key.publicKey,
       requesterPublic: keys.replyPublic,
       body,
+      author: { type: 'requester', signSeed: keys.signSeed },
     });
     setStatus('compose-status', t.proving);
     const pow = await proveWork($<HTMLProgressElement>('progress'));
@@ -229,50 +200,41 @@ async function submitRequest(event: Event): Promise<void> {
   }
 }
 
-interface ThreadEntry {
-  kind: MessageKindValue;
-  text: string;
-}
-
-function renderThread(entries: ThreadEntry[]): void {
-  const list = $('messages');
-  list.replaceChildren();
-  for (const entry of entries) {
-    const li = document.createElement('li');
-    const fromTeam = entry.kind === MessageKind.reply;
-    li.className = fromTeam ? 'from-team' : 'from-you';
-    const who = document.createElement('span');
-    who.className = 'who';
-    who.textContent = fromTeam ? t.fromTeam : t.fromYou;
-    // Text only: a reply is never parsed as HTML.
-    li.append(who, document.createTextNode(entry.text));
-    list.append(li);
-  }
-  $('no-replies').hidden = entries.some((e) => e.kind === MessageKind.reply);
+/**
+ * Fetches and reads the thread the keys open. @returns false only when the server lists no
+ * message at all for this passphrase: one bad message never makes a thread "not found".
+ */
+async function loadThread(keys: RequesterKeysV2): Promise<boolean> {
+  if (!intake) intake = await loadIntake();
+  const { messages, nextPosition } = await api<{ messages: { blob: string }[]; nextPosition: number }>('/api/v1/threads/lookup', {
+    token: base64urlEncode(keys.lookupToken),
+  });
+  if (messages.length === 0) return false;
+  const blobs = messages.map((m) => {
+    try {
+      return base64urlDecode(m.blob);
+    } catch {
+      return new Uint8Array(0); // not base64url: read as an unverifiable message
+    }
+  });
+  const thread = readThread(p, blobs, {
+    recipientKind: RecipientKind.requester,
+    secretFor: () => keys.replySecret,
+    orgId: intake.orgId,
+    rootPublic: intake.root,
+    ownSignPublic: keys.signPublic,
+  });
+  session = { keys, threadId: thread.threadId, teamId: thread.teamId, entries: thread.entries, nextPosition };
+  renderThread(thread.entries, t, $('messages'), $('no-replies'));
+  // Without a verified request there is nothing to sign a follow-up into.
+  $<HTMLButtonElement>('send-followup').disabled = thread.threadId === null;
+  return true;
 }
 
 async function openThread(passphrase: string): Promise<boolean> {
   if (!intake) intake = await loadIntake();
-  const keys = await deriveRequesterKeys(p, passphrase, intake.orgId, REQUESTER_PARAM_SETS[CURRENT_REQUESTER_PARAM_SET]!);
-  const { messages } = await api<{ messages: { kind: string; blob: string }[] }>('/api/v1/threads/lookup', { token: base64urlEncode(keys.lookupToken) });
-  if (messages.length === 0) return false;
-  const entries: ThreadEntry[] = [];
-  let threadId: Uint8Array | null = null;
-  let teamId: Uint8Array | null = null;
-  for (const m of messages) {
-    const { header, body } = openMessage(p, base64urlDecode(m.blob), { recipientKind: RecipientKind.requester, secret: keys.replySecret, expected: { orgId: intake.orgId, ...(threadId ? { threadId } : {}) } });
-    if (header.kind === MessageKind.request) {
-      threadId = header.threadId;
-      teamId = header.teamId;
-      entries.push({ kind: header.kind, text: decodeRequestBody(body).message });
-    } else {
-      entries.push({ kind: header.kind, text: decodeTextBody(body) });
-    }
-  }
-  if (!threadId || !teamId) return false;
-  session = { keys, threadId, teamId, entries };
-  renderThread(entries);
-  return true;
+  const keys = await deriveRequesterKeysV2(p, passphrase, intake.orgId, REQUESTER_PARAM_SETS[CURRENT_REQUESTER_PARAM_SET]!);
+  return loadThread(keys);
 }
 
 async function submitReturn(event: Event): Promise<void> {
@@ -302,35 +264,53 @@ async function submitFollowUp(event: Event): Promise<void> {
   if (!session || !intake) return;
   if (text.trim() === '') return setStatus('thread-status', t.empty, true);
   const current = session;
-  const team = intake.teams.find((x) => p.constantTimeEqual(x.id, current.teamId));
-  if (!team) return setStatus('thread-status', t.failed, true);
+  const threadId = current.threadId;
+  const team = intake.teams.find((x) => current.teamId !== null && p.constantTimeEqual(x.id, current.teamId));
+  if (!team || !threadId) return setStatus('thread-status', t.failed, true);
+  if (!team.key) return setStatus('thread-status', t.keysExpired, true);
+  const key = team.key;
   const button = $<HTMLButtonElement>('send-followup');
   button.disabled = true;
   try {
-    const envelope = sealMessage(p, {
-      kind: MessageKind.followup,
-      orgId: intake.orgId,
-      teamId: team.id,
-      epoch: team.epoch,
-      threadId: current.threadId,
-      messageId: p.randomBytes(16),
-      teamPublic: team.publicKey,
-      requesterPublic: current.keys.replyPublic,
-      body: encodeTextBody(text),
-    });
+    const body = encodeTextBody(text);
     setStatus('thread-status', t.proving);
+    // A refused position rolls the server's transaction back, proof included: the same proof
+    // goes with every re-signed attempt.
     const pow = await proveWork($<HTMLProgressElement>('followup-progress'));
-    await api('/api/v1/threads/messages', { token: base64urlEncode(current.keys.lookupToken), envelope: base64urlEncode(envelope), pow });
+    for (let attempt = 0; ; attempt++) {
+      const envelope = sealMessageV2(p, {
+        kind: MessageKind.followup,
+        orgId: intake.orgId,
+        teamId: team.id,
+        epoch: key.epoch,
+        threadId,
+        messageId: p.randomBytes(16),
+        position: current.nextPosition,
+        teamPublic: key.publicKey,
+        requesterPublic: current.keys.replyPublic,
+        body,
+        author: { type: 'requester', signSeed: current.keys.signSeed },
+      });
+      try {
+        await api('/api/v1/threads/messages', { token: base64urlEncode(current.keys.lookupToken), envelope: base64urlEncode(envelope), pow });
+        break;
+      } catch (err) {
+        if (!(err instanceof ApiError && err.code === 'position_taken') || attempt >= POSITION_RETRIES) throw err;
+        // Someone (the team) wrote first: re-read the thread for its next position, sign again.
+        setStatus('thread-status', t.retrying);
+        await loadThread(current.keys);
+        current.nextPosition = session?.nextPosition ?? current.nextPosition;
+      }
+    }
     $<HTMLTextAreaElement>('followup').value = '';
     $('followup-progress').hidden = true;
-    current.entries.push({ kind: MessageKind.followup, text });
-    renderThread(current.entries);
+    await loadThread(current.keys);
     setStatus('thread-status', t.added);
   } catch (err) {
-    if (err instanceof ApiError && err.status === 409) intake = await loadIntake().catch(() => intake);
+    if (err instanceof ApiError && err.status === 409 && err.code === 'conflict') intake = await loadIntake().catch(() => intake);
     setStatus('thread-status', messageError(err), true);
   } finally {
-    button.disabled = false;
+    button.disabled = session?.threadId === null;
   }
 }
 
@@ -380,6 +360,13 @@ async function start(): Promise<void> {
   try {
     intake = await loadIntake();
     renderTeams(intake.teams);
+    if (intake.teams.length > 0 && intake.teams.every((x) => x.key === null)) {
+      // Genuine keys, but old-format or expired: nothing can be sent until an admin renews them.
+      const fatal = $('fatal');
+      fatal.textContent = t.keysExpired;
+      fatal.hidden = false;
+      $<HTMLButtonElement>('send').disabled = true;
+    }
   } catch (err) {
     const fatal = $('fatal');
     fatal.textContent = err instanceof ApiError ? t.unavailable : t.keyProblem;

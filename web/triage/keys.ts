@@ -4,19 +4,28 @@
  * every team key certificate against the root, open the epoch grants, decrypt requests and
  * thread messages, and seal notes, tags and replies.
  *
+ * Protocol v2 thread messages: what this dashboard writes is signed with the account's own
+ * certified Ed25519 key at the thread's next position; what it reads is opened and verified
+ * one message at a time (common/thread-reading.ts), and an author is shown only from a
+ * VERIFIED certificate, never from the server's `authorId` column.
+ *
  * Everything here lives in memory only. `wipeVault` zero-fills every secret it holds; the
  * caller then drops its references (JavaScript strings cannot be zeroed, only released).
  */
-import { base64urlDecode } from '../../crypto/encoding.ts';
+import { base64urlDecode, base64urlEncode } from '../../crypto/encoding.ts';
 import type { Primitives } from '../../crypto/primitives.ts';
 import { CryptoError } from '../../crypto/errors.ts';
 import { verifyCurrentTeamKey, verifyHistoricTeamKey } from '../../crypto/team-key-any.ts';
 import { openGrant, verifyResponderCert } from '../../crypto/v1/certs.ts';
-import { unixHour } from '../../crypto/v2/constants.ts';
 import { NO_KEY_FLOORS, type KeyFloorStore, type KeyRefusal } from './key-floor.ts';
-import { MessageKind, RecipientKind, openMessage, sealMessage, type MessageKindValue } from '../../crypto/v1/message.ts';
+import { MessageKind, RecipientKind, type MessageKindValue } from '../../crypto/v1/message.ts';
 import { decodeRequestBody, type RequestBody } from '../../crypto/v1/request-body.ts';
-import { decodeTagsBody, decodeTextBody, encodeTagsBody, encodeTextBody } from '../../crypto/v1/text-body.ts';
+import { encodeTagsBody, encodeTextBody } from '../../crypto/v1/text-body.ts';
+import { openMessageAny } from '../../crypto/index.ts';
+import { unixHour } from '../../crypto/v2/constants.ts';
+import { sealMessageV2 } from '../../crypto/v2/message.ts';
+import { decodeRequestBodyV2 } from '../../crypto/v2/request-body.ts';
+import { readThread, type ThreadEntry } from '../../common/thread-reading.ts';
 
 export interface TeamKeys {
   id: Uint8Array;
@@ -44,6 +53,8 @@ export interface Vault {
   ed25519Seed: Uint8Array;
   /** The root from the page itself (root-pin.ts), never from an API answer; and its fingerprint. */
   rootPublic: Uint8Array;
+  /** this account's own certificate (verified to name its keys): it travels inside every message it signs */
+  certificate: Uint8Array;
   rootFingerprint: string;
   teams: Map<string, TeamKeys>;
   /** grants or certificates that failed verification (shown as a warning) */
@@ -109,7 +120,7 @@ export function openVault(
     throw new KeyError('certificate');
   }
   const vault: Vault = {
-    orgId, accountId, x25519Secret: keys.x25519Secret, ed25519Seed: keys.ed25519Seed,
+    orgId, accountId, x25519Secret: keys.x25519Secret, ed25519Seed: keys.ed25519Seed, certificate: certificate.slice(),
     rootPublic: root, rootFingerprint: trusted.fingerprint, teams: new Map(), rejected: 0, refusedTeams: [],
   };
   const nowHour = unixHour(now);
@@ -174,11 +185,12 @@ export function wipeVault(v: Vault): void {
 /** What decryption needs: the organisation and a lookup of epoch secrets. */
 export interface DecryptContext {
   orgId: Uint8Array;
+  rootPublic: Uint8Array;
   secret(teamKey: string, epoch: number): Uint8Array | undefined;
 }
 
 export function vaultContext(v: Vault): DecryptContext {
-  return { orgId: v.orgId, secret: (teamKey, epoch) => v.teams.get(teamKey)?.secrets.get(epoch) };
+  return { orgId: v.orgId, rootPublic: v.rootPublic, secret: (teamKey, epoch) => v.teams.get(teamKey)?.secrets.get(epoch) };
 }
 
 export interface RequestRowJson {
@@ -204,12 +216,14 @@ export function openRequestRow(p: Primitives, ctx: DecryptContext, row: RequestR
   if (!secret) return { ok: false, reason: 'no_key' };
   try {
     const id = base64urlDecode(row.id);
-    const { body } = openMessage(p, base64urlDecode(row.blob), {
+    // v2 (signed by the key inside its own body) or a stored v1 request.
+    const opened = openMessageAny(p, base64urlDecode(row.blob), {
       recipientKind: RecipientKind.team,
       secret,
+      rootPublic: ctx.rootPublic,
       expected: { orgId: ctx.orgId, teamId: base64urlDecode(row.teamId), threadId: id, messageId: id, kind: MessageKind.request, epoch: row.epoch },
     });
-    return { ok: true, value: decodeRequestBody(body) };
+    return { ok: true, value: opened.version === 2 ? decodeRequestBodyV2(opened.body) : decodeRequestBody(opened.body) };
   } catch {
     return { ok: false, reason: 'unreadable' };
   }
@@ -227,57 +241,96 @@ export interface ThreadMessageJson {
   blob: string;
 }
 
-export type ThreadContent =
-  | { kind: 'request'; body: RequestBody }
-  | { kind: 'followup' | 'reply' | 'note'; text: string }
-  | { kind: 'tags'; tags: string[] };
+/** One thread entry as the dashboard shows it. */
+export type ThreadItem =
+  | { status: 'unverified' }
+  | {
+      status: 'verified' | 'legacy';
+      kind: KindName;
+      /** the VERIFIED responder's account id (base64url); absent for the requester and for v1 */
+      authorAccountId: string | null;
+      request?: RequestBody;
+      text?: string;
+      tags?: string[];
+    };
 
-/** Decrypts one thread message of the request `threadId` in team `teamKey`. */
-export function openThreadMessage(p: Primitives, ctx: DecryptContext, teamKey: string, threadId: string, m: ThreadMessageJson): Opened<ThreadContent> {
-  if (!(KIND_NAMES as readonly string[]).includes(m.kind)) return { ok: false, reason: 'unreadable' };
-  const kind = m.kind as KindName;
-  const secret = ctx.secret(teamKey, m.epoch);
-  if (!secret) return { ok: false, reason: 'no_key' };
-  try {
-    const { body } = openMessage(p, base64urlDecode(m.blob), {
-      recipientKind: RecipientKind.team,
-      secret,
-      expected: {
-        orgId: ctx.orgId, teamId: base64urlDecode(teamKey), threadId: base64urlDecode(threadId),
-        messageId: base64urlDecode(m.id), kind: MessageKind[kind], epoch: m.epoch,
-      },
-    });
-    if (kind === 'request') return { ok: true, value: { kind, body: decodeRequestBody(body) } };
-    if (kind === 'tags') return { ok: true, value: { kind, tags: decodeTagsBody(body) } };
-    return { ok: true, value: { kind, text: decodeTextBody(body) } };
-  } catch {
-    return { ok: false, reason: 'unreadable' };
-  }
+export interface OpenedThread {
+  items: ThreadItem[];
+  /** the latest verified tags (highest position) */
+  tags: string[];
+  /** what a message written now must carry: the thread's max position + 1 */
+  nextPosition: number;
+  /** the request body, when the thread's request opened and verified */
+  request: RequestBody | null;
+}
+
+/**
+ * Opens the thread of request `threadId` in team `teamKey`, one message at a time. A message
+ * that does not open or verify (a follow-up not signed by the request's key, a note or reply
+ * whose certificate is not the root's, a v1 message in a v2 thread) is `unverified`.
+ */
+export function openThread(p: Primitives, ctx: DecryptContext, teamKey: string, threadId: string, messages: ThreadMessageJson[]): OpenedThread {
+  const blobs = messages.map((m) => {
+    try {
+      return base64urlDecode(m.blob);
+    } catch {
+      return new Uint8Array(0);
+    }
+  });
+  const read = readThread(p, blobs, {
+    recipientKind: RecipientKind.team,
+    secretFor: (epoch) => ctx.secret(teamKey, epoch) ?? null,
+    orgId: ctx.orgId,
+    rootPublic: ctx.rootPublic,
+    threadId: base64urlDecode(threadId),
+    teamId: base64urlDecode(teamKey),
+  });
+  const items = read.entries.map((e: ThreadEntry): ThreadItem => {
+    if (e.status === 'unverified') return { status: 'unverified' };
+    return {
+      status: e.status,
+      kind: KIND_NAMES[e.kind - 1]!,
+      authorAccountId: e.responderAccountId ? base64urlEncode(e.responderAccountId) : null,
+      ...(e.request ? { request: e.request } : {}),
+      ...(e.text !== undefined ? { text: e.text } : {}),
+      ...(e.tags ? { tags: e.tags } : {}),
+    };
+  });
+  const request = read.entries.find((e) => e.status !== 'unverified' && e.request);
+  return {
+    items,
+    tags: read.tags ?? [],
+    nextPosition: messages.reduce((max, m) => Math.max(max, m.position + 1), 0),
+    request: request && request.status !== 'unverified' ? request.request ?? null : null,
+  };
 }
 
 /**
  * Seals a note, tags or reply to the team's CURRENT epoch key (from its root-verified
- * certificate) and, for a reply, to the requester's reply key from the decrypted request.
- * @throws Error('no_current_key') when no current team certificate verified; crypto errors.
+ * statement) and, for a reply, to the requester's reply key from the decrypted request;
+ * signed with this account's certified key, at `position` (the thread's next).
+ * @throws Error('no_current_key') when no current team key verified; crypto errors.
  */
 export function sealResponderMessage(
   p: Primitives,
   v: Vault,
-  a: { kind: 'note' | 'tags' | 'reply'; teamKey: string; threadId: string; text?: string; tags?: string[]; requesterPublic?: Uint8Array },
+  a: { kind: 'note' | 'tags' | 'reply'; teamKey: string; threadId: string; position: number; text?: string; tags?: string[]; requesterPublic?: Uint8Array },
 ): Uint8Array {
   const team = v.teams.get(a.teamKey);
   if (!team || team.currentEpoch === null || !team.currentPublic) throw new Error('no_current_key');
   const kind: MessageKindValue = MessageKind[a.kind];
   const body = a.kind === 'tags' ? encodeTagsBody(a.tags ?? []) : encodeTextBody(a.text ?? '');
-  return sealMessage(p, {
+  return sealMessageV2(p, {
     kind,
     orgId: v.orgId,
     teamId: team.id,
     epoch: team.currentEpoch,
     threadId: base64urlDecode(a.threadId),
     messageId: p.randomBytes(16),
+    position: a.position,
     teamPublic: team.currentPublic,
     ...(a.kind === 'reply' ? { requesterPublic: a.requesterPublic! } : {}),
     body,
+    author: { type: 'responder', signSeed: v.ed25519Seed, cert: v.certificate },
   });
 }

@@ -11,7 +11,7 @@ import { loadSodiumPrimitives } from '../../crypto/sodium.ts';
 import type { RequestBody } from '../../crypto/v1/request-body.ts';
 import { wipeAdmin } from './admin/screen.ts';
 import { type Lang, pickLanguage, type Strings, STRINGS } from './i18n.ts';
-import { type RequestRowJson, type ThreadContent, type ThreadMessageJson, type Vault, wipeVault } from './keys.ts';
+import { type RequestRowJson, type ThreadItem, type Vault, wipeVault } from './keys.ts';
 
 export const STATUSES = ['new', 'triaged', 'in_progress', 'waiting', 'resolved', 'closed'] as const;
 export const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
@@ -38,16 +38,13 @@ export interface Row {
   haystack: string;
 }
 
-interface ThreadItem {
-  message: ThreadMessageJson;
-  content: ThreadContent | null;
-  failure: 'no_key' | 'unreadable' | null;
-}
-
 interface Current {
   row: Row;
+  /** the thread, each message opened and verified on its own (keys.ts openThread) */
   items: ThreadItem[];
   tags: string[];
+  /** the position the next note, tags or reply must be signed for */
+  nextPosition: number;
 }
 
 export const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -172,7 +169,7 @@ export function wipe(): void {
   if (state.vault) wipeVault(state.vault);
   state.myCertificate = null;
   for (const row of state.rows) wipeBody(row.body);
-  if (state.current) for (const item of state.current.items) if (item.content?.kind === 'request') wipeBody(item.content.body);
+  if (state.current) for (const item of state.current.items) if (item.status !== 'unverified' && item.request) wipeBody(item.request);
   state.vault = null;
   state.me = null;
   state.rows = [];

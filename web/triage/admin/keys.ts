@@ -27,6 +27,7 @@ import { KeyFreshnessError, orgKey } from './key-freshness.ts';
 import { rewrapMessage } from '../../../crypto/v1/message.ts';
 import { auditJson, signAuditEntry, unwrapRootSeed, wrapRootSeed, type AuditAction, type AuditTargets } from '../../../crypto/v1/admin.ts';
 import type { Vault } from '../keys.ts';
+import { rewrapMessageV2 } from '../../../crypto/v2/message.ts';
 
 export interface AdminKeys {
   orgId: Uint8Array;
@@ -316,7 +317,10 @@ export function rewrapPage(
         continue;
       }
       try {
-        messages.push({ id: m.id, blob: b64(rewrapMessage(p, unb64(m.blob), secret, current, page.currentEpoch)) });
+        const blob = unb64(m.blob);
+        // v2 messages keep their signed inner plaintext untouched (crypto/v2 rewrapMessageV2).
+        const rewrapped = blob[0] === 2 ? rewrapMessageV2(p, blob, secret, current, page.currentEpoch) : rewrapMessage(p, blob, secret, current, page.currentEpoch);
+        messages.push({ id: m.id, blob: b64(rewrapped) });
       } catch {
         failed++;
       }

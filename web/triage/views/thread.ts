@@ -1,11 +1,15 @@
 /**
  * One request: its thread decrypted in this browser, status, priority and assignee, and the
  * encrypted notes, tags and replies written here.
+ *
+ * Protocol v2: each message is verified on its own; one that does not verify is shown as
+ * "could not be verified" with no author and no text. A responder's name comes from the
+ * account id in its VERIFIED certificate (never the server's authorId column).
  */
 import { base64urlEncode } from '../../../crypto/encoding.ts';
 import { TAG_LIMITS } from '../../../crypto/v1/text-body.ts';
 import { fill, PRIORITY_LABELS, STATUS_LABELS, type Strings } from '../i18n.ts';
-import { openThreadMessage, type RequestRowJson, sealResponderMessage, type ThreadContent, type ThreadMessageJson, vaultContext } from '../keys.ts';
+import { openThread, type RequestRowJson, sealResponderMessage, type ThreadItem, type ThreadMessageJson, vaultContext } from '../keys.ts';
 import { $, alertError, announce, api, ApiError, fillSelect, hourText, primitives, PRIORITIES, show, state, STATUSES, teamName } from '../shell.ts';
 import { renderRows, select, visibleRows } from './list.ts';
 
@@ -13,7 +17,7 @@ export async function openRequest(id: string): Promise<void> {
   const row = state.rows.find((r) => r.json.id === id);
   if (!row || !state.vault) return;
   alertError(null);
-  state.current = { row, items: [], tags: [] };
+  state.current = { row, items: [], tags: [], nextPosition: 0 };
   for (const f of ['tags-input', 'note-input', 'reply-input']) $<HTMLInputElement>(f).value = '';
   renderDetail();
   show('detail');
@@ -29,16 +33,14 @@ async function loadThread(): Promise<void> {
     const thread = await api<{ request: Omit<RequestRowJson, 'blob'>; messages: ThreadMessageJson[] }>('GET', `/api/v1/requests/${id}`);
     if (!state.current || state.current.row.json.id !== id || !state.vault) return;
     Object.assign(state.current.row.json, thread.request);
-    const ctx = vaultContext(state.vault);
-    state.current.items = thread.messages.map((m) => {
-      const opened = openThreadMessage(p, ctx, state.current!.row.json.teamId, id, m);
-      return opened.ok ? { message: m, content: opened.value, failure: null } : { message: m, content: null, failure: opened.reason };
-    });
-    const lastTags = [...state.current.items].reverse().find((i) => i.content?.kind === 'tags');
-    state.current.tags = lastTags?.content?.kind === 'tags' ? lastTags.content.tags : [];
+    const opened = openThread(p, vaultContext(state.vault), state.current.row.json.teamId, id, thread.messages);
+    state.current.items = opened.items;
+    state.current.nextPosition = opened.nextPosition;
+    // The latest verified tags by position: earlier tags messages stay, positions are never reused.
+    state.current.tags = opened.tags;
     $<HTMLInputElement>('tags-input').value = state.current.tags.join(', ');
     // Thread text becomes searchable from the list too.
-    const extra = state.current.items.map((i) => (i.content ? contentText(i.content) : '')).join('\n').toLowerCase();
+    const extra = state.current.items.map(itemText).join('\n').toLowerCase();
     const base = state.current.row.body ? state.current.row.haystack.split('\n\u0000')[0]! : '';
     state.current.row.haystack = `${base}\n\u0000${extra}`;
     renderDetail();
@@ -50,10 +52,18 @@ async function loadThread(): Promise<void> {
   }
 }
 
-function contentText(c: ThreadContent): string {
-  if (c.kind === 'request') return [c.body.topic ?? '', c.body.message, c.body.contact ?? ''].join('\n');
-  if (c.kind === 'tags') return c.tags.join(', ');
-  return c.text;
+function itemText(i: ThreadItem): string {
+  if (i.status === 'unverified') return '';
+  if (i.request) return [i.request.topic ?? '', i.request.message, i.request.contact ?? ''].join('\n');
+  if (i.tags) return i.tags.join(', ');
+  return i.text ?? '';
+}
+
+/** Who wrote a verified responder message: the user name of the account its certificate names. */
+function authorName(accountId: string, teamKey: string): string {
+  if (accountId === state.me!.id) return state.t.byYou;
+  const name = state.vault!.teams.get(teamKey)?.members.find((m) => m.id === accountId)?.username;
+  return name ?? state.t.byUnknownColleague;
 }
 
 function addMeta(dl: HTMLElement, label: string, value: string): void {
@@ -85,29 +95,38 @@ export function renderDetail(): void {
   fillSelect($('set-assignee'), assignee, r.assigneeId ?? '');
 
   const list = $('thread');
-  const items = (state.current.items.length ? state.current.items : [{ message: null, content: row.body ? { kind: 'request' as const, body: row.body } : null, failure: row.failure }]).map((item) => {
+  const fallback: ThreadItem[] = row.body ? [{ status: 'verified', kind: 'request', authorAccountId: null, request: row.body }] : [];
+  const shown = state.current.items.length ? state.current.items : fallback;
+  const items = shown.map((item) => {
     const li = document.createElement('li');
-    const kind = item.content?.kind ?? (item.message?.kind as string | undefined) ?? 'request';
-    li.className = `k-${kind}`;
     const head = document.createElement('span');
     head.className = 'item-meta';
-    let who = '';
-    const author = item.message?.authorId;
-    if (author) {
-      const name = state.vault!.teams.get(r.teamId)?.members.find((m) => m.id === author)?.username;
-      who = author === state.me!.id ? ` (${state.t.byYou})` : name ? ` (${name})` : ` (${state.t.byColleague})`;
-    }
-    head.textContent = `${state.t[`k_${kind}` as keyof Strings] ?? kind}${who}`;
     const text = document.createElement('p');
     text.className = 'text';
+    if (item.status === 'unverified') {
+      // Whatever it claims to be and whoever it names: no author, no text.
+      li.className = 'k-unverified';
+      head.textContent = state.t.unverifiedMessage;
+      li.append(head);
+      return li;
+    }
+    li.className = `k-${item.kind}`;
+    let who = '';
+    if (item.authorAccountId) who = ` (${authorName(item.authorAccountId, r.teamId)})`;
+    if (item.status === 'legacy') who += ` (${state.t.legacyMessage})`;
+    head.textContent = `${state.t[`k_${item.kind}` as keyof Strings] ?? item.kind}${who}`;
     // Text only: hostile text stays text.
-    if (!item.content) text.textContent = item.failure === 'no_key' ? state.t.noKey : state.t.unreadable;
-    else if (item.content.kind === 'request') text.textContent = item.content.body.message;
-    else if (item.content.kind === 'tags') text.textContent = item.content.tags.join(', ');
-    else text.textContent = item.content.text;
+    if (item.request) text.textContent = item.request.message;
+    else if (item.tags) text.textContent = item.tags.join(', ');
+    else text.textContent = item.text ?? '';
     li.append(head, text);
     return li;
   });
+  if (!state.current.items.length && !row.body) {
+    const li = document.createElement('li');
+    li.textContent = row.failure === 'no_key' ? state.t.noKey : state.t.unreadable;
+    items.push(li);
+  }
   list.replaceChildren(...items);
 
   const attachments = $('attachments');
@@ -159,6 +178,9 @@ export async function patch(change: { status?: string; priority?: string; assign
   }
 }
 
+/** How many times a note, tags or reply is re-signed when another message took its position. */
+const POSITION_RETRIES = 3;
+
 export async function post(kind: 'note' | 'tags' | 'reply'): Promise<void> {
   if (!state.current || !state.vault) return;
   alertError(null);
@@ -186,14 +208,28 @@ export async function post(kind: 'note' | 'tags' | 'reply'): Promise<void> {
   button.disabled = true;
   try {
     const p = await primitives();
-    const envelope = sealResponderMessage(p, state.vault, {
-      kind,
-      teamKey: row.json.teamId,
-      threadId: row.json.id,
-      ...(kind === 'tags' ? { tags: tags! } : { text: value }),
-      ...(kind === 'reply' ? { requesterPublic: row.body!.replyPublicKey } : {}),
-    });
-    await api('POST', `/api/v1/requests/${row.json.id}/messages`, { kind, envelope: base64urlEncode(envelope) });
+    // Signed for the thread's next position; if another message lands first the server answers
+    // 409 position_taken, and the thread is re-read and the message re-signed (bounded).
+    for (let attempt = 0; ; attempt++) {
+      const current = state.current;
+      if (!current || current.row !== row || !state.vault) return;
+      const envelope = sealResponderMessage(p, state.vault, {
+        kind,
+        teamKey: row.json.teamId,
+        threadId: row.json.id,
+        position: current.nextPosition,
+        ...(kind === 'tags' ? { tags: tags! } : { text: value }),
+        ...(kind === 'reply' ? { requesterPublic: row.body!.replyPublicKey } : {}),
+      });
+      try {
+        await api('POST', `/api/v1/requests/${row.json.id}/messages`, { kind, envelope: base64urlEncode(envelope) });
+        break;
+      } catch (err) {
+        if (!(err instanceof ApiError && err.code === 'position_taken') || attempt >= POSITION_RETRIES) throw err;
+        announce(state.t.positionRetry);
+        await loadThread();
+      }
+    }
     if (kind !== 'tags') input.value = '';
     announce(kind === 'reply' ? state.t.sent : state.t.saved);
     await loadThread();
