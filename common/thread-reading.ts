@@ -18,6 +18,9 @@
  *   cannot swap in a request of its own making either.
  * - A position (v2) appears once: a second message at a taken position is `unverified`.
  * - Tags: the latest verified tags message by position wins.
+ * - Order (v2): verified messages are shown in the order of their SIGNED positions, whatever
+ *   order the server sent them in, so a server cannot reorder a conversation; an unverified
+ *   entry stays right after the verified message the server sent before it.
  */
 import {
   decodeRequestBody, decodeRequestBodyV2, decodeTagsBody, decodeTextBody, MessageKind, openMessageAny, parseMessageHeaderAny,
@@ -144,7 +147,19 @@ export function readThread(p: Primitives, blobs: readonly Uint8Array[], a: ReadT
       entries.push({ status: 'unverified', index });
     }
   }
-  return { threadId, teamId, version, entries, tags: tags?.tags ?? null };
+  return { threadId, teamId, version, entries: version === 2 ? inSignedOrder(entries) : entries, tags: tags?.tags ?? null };
+}
+
+/** Verified v2 entries by signed position; each unverified one after its verified predecessor. */
+function inSignedOrder(entries: ThreadEntry[]): ThreadEntry[] {
+  let anchor = -1;
+  const keyed = entries.map((entry) => {
+    if (entry.status !== 'unverified' && entry.position !== null) anchor = entry.position;
+    const position = entry.status !== 'unverified' && entry.position !== null ? entry.position : anchor;
+    return { entry, position, after: entry.status === 'unverified' ? 1 : 0 };
+  });
+  keyed.sort((a, b) => a.position - b.position || a.after - b.after || a.entry.index - b.entry.index);
+  return keyed.map((k) => k.entry);
 }
 
 export { RecipientKind };

@@ -7,9 +7,8 @@
  * For a v2 invitation, code_hash = BLAKE2b-256(invitationId, personal "haven-invite-v1") with
  * invitationId = BLAKE2b-128(code, personal "haven-invite-v2"): the code still never reaches
  * the server before enrolment, and at enrolment the server recomputes both steps from it.
- * Rows made before this migration have no statement; such an invitation can still be used to
- * enrol but the account cannot be approved (the approving browser has nothing to verify):
- * invite again.
+ * Rows made before this migration have no statement, and their codes are refused at enrolment
+ * (enrolment now takes exactly the 32-byte code of a v2 invitation): invite again.
  */
 import { sql, type Kysely } from 'kysely';
 

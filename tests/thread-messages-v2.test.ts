@@ -87,6 +87,19 @@ describeEachDatabase('thread messages v2', (t) => {
     return r.rows[0]!;
   }
 
+  it('accepts a request and a follow-up in the largest padding bucket (a v2 message is 4 bytes longer than v1)', async () => {
+    const keys = await requesterKeys(p, 'kilo lima mike november oscar papa quebec romeo', demo.organisationId);
+    const big = 'x'.repeat(40_000);
+    const envelope = sealRequest(p, demo, legal, keys, requestBody(big, keys));
+    expect(envelope.length).toBe(65_814);
+    const res = await call(requester(), '/api/v1/requests', { envelope: b64(envelope), lookupHash: b64(lookupTokenHash(p, keys.lookupToken)), pow: await pow() });
+    expect(res.status).toBe(201);
+    const id = base64urlDecode(res.json.id);
+    const follow = await followUp(keys, sealFollowUp(p, demo, legal, keys, id, big, 1));
+    expect(follow.status).toBe(201);
+    expect((await rows(id)).map((r) => r.position)).toEqual([0, 1]);
+  });
+
   it('[unsigned follow-up] refuses a v1 follow-up (no signed author) with 400 unsupported_version, writing nothing', async () => {
     const { id, keys } = await thread();
     const before = await counts();

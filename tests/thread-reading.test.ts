@@ -102,6 +102,18 @@ describe('thread reading (protocol v2)', () => {
     expect(statuses(read)).toEqual(['verified', 'verified', 'unverified', 'unverified', 'unverified', 'unverified']);
   });
 
+  it('[reordering] verified messages are shown in their signed order, whatever order the server sends', () => {
+    const w = world();
+    const f1 = w.seal(MessageKind.followup, 1, encodeTextBody('first'), w.asRequester);
+    const r2 = w.seal(MessageKind.reply, 2, encodeTextBody('second'), w.asResponder);
+    const f3 = w.seal(MessageKind.followup, 3, encodeTextBody('third'), w.asRequester);
+    const junk = p.randomBytes(f1.length);
+    const read = readThread(p, [f3, w.request, junk, r2, f1], w.teamArgs);
+    const shown = read.entries.map((e) => (e.status === 'unverified' ? 'unverified' : e.position));
+    // The junk the server sent after the request stays right after it; the rest by signed position.
+    expect(shown).toEqual([0, 'unverified', 1, 2, 3]);
+  });
+
   it('[tags] the verified tags message with the highest position wins', () => {
     const w = world();
     const t1 = w.seal(MessageKind.tags, 1, encodeTagsBody(['a']), w.asResponder);
