@@ -41,6 +41,8 @@ async function submitThroughUi(browser: Browser, live: LiveServer): Promise<void
   const noJs = await browser.newContext({ javaScriptEnabled: false, locale: 'en-GB', userAgent: USER_AGENT });
   const plain = await noJs.newPage();
   await plain.goto(live.server.requesterUrl);
+  // The static page's <noscript> links to the server-rendered form, as a person would follow it.
+  await plain.getByRole('link', { name: 'Use the less protected form' }).click();
   await plain.getByRole('radio', { name: 'Medical help' }).check();
   await plain.locator('#ns-message').fill(`no-js message ${CANARY}`);
   await plain.getByRole('button', { name: 'Encrypt and send' }).click();
