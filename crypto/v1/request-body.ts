@@ -114,15 +114,21 @@ export function encodeRequestBody(b: RequestBody): Uint8Array {
   return utf8Encode(JSON.stringify(o));
 }
 
-/** @throws MalformedError on invalid UTF-8, invalid JSON or any validation failure. */
-export function decodeRequestBody(bytes: Uint8Array): RequestBody {
-  let o: unknown;
+/**
+ * The JSON value of a request body, before any validation (shared by every body version).
+ * @throws MalformedError on invalid UTF-8 or invalid JSON.
+ */
+export function parseRequestBodyJson(bytes: Uint8Array): unknown {
   const text = utf8Decode(bytes);
   try {
-    o = JSON.parse(text);
+    return JSON.parse(text);
   } catch (e) {
     if (e instanceof CryptoError) throw e;
     throw new MalformedError('request body is not JSON');
   }
-  return validate(o);
+}
+
+/** @throws MalformedError on invalid UTF-8, invalid JSON or any validation failure. */
+export function decodeRequestBody(bytes: Uint8Array): RequestBody {
+  return validate(parseRequestBodyJson(bytes));
 }

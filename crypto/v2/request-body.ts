@@ -7,8 +7,8 @@
  * v1's strict decoder, so the two versions cannot drift apart (limits, unknown keys, types).
  */
 import { base64urlDecode, base64urlEncode, utf8Decode, utf8Encode } from '../encoding.ts';
-import { CryptoError, MalformedError } from '../errors.ts';
-import { decodeRequestBody, encodeRequestBody, type RequestBody } from '../v1/request-body.ts';
+import { MalformedError } from '../errors.ts';
+import { decodeRequestBody, encodeRequestBody, parseRequestBodyJson, type RequestBody } from '../v1/request-body.ts';
 
 export interface RequestBodyV2 extends RequestBody {
   signPublicKey: Uint8Array;
@@ -38,13 +38,5 @@ export function encodeRequestBodyV2(b: RequestBodyV2): Uint8Array {
 
 /** @throws MalformedError on invalid UTF-8, invalid JSON, a version other than 2 or any v1 rule. */
 export function decodeRequestBodyV2(bytes: Uint8Array): RequestBodyV2 {
-  let o: unknown;
-  const text = utf8Decode(bytes);
-  try {
-    o = JSON.parse(text);
-  } catch (e) {
-    if (e instanceof CryptoError) throw e;
-    throw new MalformedError('request body is not JSON');
-  }
-  return validate(o);
+  return validate(parseRequestBodyJson(bytes));
 }
