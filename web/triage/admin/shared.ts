@@ -208,14 +208,16 @@ export async function loadAudit(): Promise<void> {
 /** Everything the Admin screen shows, fetched again. */
 export async function reload(): Promise<void> {
   const started = admin.epoch;
+  // The audit log is verified against the accounts listed, so those come first; the rest at once.
   await loadAccountsAndTeams();
-  const r = await deps.api<{ closedRetentionDays: number }>('GET', `${ADMIN}/retention`);
-  admin.retentionDays = r.closedRetentionDays;
-  await loadAudit();
-  // A server that serves no front end answers 503 here: the rest of the screen still shows.
-  await loadManifests().catch((err: unknown) => {
-    if ((err as { status?: number }).status !== 503) throw err;
-  });
+  await Promise.all([
+    deps.api<{ closedRetentionDays: number }>('GET', `${ADMIN}/retention`).then((r) => void (admin.retentionDays = r.closedRetentionDays)),
+    loadAudit(),
+    // A server that serves no front end answers 503 here: the rest of the screen still shows.
+    loadManifests().catch((err: unknown) => {
+      if ((err as { status?: number }).status !== 503) throw err;
+    }),
+  ]);
   if (started !== admin.epoch) return;
   render();
 }
