@@ -80,6 +80,12 @@ function pathId(c: Context, name: string, what: string): Uint8Array {
   return id;
 }
 
+/** `?path=`: an absolute URL path of printable ASCII, at most 512 characters (as a manifest lists). */
+function readFilePath(value: string | undefined): string {
+  if (value === undefined || value.length > 512 || !/^\/[\x21-\x7e]*$/.test(value)) throw new ValidationError('Query parameter "path" must be an absolute path of at most 512 printable characters.');
+  return value;
+}
+
 export function adminRoutes(admin: AdminService, accounts: AccountService, config: Pick<Config, 'behindTls'>, siteManifests?: SiteManifestService) {
   const app = new Hono<Env>();
   app.use('*', sameOriginOnly(config.behindTls));
@@ -102,6 +108,24 @@ export function adminRoutes(admin: AdminService, accounts: AccountService, confi
     if (!siteManifests) throw new UnavailableError('This server serves no site manifest.', 60);
     await siteManifests.accept(site, manifestSha256, signature);
     return c.json({ site, manifestSha256: Buffer.from(manifestSha256).toString('hex'), stored: true });
+  });
+
+  // Both sites' manifests as served now, with whether each is signed and whether the pages
+  // change at the next restart (a team key changed since they were rendered).
+  app.get('/site-manifests', async (c) => {
+    if (!siteManifests) throw new UnavailableError('This server serves no site manifest.', 60);
+    return c.json(await siteManifests.overview());
+  });
+
+  // The bytes a site serves at a path, for the admin's browser to hash: the dashboard's CSP
+  // (connect-src 'self') keeps it from fetching the requester site itself.
+  app.get('/site-manifests/:site/file', (c) => {
+    const site = c.req.param('site');
+    if (site !== 'requester' && site !== 'triage') throw new NotFoundError('No such site.');
+    const path = readFilePath(c.req.query('path'));
+    if (!siteManifests) throw new UnavailableError('This server serves no site manifest.', 60);
+    const file = siteManifests.file(site, path);
+    return c.json({ site, path, contentType: file.contentType, body: b64(file.body) });
   });
 
   app.get('/root-wrap', async (c) => {

@@ -13,15 +13,36 @@ import type { Primitives } from '../../crypto/primitives.ts';
 import { SignatureError } from '../../crypto/errors.ts';
 import { manifestSigningBytes, manifestToJson, signManifest, verifyManifest, type SiteManifest, type SiteManifestJson } from '../../crypto/v2/site-manifest.ts';
 import type { Database } from '../db/schema.ts';
-import { ConflictError, UnavailableError, ValidationError } from '../errors.ts';
+import { currentKeySerialFloors } from '../admin/admin.service.ts';
+import { ConflictError, NotFoundError, UnavailableError, ValidationError } from '../errors.ts';
 import type { Site } from '../http/security-headers.ts';
 import { encodeBase64url } from '../http/validate.ts';
-import type { Sites } from '../web/static-site.ts';
+import { formatKeySerialFloors, type SiteFile, type Sites } from '../web/static-site.ts';
 import { findManifestSignature, saveManifestSignature } from './site-manifest.repository.ts';
 
 export interface ServedManifest extends SiteManifestJson {
   /** base64url Ed25519 signature by the root, or null while nobody has signed this build. */
   signature: string | null;
+}
+
+/** One site's manifest for the admin's review (GET /api/v1/admin/site-manifests). */
+export interface ManifestState {
+  site: Site;
+  /** Exactly what `/.well-known/haven-manifest.json` of that site answers now. */
+  served: ServedManifest;
+  /** Hex SHA-256 of the manifest's signed bytes (the browser computes it again). */
+  manifestSha256: string;
+  signed: boolean;
+}
+
+export interface ManifestOverview {
+  sites: ManifestState[];
+  /**
+   * True when a team key changed since the pages were rendered (at the last start): the pages
+   * carry per-team serial floors, so they, and both manifests, change at the next restart,
+   * and the manifests must be signed again then.
+   */
+  pagesOutdated: boolean;
 }
 
 const NOT_SET_UP = 'This hotline is not set up yet.';
@@ -48,6 +69,31 @@ export class SiteManifestService {
     const { manifest, sha256 } = this.current(site);
     const signature = await findManifestSignature(this.db, site, sha256);
     return { ...manifestToJson(manifest), signature: signature ? encodeBase64url(signature) : null };
+  }
+
+  /** Both sites' manifests as served now, for an admin to review and sign. @throws UnavailableError. */
+  async overview(): Promise<ManifestOverview> {
+    const sites: ManifestState[] = [];
+    for (const site of ['requester', 'triage'] as const) {
+      const served = await this.served(site);
+      sites.push({ site, served, manifestSha256: Buffer.from(this.current(site).sha256).toString('hex'), signed: served.signature !== null });
+    }
+    const rendered = formatKeySerialFloors(this.sites.renderedWith().keySerialFloors);
+    const now = formatKeySerialFloors(await currentKeySerialFloors(this.db));
+    return { sites, pagesOutdated: rendered !== now };
+  }
+
+  /**
+   * The bytes `site` serves at `path` now (identity encoding): the same in-memory files its
+   * static handler answers from. Lets an admin's browser hash the other site's files, which
+   * its CSP (connect-src 'self') does not let it fetch directly.
+   * @throws UnavailableError while not set up; NotFoundError for a path the site does not serve.
+   */
+  file(site: Site, path: string): SiteFile {
+    this.current(site);
+    const file = this.sites.get(site).files.get(path);
+    if (!file) throw new NotFoundError('This site serves no file at that path.');
+    return file;
   }
 
   /**

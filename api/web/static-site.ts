@@ -136,6 +136,7 @@ const NOT_SET_UP_NOTICE =
  */
 export class Sites {
   private current: Partial<Record<Site, RenderedSite>> = {};
+  private values: DeploymentValues | null = null;
 
   private constructor(private readonly loaded: Record<Site, LoadedSite>) {}
 
@@ -190,6 +191,12 @@ export class Sites {
       }
       this.current[site] = { site, files, scriptIntegrity, manifest, manifestSha256 };
     }
+    this.values = { rootPublicKey: values.rootPublicKey, keySerialFloors: { ...values.keySerialFloors } };
+  }
+
+  /** The values the pages now served were rendered with. */
+  renderedWith(): DeploymentValues {
+    return this.values!;
   }
 
   get(site: Site): RenderedSite {

@@ -224,7 +224,7 @@ describeWithBrowser('adversarial: team key freshness in the staff browsers', () 
       await card.getByText('keys need renewal').waitFor();
       expect(await card.textContent()).toContain('Key in the old format, without an expiry.');
       await card.getByRole('button', { name: 'Renew key' }).click();
-      await expect.poll(() => admin.locator('#adm-status').textContent(), { timeout: 30_000 }).toMatch(/^The key of Evacuation is renewed, valid until \d{4}-\d{2}-\d{2}\.$/);
+      await expect.poll(() => admin.locator('#adm-status').textContent(), { timeout: 30_000 }).toMatch(/^The key of Evacuation is renewed, valid until \d{4}-\d{2}-\d{2}\. The pages will change at the next restart; sign the site manifests then\.$/);
       const row = await db.selectFrom('team_epochs').select('certificate').where('team_id', '=', evacuation.id).executeTakeFirstOrThrow();
       const s = parseTeamKeyStatementUnverified(row.certificate);
       expect([s.epoch, s.serial, s.expiresHour - s.issuedHour]).toEqual([1, 1, TEAM_KEY_DEFAULT_LIFETIME_HOURS]);

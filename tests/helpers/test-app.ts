@@ -33,6 +33,8 @@ export interface TestAppOptions {
   rootPublicKey?: Uint8Array | null;
   /** Serve the built front ends (dist/) too, rendered with `rootPublicKey`. */
   sites?: boolean;
+  /** The per-team serial floors the pages are rendered with (none by default). */
+  keySerialFloors?: Record<string, number>;
 }
 
 export function createTestApps(db: Kysely<Database>, options: TestAppOptions = {}): TestApps {
@@ -40,7 +42,7 @@ export function createTestApps(db: Kysely<Database>, options: TestAppOptions = {
   const logLines: string[] = [];
   const logger = createLogger(config.logLevel, (line) => logLines.push(line));
   const rootPublicKey = options.rootPublicKey ?? null;
-  const sites = options.sites ? Sites.load(DIST_DIR, { rootPublicKey, keySerialFloors: {} }) : undefined;
+  const sites = options.sites ? Sites.load(DIST_DIR, { rootPublicKey, keySerialFloors: options.keySerialFloors ?? {} }) : undefined;
   const deps = { db, config, logger, crypto: sodium, serverSecret: config.serverSecret!, rootPublicKey, ...(sites ? { sites } : {}) };
   return { requester: createRequesterApp(deps), triage: createTriageApp(deps), config, logLines };
 }

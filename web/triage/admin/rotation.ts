@@ -47,7 +47,9 @@ export async function rotateTeam(teamId: string): Promise<boolean> {
   admin.mustRotate = admin.mustRotate.filter((id) => id !== teamId);
   await reload();
   await deps.keysChanged();
-  status(fill(t().admRotated, { team: team.name, e: next }));
+  // The pages carry each team's serial floor, rendered at start: they (and their signed
+  // manifests) change at the next restart.
+  status(`${fill(t().admRotated, { team: team.name, e: next })} ${t().admManifestAfterKeyChange}`);
   return true;
 }
 
@@ -135,7 +137,7 @@ export async function renewKey(team: AdminTeamJson): Promise<void> {
   keyFloors().raise(b64(admin.keys.orgId), team.id, r.serial);
   await reload();
   await deps.keysChanged();
-  status(fill(t().admRenewed, { team: team.name, date: new Date(r.expiresHour * 3_600_000).toISOString().slice(0, 10) }));
+  status(`${fill(t().admRenewed, { team: team.name, date: new Date(r.expiresHour * 3_600_000).toISOString().slice(0, 10) })} ${t().admManifestAfterKeyChange}`);
 }
 
 export async function retireEpoch(team: AdminTeamJson, e: number): Promise<void> {

@@ -3,7 +3,8 @@
  * role on every /api/v1/admin route anyway): invitations, approving pending accounts after a
  * fingerprint comparison, teams and membership, key rotation confirmed key by key (STYLE rule
  * 12), re-wrapping old records in this browser, retiring old epochs, removing accounts, a
- * second admin, retention, and the audit log verified here.
+ * second admin, retention, signing the site manifests (site-manifests.ts), and the audit log
+ * verified here.
  *
  * Same rules as main.ts: everything from the server or another person reaches the page as
  * text only; the root seed and every epoch secret live in memory only and are zero-filled as
@@ -16,6 +17,7 @@ import { copyLink, createInvitation, renderAccounts, renderInvitationTeams, rend
 import { renderAudit, renderRetention, saveRetention } from './audit.ts';
 import { $, admin, ADMIN, type AdminDeps, deps, loadAccountsAndTeams, loadAudit, reload, setDeps, step, t } from './shared.ts';
 import { createTeam, renderTeams } from './teams.ts';
+import { checkManifestsAtSignIn, renderManifests, wipeManifests } from './site-manifests.ts';
 
 // ---------------------------------------------------------------- lifecycle
 
@@ -77,6 +79,8 @@ export async function openAdmin(): Promise<void> {
     if (e.status === 401 || e.code === 'stale') return;
     admin.rootProblem = e.status === 404 ? 'no_wrap' : 'bad';
   }
+  // "needs signing" in the header from sign-in on, whatever screen is open.
+  if (started === admin.epoch) await checkManifestsAtSignIn();
 }
 
 /** Shows the Admin screen's data (called when main.ts switches to it). */
@@ -101,6 +105,7 @@ export function wipeAdmin(): void {
   admin.mustRotate = [];
   admin.rewrap = new Map();
   admin.keyStates = new Map();
+  wipeManifests();
   admin.busy = false;
   for (const id of ['adm-pending', 'adm-teams', 'adm-accounts', 'adm-audit', 'adm-audit-result', 'adm-inv-teams-list', 'adm-team-members', 'adm-must-rotate', 'adm-status', 'adm-root-status']) {
     $(id).replaceChildren();
@@ -126,6 +131,7 @@ export function render(): void {
   renderTeams();
   renderAccounts();
   renderRetention();
+  renderManifests();
   renderAudit();
 }
 

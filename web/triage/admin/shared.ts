@@ -11,6 +11,8 @@ import { AdminTrustError, type ChainVerdict, verifyAuditChainCertified } from '.
 import { keyFloors } from '../key-floor.ts';
 import { KeyFreshnessError, type TeamKeyState, teamKeyState } from './key-freshness.ts';
 import { fill, type Lang, type Strings } from '../i18n.ts';
+import { type ManifestOverviewJson, ManifestRefusedError, type ManifestStatus } from './manifest-review.ts';
+import { loadManifests } from './site-manifests.ts';
 import type { Vault } from '../keys.ts';
 import { render } from './screen.ts';
 
@@ -63,6 +65,9 @@ export const admin = {
   rewrap: new Map<string, RewrapProgress>(),
   /** Each team's current key as THIS browser judges it (teamKeyState), by team id. */
   keyStates: new Map<string, TeamKeyState>(),
+  /** Both sites' manifests as listed, and each one's status as THIS browser judges it. */
+  manifests: null as ManifestOverviewJson | null,
+  manifestStates: new Map<string, ManifestStatus>(),
   busy: false,
   epoch: 0,
   /** libsodium, loaded before any admin data arrives (main.ts loads it at start). */
@@ -112,6 +117,7 @@ function errorText(err: unknown): string | null {
   const e = err as { status?: number; code?: string };
   if (e.status === 401 || e.code === 'stale') return null; // the dashboard's api (shell.ts) already wiped and said why
   if (err instanceof AdminTrustError) return t()[`admTrust_${err.reason}`];
+  if (err instanceof ManifestRefusedError) return fill(t()[`manifestRefused_${err.reason}`], { file: err.file ?? '' });
   if (err instanceof KeyFreshnessError) {
     const team = teamLabel(err.teamId);
     if (err.reason === 'rolled_back') return fill(t().keyRolledBack, { team });
@@ -202,10 +208,16 @@ export async function loadAudit(): Promise<void> {
 /** Everything the Admin screen shows, fetched again. */
 export async function reload(): Promise<void> {
   const started = admin.epoch;
+  // The audit log is verified against the accounts listed, so those come first; the rest at once.
   await loadAccountsAndTeams();
-  const r = await deps.api<{ closedRetentionDays: number }>('GET', `${ADMIN}/retention`);
-  admin.retentionDays = r.closedRetentionDays;
-  await loadAudit();
+  await Promise.all([
+    deps.api<{ closedRetentionDays: number }>('GET', `${ADMIN}/retention`).then((r) => void (admin.retentionDays = r.closedRetentionDays)),
+    loadAudit(),
+    // A server that serves no front end answers 503 here: the rest of the screen still shows.
+    loadManifests().catch((err: unknown) => {
+      if ((err as { status?: number }).status !== 503) throw err;
+    }),
+  ]);
   if (started !== admin.epoch) return;
   render();
 }

@@ -159,5 +159,5 @@ export async function createTeam(): Promise<void> {
   $<HTMLInputElement>('adm-team-name').value = '';
   await reload();
   await deps.keysChanged();
-  status(fill(t().admTeamCreated, { team: name }));
+  status(`${fill(t().admTeamCreated, { team: name })} ${t().admManifestAfterKeyChange}`);
 }
