@@ -10,7 +10,7 @@ import type { Kysely } from 'kysely';
 import { rootFingerprint, verifyTeamKey } from '../../crypto/v1/certs.ts';
 import { MessageKind, RecipientKind } from '../../crypto/v1/message.ts';
 import { blobVersion, parseMessageHeaderAny } from '../../crypto/index.ts';
-import { sealMessageV2, type MessageHeaderV2 } from '../../crypto/v2/message.ts';
+import { sealRequestV2, type MessageHeaderV2 } from '../../crypto/v2/message.ts';
 import { encodeRequestBodyV2 } from '../../crypto/v2/request-body.ts';
 import { deriveRequesterKeysV2 } from '../../crypto/v2/requester.ts';
 import { unixHour } from '../../crypto/v2/constants.ts';
@@ -318,19 +318,7 @@ export class PlainIntakeService {
         topic: team.name, message: r.message, ...(r.contact ? { contact: r.contact } : {}), replyPublicKey: keys.replyPublic, argon: params, signPublicKey: keys.signPublic,
       });
       const id = this.crypto.randomBytes(16);
-      const envelope = sealMessageV2(this.crypto, {
-        kind: MessageKind.request,
-        orgId: org.id,
-        teamId: team.id,
-        epoch: key.epoch,
-        threadId: id,
-        messageId: id,
-        position: 0,
-        teamPublic: key.publicKey,
-        requesterPublic: keys.replyPublic,
-        body,
-        author: { type: 'requester', signSeed: keys.signSeed },
-      });
+      const envelope = sealRequestV2(this.crypto, { orgId: org.id, teamId: team.id, epoch: key.epoch, teamPublic: key.publicKey, id, requester: keys, body });
       const header = parseNewThreadMessage(envelope);
       await this.db.transaction().execute((trx) =>
         repo.insertRequest(trx, {

@@ -21,10 +21,10 @@ export {
 export type { InvitationFields } from './invitation.ts';
 export {
   MESSAGE_V2_HEADER_BYTES, AuthorType, authorTypeFor, allowedMessageSizesV2,
-  sealMessageV2, parseMessageHeaderV2, openMessageV2, rewrapMessageV2,
+  sealMessageV2, sealRequestV2, parseMessageHeaderV2, openMessageV2, rewrapMessageV2,
 } from './message.ts';
 export type {
-  AuthorTypeValue, MessageHeaderV2, MessageAuthor, SealMessageV2Args, OpenMessageV2Args, VerifiedAuthor, OpenedMessageV2,
+  AuthorTypeValue, MessageHeaderV2, MessageAuthor, SealMessageV2Args, SealRequestV2Args, OpenMessageV2Args, VerifiedAuthor, OpenedMessageV2,
 } from './message.ts';
 export { deriveRequesterKeysV2 } from './requester.ts';
 export type { RequesterKeysV2 } from './requester.ts';

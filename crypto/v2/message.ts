@@ -141,6 +141,33 @@ export interface SealMessageV2Args {
   author: MessageAuthor;
 }
 
+export interface SealRequestV2Args {
+  orgId: Uint8Array;
+  teamId: Uint8Array;
+  epoch: number;
+  /** the team epoch X25519 public key, FROM A VERIFIED statement */
+  teamPublic: Uint8Array;
+  /** the new request's record id: it is also its thread id */
+  id: Uint8Array;
+  /** the requester's keys derived from the passphrase (deriveRequesterKeysV2) */
+  requester: { replyPublic: Uint8Array; signSeed: Uint8Array };
+  /** the encoded v2 request body (encodeRequestBodyV2) */
+  body: Uint8Array;
+}
+
+/**
+ * A new request: kind 1, its own thread (threadId = messageId = id), position 0, sealed to the
+ * team and the requester, signed by the requester. The one way every sender (the page, the
+ * no-JavaScript path) builds it, so the rules for a thread's first message live in one place.
+ * @throws as sealMessageV2.
+ */
+export function sealRequestV2(p: Primitives, a: SealRequestV2Args): Uint8Array {
+  return sealMessageV2(p, {
+    kind: MessageKind.request, orgId: a.orgId, teamId: a.teamId, epoch: a.epoch, threadId: a.id, messageId: a.id, position: 0,
+    teamPublic: a.teamPublic, requesterPublic: a.requester.replyPublic, body: a.body, author: { type: 'requester', signSeed: a.requester.signSeed },
+  });
+}
+
 /**
  * Encrypts and signs a v2 thread message.
  * @throws MalformedError on bad ids/sizes, a position that does not fit the kind, an author type

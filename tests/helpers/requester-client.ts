@@ -9,7 +9,7 @@ import { unixHour } from '../../crypto/v2/constants.ts';
 import { solvePow } from '../../crypto/v1/pow.ts';
 import { lookupTokenHash } from '../../crypto/v1/requester.ts';
 import { encodeTextBody } from '../../crypto/v1/text-body.ts';
-import { sealMessageV2 } from '../../crypto/v2/message.ts';
+import { sealMessageV2, sealRequestV2 } from '../../crypto/v2/message.ts';
 import { encodeRequestBodyV2 } from '../../crypto/v2/request-body.ts';
 import { deriveRequesterKeysV2, type RequesterKeysV2 } from '../../crypto/v2/requester.ts';
 import type { Primitives } from '../../crypto/primitives.ts';
@@ -31,19 +31,7 @@ export function requestBody(message: string, keys: RequesterKeys, contact?: stri
 
 /** A v2 request: position 0, signed by the requester's key. */
 export function sealRequest(p: Primitives, org: DemoOrganisation, team: DemoTeam, keys: RequesterKeys, body: Uint8Array, id = p.randomBytes(16)): Uint8Array {
-  return sealMessageV2(p, {
-    kind: MessageKind.request,
-    orgId: org.organisationId,
-    teamId: team.id,
-    epoch: team.epoch,
-    threadId: id,
-    messageId: id,
-    position: 0,
-    teamPublic: team.publicKey,
-    requesterPublic: keys.replyPublic,
-    body,
-    author: { type: 'requester', signSeed: keys.signSeed },
-  });
+  return sealRequestV2(p, { orgId: org.organisationId, teamId: team.id, epoch: team.epoch, teamPublic: team.publicKey, id, requester: keys, body });
 }
 
 /**

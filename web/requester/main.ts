@@ -20,7 +20,7 @@ import { embeddedRootPublicKey, hasEmbeddedRootPublicKey } from '../shared/deplo
 import { MessageKind, RecipientKind } from '../../crypto/v1/message.ts';
 import { CURRENT_REQUESTER_PARAM_SET, REQUESTER_PARAM_SETS, generatePassphrase, lookupTokenHash } from '../../crypto/v1/requester.ts';
 import { encodeTextBody } from '../../crypto/v1/text-body.ts';
-import { sealMessageV2 } from '../../crypto/v2/message.ts';
+import { sealMessageV2, sealRequestV2 } from '../../crypto/v2/message.ts';
 import { encodeRequestBodyV2 } from '../../crypto/v2/request-body.ts';
 import { deriveRequesterKeysV2, type RequesterKeysV2 } from '../../crypto/v2/requester.ts';
 import { readThread, type ThreadEntry } from '../../common/thread-reading.ts';
@@ -170,19 +170,7 @@ async function submitRequest(event: Event): Promise<void> {
     const body = encodeRequestBodyV2({ topic: team.name, message, ...(contact ? { contact } : {}), replyPublicKey: keys.replyPublic, argon: params, signPublicKey: keys.signPublic });
     if (body.length > MAX_BODY_BYTES) return setStatus('compose-status', t.tooLong, true);
     const id = p.randomBytes(16);
-    const envelope = sealMessageV2(p, {
-      kind: MessageKind.request,
-      orgId: intake.orgId,
-      teamId: team.id,
-      epoch: key.epoch,
-      threadId: id,
-      messageId: id,
-      position: 0,
-      teamPublic: key.publicKey,
-      requesterPublic: keys.replyPublic,
-      body,
-      author: { type: 'requester', signSeed: keys.signSeed },
-    });
+    const envelope = sealRequestV2(p, { orgId: intake.orgId, teamId: team.id, epoch: key.epoch, teamPublic: key.publicKey, id, requester: keys, body });
     setStatus('compose-status', t.proving);
     const pow = await proveWork($<HTMLProgressElement>('progress'));
     setStatus('compose-status', t.sending);
