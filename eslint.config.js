@@ -8,20 +8,18 @@ import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 
 /** Folders of application code; tests/ and bench/ may import them, never the other way. */
-const APP = ['./api', './web', './crypto', './common', './seeds', './migrations'];
+const APP = ['./api', './web', './crypto', './seeds', './migrations'];
 
 /** import-x/no-restricted-paths zones: `target` may not import from `from`. */
 const zones = [
   // The server never imports the front ends: it serves what the build put in dist/.
-  { target: './api', from: './web', message: 'api/ imports nothing from web/; code both use lives in crypto/ or common/.' },
+  { target: './api', from: './web', message: 'api/ imports nothing from web/; code both use lives in crypto/.' },
   // crypto/ is pure and stands alone: it imports nothing of the app and nothing of the tests.
-  { target: './crypto', from: ['./api', './web', './common', './seeds', './migrations', './tests', './bench'], message: 'crypto/ imports nothing outside crypto/ (STYLE.md rule 6).' },
+  { target: './crypto', from: ['./api', './web', './seeds', './migrations', './tests', './bench'], message: 'crypto/ imports nothing outside crypto/ (STYLE.md rule 6).' },
   // web/ runs in browsers and talks to api/ over HTTP only.
-  { target: './web', from: ['./api', './seeds', './migrations', './tests', './bench'], message: 'web/ imports nothing from api/; shared code lives in crypto/ or common/.' },
-  // common/ is what api/ and web/ share: it can lean on crypto/ and nothing else of ours.
-  { target: './common', from: ['./api', './web', './seeds', './migrations', './tests', './bench'], message: 'common/ is shared by api/ and web/: it imports only crypto/.' },
+  { target: './web', from: ['./api', './seeds', './migrations', './tests', './bench'], message: 'web/ imports nothing from api/; shared code lives in crypto/.' },
   // Migrations are frozen history: app code changes, they must not (STYLE.md rule 5).
-  { target: './migrations', from: ['./api', './web', './crypto', './common', './seeds', './tests', './bench'], message: 'Migrations import no app code.' },
+  { target: './migrations', from: ['./api', './web', './crypto', './seeds', './tests', './bench'], message: 'Migrations import no app code.' },
   // Seeds create data through the app; they are not tests and do not drive pages.
   { target: './seeds', from: ['./web', './tests', './bench'], message: 'seeds/ imports nothing from web/, tests/ or bench/.' },
   // No application code depends on test or bench helpers.
@@ -69,7 +67,7 @@ export default tseslint.config(
   {
     // crypto/ runs in browsers and Node alike, and web/ in browsers: no Node built-in.
     // web/build.ts is the Node build script that bundles web/; tests run in Node.
-    files: ['crypto/**/*.ts', 'web/**/*.ts', 'common/**/*.ts'],
+    files: ['crypto/**/*.ts', 'web/**/*.ts'],
     ignores: ['**/*.test.ts', 'web/build.ts'],
     rules: { 'import-x/no-nodejs-modules': 'error' },
   },

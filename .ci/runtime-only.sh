@@ -15,9 +15,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-mkdir -p "$work/app" "$work/app/tools"
+mkdir -p "$work/app" "$work/app/api/build"
 cp package.json package-lock.json "$work/app/"
-cp tools/start.mjs tools/source-hash.mjs "$work/app/tools/"
+cp api/build/start.mjs api/build/source-hash.mjs "$work/app/api/build/"
 cp -R dist "$work/app/dist"
 (cd "$work/app" && npm ci --omit=dev --no-audit --no-fund --ignore-scripts >/dev/null)
 for tool in tsx esbuild typescript vitest; do

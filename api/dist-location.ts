@@ -2,7 +2,7 @@
  * Where the built output lives. The server reads its front ends (and, when it runs from
  * dist/, its migrations) from here and never imports web/ at run time.
  *
- * `__HAVEN_BUNDLED__` is defined by tools/build.ts: bundled code sits in `dist/server/`;
+ * `__HAVEN_BUNDLED__` is defined by api/build/build.ts: bundled code sits in `dist/server/`;
  * code run from sources (tsx, vitest) reads the repository's `dist/`, which
  * `npm run build` (or the test suite's global setup) makes.
  */

@@ -19,7 +19,7 @@ import { createRootKey, rootFingerprint } from '../crypto/v1/certs.ts';
 import { unixHour } from '../crypto/v2/constants.ts';
 import { manifestFromJson, manifestSigningBytes } from '../crypto/v2/site-manifest.ts';
 import { signTeamKeyStatement, TEAM_KEY_DEFAULT_LIFETIME_HOURS } from '../crypto/v2/team-key.ts';
-import { verifySite } from '../tools/verify-site.ts';
+import { verifySite } from '../api/verify-site/verify-site.ts';
 import { launchBrowser } from './helpers/browser.ts';
 import { describeWithBrowser } from './helpers/browser-suite.ts';
 import { createRootAdmin, dashboardLogin, openAdminScreen } from './helpers/dashboard.ts';

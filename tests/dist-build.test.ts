@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { base64urlEncode } from '../crypto/encoding.ts';
-import { sourceHash, staleReason } from '../tools/source-hash.mjs';
+import { sourceHash, staleReason } from '../api/build/source-hash.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const DIST = path.join(ROOT, 'dist');

@@ -14,7 +14,7 @@ import { decodeRequestBodyV2 } from '../crypto/v2/request-body.ts';
 import { deriveRequesterKeysV2 } from '../crypto/v2/requester.ts';
 import { appendMessage } from '../api/intake/intake.repository.ts';
 import { coarseHour } from '../api/time.ts';
-import { STRINGS } from '../common/requester-i18n.ts';
+import { STRINGS } from '../crypto/requester-i18n.ts';
 import type { DemoOrganisation } from '../seeds/demo.ts';
 import { createTestApps, type TestApps, seedDemoOrganisation } from './helpers/test-app.ts';
 import { describeEachDatabase } from './helpers/test-database.ts';

@@ -1,5 +1,5 @@
 /**
- * common/thread-reading.ts: every reader's per-message rules, against the attacks a server (or
+ * crypto/thread-reading.ts: every reader's per-message rules, against the attacks a server (or
  * anyone holding the public keys) can mount on a thread it serves. No database, no browser.
  */
 import { describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import { encodeRequestBody } from '../crypto/v1/request-body.ts';
 import { encodeTagsBody, encodeTextBody } from '../crypto/v1/text-body.ts';
 import { sealMessageV2, type MessageAuthor } from '../crypto/v2/message.ts';
 import { encodeRequestBodyV2 } from '../crypto/v2/request-body.ts';
-import { readThread, type ReadThreadArgs } from '../common/thread-reading.ts';
+import { readThread, type ReadThreadArgs } from '../crypto/thread-reading.ts';
 
 const p = await loadSodiumPrimitives();
 const ARGON = { ops: 1, memKiB: 8192 };

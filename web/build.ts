@@ -1,6 +1,7 @@
 /**
- * Bundles each site's front end with esbuild. Runs at BUILD time only (`npm run build`,
- * tools/build.ts); the server never imports this file: it reads the output from `dist/`.
+ * Bundles each site's front end with esbuild. Runs at BUILD time only, as its own program:
+ * `npm run build` (api/build/build.ts) runs `node --import tsx web/build.ts <out>` and reads
+ * what it wrote, so neither side imports the other; the server reads the output from `dist/`.
  *
  * Every asset name carries its content hash. The page comes out as a template with two
  * markers the server fills once at start from deployment configuration (never per request):
@@ -8,7 +9,7 @@
  * `<!--NOT-SET-UP-->` (a notice while no root key is configured).
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -112,4 +113,44 @@ export async function buildSite(site: SiteName): Promise<BuiltSiteOutput> {
     if (template.split(marker).length !== 2) throw new Error(`${site}/index.html must hold the ${marker} marker exactly once`);
   }
   return { assets, page: template.replace('<!--ASSETS-->', tags.join('\n    ')), scriptIntegrity };
+}
+
+/** What `writeSites` leaves beside the files: read by api/build/build.ts, then removed. */
+export const SITES_INDEX = 'web/sites.json';
+
+export interface SitesIndexEntry {
+  /** out-relative path of the page template. */
+  page: string;
+  /** URL path -> out-relative file. */
+  assets: Record<string, string>;
+  scriptIntegrity: string[];
+  /** out-relative file -> content type, for every file of the site. */
+  contentTypes: Record<string, string>;
+}
+
+/** Writes both sites under `<out>/web/<site>/` and their index to `<out>/web/sites.json`. */
+export async function writeSites(out: string): Promise<void> {
+  const index = {} as Record<SiteName, SitesIndexEntry>;
+  for (const site of ['requester', 'triage'] as const) {
+    const built = await buildSite(site);
+    const entry: SitesIndexEntry = { page: `web/${site}/index.html`, assets: {}, scriptIntegrity: built.scriptIntegrity, contentTypes: {} };
+    for (const [url, asset] of built.assets) {
+      const rel = `web/${site}${url}`;
+      await mkdir(path.dirname(path.join(out, rel)), { recursive: true });
+      await writeFile(path.join(out, rel), asset.body);
+      entry.assets[url] = rel;
+      entry.contentTypes[rel] = asset.contentType;
+    }
+    await mkdir(path.join(out, 'web', site), { recursive: true });
+    await writeFile(path.join(out, entry.page), built.page);
+    entry.contentTypes[entry.page] = CONTENT_TYPES['.html']!;
+    index[site] = entry;
+  }
+  await writeFile(path.join(out, SITES_INDEX), JSON.stringify(index));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const out = process.argv[2];
+  if (!out) throw new Error('usage: node --import tsx web/build.ts <output folder>');
+  await writeSites(path.resolve(out));
 }

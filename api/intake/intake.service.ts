@@ -18,7 +18,7 @@ import { verifyTeamKeyStatement } from '../../crypto/v2/team-key.ts';
 import { CURRENT_REQUESTER_PARAM_SET, REQUESTER_PARAM_SETS, generatePassphrase, lookupTokenHash } from '../../crypto/v1/requester.ts';
 import type { Primitives } from '../../crypto/primitives.ts';
 import { CryptoError } from '../../crypto/errors.ts';
-import { readThread } from '../../common/thread-reading.ts';
+import { readThread } from '../../crypto/thread-reading.ts';
 import type { Database } from '../db/schema.ts';
 import { AppError, ConflictError, NotFoundError, PositionTakenError, RateLimitedError, UnavailableError, ValidationError } from '../errors.ts';
 import { coarseHour } from '../time.ts';
@@ -336,7 +336,7 @@ export class PlainIntakeService {
 
   /**
    * Opens a thread with a passphrase on the server; empty when nothing matches. Each message
-   * is opened and verified on its own (common/thread-reading.ts): one that does not verify is
+   * is opened and verified on its own (crypto/thread-reading.ts): one that does not verify is
    * an `unverified` entry and the rest stay readable.
    */
   async read(passphrase: string): Promise<PlainThreadEntry[]> {

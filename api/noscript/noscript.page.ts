@@ -2,7 +2,7 @@
  * Server-rendered HTML for the no-JavaScript path. Every piece of text passes through
  * `escapeHtml`: replies are hostile input too.
  */
-import { STRINGS, type Lang, type Strings } from '../../common/requester-i18n.ts';
+import { STRINGS, type Lang, type Strings } from '../../crypto/requester-i18n.ts';
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);

@@ -15,7 +15,7 @@ import { WORDS as EN_WORDS } from '../../crypto/wordlists/en.ts';
 import { WORDS as RU_WORDS } from '../../crypto/wordlists/ru.ts';
 import { REQUEST_LIMITS } from '../../crypto/v1/request-body.ts';
 import { escapeHtml, noscriptForms, pickLanguageFromHeader, plainPage, stringsFor } from './noscript.page.ts';
-import type { Lang } from '../../common/requester-i18n.ts';
+import type { Lang } from '../../crypto/requester-i18n.ts';
 
 const MAX_MESSAGE_CHARS = 20_000;
 

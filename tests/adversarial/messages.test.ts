@@ -17,7 +17,7 @@ import { encodeTextBody } from '../../crypto/v1/text-body.ts';
 import { parseMessageHeaderV2, sealMessageV2 } from '../../crypto/v2/message.ts';
 import { encodeRequestBodyV2 } from '../../crypto/v2/request-body.ts';
 import { deriveRequesterKeysV2, type RequesterKeysV2 } from '../../crypto/v2/requester.ts';
-import { STRINGS as REQUESTER_STRINGS } from '../../common/requester-i18n.ts';
+import { STRINGS as REQUESTER_STRINGS } from '../../crypto/requester-i18n.ts';
 import { en as TRIAGE_EN } from '../../web/triage/i18n/en.ts';
 import { launchBrowser } from '../helpers/browser.ts';
 import { describeWithBrowser } from '../helpers/browser-suite.ts';

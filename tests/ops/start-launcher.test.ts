@@ -15,9 +15,9 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'haven-launcher-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function launch(env: Record<string, string>) {
-  fs.mkdirSync(path.join(dir, 'tools'), { recursive: true });
-  for (const file of ['tools/start.mjs', 'tools/source-hash.mjs', 'package.json']) fs.copyFileSync(path.join(ROOT, file), path.join(dir, file));
-  return spawnSync(process.execPath, [path.join(dir, 'tools/start.mjs'), 'main'], { cwd: dir, env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 30_000 });
+  fs.mkdirSync(path.join(dir, 'api/build'), { recursive: true });
+  for (const file of ['api/build/start.mjs', 'api/build/source-hash.mjs', 'package.json']) fs.copyFileSync(path.join(ROOT, file), path.join(dir, file));
+  return spawnSync(process.execPath, [path.join(dir, 'api/build/start.mjs'), 'main'], { cwd: dir, env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 30_000 });
 }
 
 describe('npm start without the build tools', () => {

@@ -9,7 +9,7 @@
  *
  * Protocol v2: the request and every follow-up are signed with the requester's own Ed25519
  * key (derived from the passphrase), at the thread's next position. Reading, each message is
- * opened and verified on its own (common/thread-reading.ts): one that does not verify is shown
+ * opened and verified on its own (crypto/thread-reading.ts): one that does not verify is shown
  * as "could not be verified", never under the author it claims, and the rest stay readable.
  */
 import { noblePrimitives as p } from '../../crypto/noble.ts';
@@ -23,11 +23,11 @@ import { encodeTextBody } from '../../crypto/v1/text-body.ts';
 import { sealMessageV2, sealRequestV2 } from '../../crypto/v2/message.ts';
 import { encodeRequestBodyV2 } from '../../crypto/v2/request-body.ts';
 import { deriveRequesterKeysV2, type RequesterKeysV2 } from '../../crypto/v2/requester.ts';
-import { readThread, type ThreadEntry } from '../../common/thread-reading.ts';
+import { readThread, type ThreadEntry } from '../../crypto/thread-reading.ts';
 import { MAX_BODY_BYTES } from '../../crypto/v1/padding.ts';
 import { WORDS as EN_WORDS } from '../../crypto/wordlists/en.ts';
 import { WORDS as RU_WORDS } from '../../crypto/wordlists/ru.ts';
-import { STRINGS, pickLanguage, type Lang, type Strings } from '../../common/requester-i18n.ts';
+import { STRINGS, pickLanguage, type Lang, type Strings } from '../../crypto/requester-i18n.ts';
 import { api, ApiError } from './api.ts';
 import { verifiedTeamKey, type Team } from './team-keys.ts';
 import { renderThread } from './thread-view.ts';

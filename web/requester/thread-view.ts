@@ -1,7 +1,7 @@
-/** Renders the requester's thread (common/thread-reading.ts entries) as text, never as HTML. */
+/** Renders the requester's thread (crypto/thread-reading.ts entries) as text, never as HTML. */
 import { MessageKind } from '../../crypto/v1/message.ts';
-import type { ThreadEntry } from '../../common/thread-reading.ts';
-import type { Strings } from '../../common/requester-i18n.ts';
+import type { ThreadEntry } from '../../crypto/thread-reading.ts';
+import type { Strings } from '../../crypto/requester-i18n.ts';
 
 /** One entry of the thread as the page shows it: text only, never parsed as HTML. */
 export function renderThread(entries: ThreadEntry[], t: Strings, list: HTMLElement, noReplies: HTMLElement): void {

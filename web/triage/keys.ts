@@ -6,7 +6,7 @@
  *
  * Protocol v2 thread messages: what this dashboard writes is signed with the account's own
  * certified Ed25519 key at the thread's next position; what it reads is opened and verified
- * one message at a time (common/thread-reading.ts), and an author is shown only from a
+ * one message at a time (crypto/thread-reading.ts), and an author is shown only from a
  * VERIFIED certificate, never from the server's `authorId` column.
  *
  * Everything here lives in memory only. `wipeVault` zero-fills every secret it holds; the
@@ -25,7 +25,7 @@ import { openMessageAny } from '../../crypto/index.ts';
 import { unixHour } from '../../crypto/v2/constants.ts';
 import { sealMessageV2 } from '../../crypto/v2/message.ts';
 import { decodeRequestBodyV2 } from '../../crypto/v2/request-body.ts';
-import { readThread, type ThreadEntry } from '../../common/thread-reading.ts';
+import { readThread, type ThreadEntry } from '../../crypto/thread-reading.ts';
 
 export interface TeamKeys {
   id: Uint8Array;

@@ -6,7 +6,7 @@
  * Exit status: 0 when every file matches the root-signed manifest, 1 when anything differs
  * or fails to verify (the first differing file is named), 2 on a usage error.
  */
-import { base64urlDecode } from '../crypto/encoding.ts';
+import { base64urlDecode } from '../../crypto/encoding.ts';
 import { verifySite } from './verify-site.ts';
 
 const USAGE = 'usage: npm run verify-site -- <url> --root <root public key: base64url or hex> [--proxy socks5://host:port]\n';

@@ -16,10 +16,10 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { SocksProxyAgent } from 'socks-proxy-agent';
-import { base64urlDecode, base64urlEncode } from '../crypto/encoding.ts';
-import { noblePrimitives as p } from '../crypto/noble.ts';
-import { rootFingerprint } from '../crypto/v1/certs.ts';
-import { manifestFromJson, manifestSigningBytes, verifyManifest } from '../crypto/v2/site-manifest.ts';
+import { base64urlDecode, base64urlEncode } from '../../crypto/encoding.ts';
+import { noblePrimitives as p } from '../../crypto/noble.ts';
+import { rootFingerprint } from '../../crypto/v1/certs.ts';
+import { manifestFromJson, manifestSigningBytes, verifyManifest } from '../../crypto/v2/site-manifest.ts';
 
 export interface VerifyOptions {
   /** `socks5://host:port` (names are always resolved by the proxy). */

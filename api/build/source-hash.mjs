@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 /** Folders and files whose content goes into dist/ (tests excluded: they are not built). */
-export const SOURCE_DIRS = ['api', 'crypto', 'web', 'seeds', 'migrations', 'tools'];
+export const SOURCE_DIRS = ['api', 'crypto', 'web', 'seeds', 'migrations'];
 export const SOURCE_FILES = ['package.json', 'package-lock.json', 'tsconfig.json'];
 const SOURCE_EXT = /\.(ts|mts|mjs|js|json|css|html)$/;
 
@@ -58,7 +58,7 @@ export function staleReason(root, distDir) {
     return 'no finished build in dist/';
   }
   const files = sourceFiles(root);
-  if (!files.some((f) => f.startsWith('api/'))) return null;
+  if (!files.some((f) => f.startsWith('api/') && f.endsWith('.ts'))) return null;
   const stampTime = fs.statSync(stampPath).mtimeMs;
   const newer = files.find((f) => fs.statSync(path.join(root, f)).mtimeMs > stampTime);
   if (newer) return `${newer} changed after the last build`;

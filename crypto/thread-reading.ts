@@ -25,7 +25,7 @@
 import {
   decodeRequestBody, decodeRequestBodyV2, decodeTagsBody, decodeTextBody, MessageKind, openMessageAny, parseMessageHeaderAny,
   RecipientKind, type MessageKindValue, type OpenMessageV2Args, type Primitives, type RecipientKindValue, type RequestBody,
-} from '../crypto/index.ts';
+} from './index.ts';
 
 export type EntryStatus = 'verified' | 'legacy' | 'unverified';
 

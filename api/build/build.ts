@@ -8,11 +8,12 @@
  *   loaded by path, which tsc would have to rewrite; esbuild is already the front-end
  *   bundler, so one tool, about a second for everything, and `tsc --noEmit` still checks types.
  * - Migrations as separate files (`dist/migrations/*.js`): the migrator loads them by name.
- * - Both front ends (web/build.ts), content-hashed, as page templates plus assets
- *   (`dist/web/<site>/...`); the server fills in the deployment values once at start.
+ * - Both front ends, content-hashed, as page templates plus assets (`dist/web/<site>/...`);
+ *   the server fills in the deployment values once at start. web/build.ts bundles them as a
+ *   separate program whose output this reads, so api/ never imports web/ (not even here).
  * - `dist/build-manifest.json`, written last: every file's SHA-256, size and content type,
  *   each site's asset map and script hashes, and the hash of the sources it was built from
- *   (tools/source-hash.mjs decides when it is stale).
+ *   (api/build/source-hash.mjs decides when it is stale).
  *
  * The build goes to a temporary folder that replaces `dist/` in one rename, so a reader never
  * sees half a build.
@@ -20,11 +21,11 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { build } from 'esbuild';
-import { buildSite, CONTENT_TYPES, type SiteName } from '../web/build.ts';
 import { sourceFiles, sourceHash, staleReason, STAMP } from './source-hash.mjs';
 
-export const ROOT = path.resolve(import.meta.dirname, '..');
+export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const DIST = path.join(ROOT, 'dist');
 
 /** Server-side entry points: `dist/server/<name>.js`. */
@@ -35,7 +36,7 @@ export const SERVER_ENTRIES: Record<string, string> = {
   setup: 'api/admin/setup.cli.ts',
   'audit-verify': 'api/admin/audit-verify.cli.ts',
   retention: 'api/admin/retention.cli.ts',
-  'verify-site': 'tools/verify-site.cli.ts',
+  'verify-site': 'api/verify-site/verify-site.cli.ts',
 };
 
 export interface BuildManifestFile {
@@ -57,11 +58,27 @@ export interface BuildManifest {
   sourceHash: string;
   /** dist-relative path -> description; every file in dist/ but this one. */
   files: Record<string, BuildManifestFile>;
-  sites: Record<SiteName, BuildManifestSite>;
+  sites: Record<'requester' | 'triage', BuildManifestSite>;
 }
 
-function contentTypeOf(file: string): string {
-  return CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream';
+/** What web/build.ts writes to `web/sites.json` beside the sites (see writeSites there). */
+type SitesIndex = Record<'requester' | 'triage', BuildManifestSite & { contentTypes: Record<string, string> }>;
+const SITES_INDEX = 'web/sites.json';
+
+/** Server code and the manifest; the web build names the type of each of its own files. */
+function serverContentType(file: string): string {
+  if (file.endsWith('.js')) return 'text/javascript; charset=utf-8';
+  if (file.endsWith('.json')) return 'application/json';
+  return 'application/octet-stream';
+}
+
+/** Runs web/build.ts as its own program into `out`. @throws when it fails. */
+function buildWeb(root: string, out: string): SitesIndex {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'web', 'build.ts'), out], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (run.status !== 0) throw new Error(`web/build.ts failed (exit ${run.status ?? run.signal})`);
+  const index = JSON.parse(fs.readFileSync(path.join(out, SITES_INDEX), 'utf8')) as SitesIndex;
+  fs.rmSync(path.join(out, SITES_INDEX));
+  return index;
 }
 
 function write(out: string, rel: string, body: Uint8Array | string): void {
@@ -97,25 +114,19 @@ export async function buildAll(root = ROOT, dist = path.join(root, 'dist')): Pro
     const migrations = fs.readdirSync(path.join(root, 'migrations')).filter((f) => /^\d{4}_[a-z0-9_]+\.ts$/.test(f));
     await build({ ...common, entryPoints: migrations.map((f) => path.join(root, 'migrations', f)), outdir: path.join(out, 'migrations') });
 
-    const sites = {} as Record<SiteName, BuildManifestSite>;
-    for (const site of ['requester', 'triage'] as const) {
-      const built = await buildSite(site);
-      const assets: Record<string, string> = {};
-      for (const [url, asset] of built.assets) {
-        const rel = `web/${site}${url}`;
-        write(out, rel, asset.body);
-        assets[url] = rel;
-      }
-      write(out, `web/${site}/index.html`, built.page);
-      sites[site] = { page: `web/${site}/index.html`, assets, scriptIntegrity: built.scriptIntegrity };
-    }
+    const index = buildWeb(root, out);
+    const webContentTypes = { ...index.requester.contentTypes, ...index.triage.contentTypes };
+    const sites = {
+      requester: { page: index.requester.page, assets: index.requester.assets, scriptIntegrity: index.requester.scriptIntegrity },
+      triage: { page: index.triage.page, assets: index.triage.assets, scriptIntegrity: index.triage.scriptIntegrity },
+    };
 
     const manifestFiles: Record<string, BuildManifestFile> = {};
     for (const entry of fs.readdirSync(out, { recursive: true, withFileTypes: true })) {
       if (!entry.isFile()) continue;
       const rel = path.relative(out, path.join(entry.parentPath, entry.name)).split(path.sep).join('/');
       const body = fs.readFileSync(path.join(out, rel));
-      manifestFiles[rel] = { sha256: createHash('sha256').update(body).digest('hex'), size: body.length, contentType: contentTypeOf(rel) };
+      manifestFiles[rel] = { sha256: createHash('sha256').update(body).digest('hex'), size: body.length, contentType: webContentTypes[rel] ?? serverContentType(rel) };
     }
     const sorted = Object.fromEntries(Object.entries(manifestFiles).sort(([a], [b]) => (a < b ? -1 : 1)));
     const manifest: BuildManifest = { v: 1, sourceHash: hash, files: sorted, sites };

@@ -1,5 +1,5 @@
 /**
- * `npm start` and the other npm scripts that run built code: `node tools/start.mjs <entry>
+ * `npm start` and the other npm scripts that run built code: `node api/build/start.mjs <entry>
  * [args...]` runs `dist/server/<entry>.js`, building first when dist/ is missing or stale.
  *
  * Plain JavaScript on purpose: it must run after `npm ci --omit=dev`, where neither tsx nor
@@ -12,7 +12,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { staleReason } from './source-hash.mjs';
 
-const root = path.resolve(import.meta.dirname, '..');
+const root = path.resolve(import.meta.dirname, '../..');
 const dist = path.join(root, 'dist');
 const entry = process.argv[2] ?? 'main';
 if (!/^[a-z-]+$/.test(entry)) {
@@ -34,7 +34,7 @@ if (reason) {
     process.exit(1);
   }
   process.stderr.write(`haven: building (${reason})…\n`);
-  const built = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'tools', 'build.ts')], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+  const built = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'api', 'build', 'build.ts')], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
   if (built.status !== 0) {
     process.stderr.write('haven: the build failed; see above.\n');
     process.exit(1);
