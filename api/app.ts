@@ -26,6 +26,8 @@ import { AccountService } from './accounts/account.service.ts';
 import { TriageService } from './accounts/triage.service.ts';
 import { adminRoutes } from './admin/admin.routes.ts';
 import { AdminService } from './admin/admin.service.ts';
+import { notificationRoutes } from './notifications/notification.routes.ts';
+import { NotificationService } from './notifications/notification.service.ts';
 
 export interface AppDeps {
   db: Kysely<Database>;
@@ -78,6 +80,7 @@ export function createTriageApp(deps: AppDeps): Hono {
   const app = baseApp('triage', deps);
   const accounts = new AccountService(deps.db, deps.crypto, deps.config, deps.serverSecret);
   app.route('/api/v1', accountRoutes(accounts, new TriageService(deps.db, deps.crypto, deps.rootPublicKey), deps.config));
+  app.route('/api/v1', notificationRoutes(accounts, new NotificationService(deps.db, deps.crypto, deps.serverSecret, deps.config.notify.smtpUrl !== null), deps.config));
   app.route('/api/v1/admin', adminRoutes(new AdminService(deps.db, deps.crypto, deps.rootPublicKey, deps.config, deps.logger), accounts, deps.config, manifestService(deps)));
   return finish(app, 'triage', deps);
 }

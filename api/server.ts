@@ -16,6 +16,7 @@ import { findOrganisation } from './intake/intake.repository.ts';
 import { loadSodiumPrimitives } from '../crypto/sodium.ts';
 import { resolveRootPublicKey, resolveServerSecret } from './deployment-keys.ts';
 import { startRetentionJob } from './admin/retention.service.ts';
+import { startNotifications } from './notifications/notifier.start.ts';
 import { currentKeySerialFloors } from './admin/admin.service.ts';
 import { DIST_DIR } from './dist-location.ts';
 import { Sites } from './web/static-site.ts';
@@ -83,6 +84,7 @@ export async function startServer(config: Config, logger: Logger, options: Start
   let setUp = false;
   let rootKey: RootKeyStatus = 'no_organisation';
   let stopRetention = () => {};
+  let stopNotifier = async () => {};
   try {
     const applied = await migrateToLatest(database.db);
     if (applied.length > 0) logger.info('migrated', { count: applied.length });
@@ -115,6 +117,7 @@ export async function startServer(config: Config, logger: Logger, options: Start
     // loudly; readiness answers 503 until it is fixed and Haven restarted.
     if (rootKeyIsWrong(rootKey)) logger.error(`root_key_${rootKey}`, { problem: describeRootKeyStatus(rootKey) });
     stopRetention = startRetentionJob(database.db, deps.crypto, { serverSecret: deps.serverSecret, config, logger });
+    stopNotifier = startNotifications(deps);
   } catch (err) {
     await Promise.all(servers.map((s) => closeServer(s, 0)));
     await database.close();
@@ -136,6 +139,8 @@ export async function startServer(config: Config, logger: Logger, options: Start
       stopping ??= (async () => {
         stopRetention();
         await Promise.all(servers.map((s) => closeServer(s, config.shutdownGraceSeconds * 1000)));
+        // After the sites close (no new signals), before the database does (a batch in flight finishes).
+        await stopNotifier();
         await database.close();
       })();
       return stopping;

@@ -25,6 +25,7 @@ import { coarseHour } from '../time.ts';
 import * as repo from './intake.repository.ts';
 import { ProofError, type PowService } from './pow.service.ts';
 import { GroupCommit, type Outcome } from './group-commit.ts';
+import { noteNewActivity } from '../notifications/activity.ts';
 
 /**
  * The strict structural parse of a NEW thread message: it must be v2 (signed author, position
@@ -145,6 +146,7 @@ export class IntakeService {
       throw new ValidationError("A request's thread id must equal its message id.", 'malformed');
     }
     const id = await this.#submissions.submit({ header, envelope, lookupHash, challengeId: checked.challengeId, expiresHour: expiryHour(checked.expiresAtMinute) });
+    noteNewActivity(this.db, header.teamId);
     this.pow.noteAccepted();
     return id;
   }
@@ -239,6 +241,7 @@ export class IntakeService {
       if (isUniqueViolation(err)) throw new ConflictError('A message with this id already exists.');
       throw err;
     }
+    noteNewActivity(this.db, header.teamId);
     this.pow.noteAccepted();
     return header.messageId;
   }
@@ -325,6 +328,7 @@ export class PlainIntakeService {
           id, teamId: team.id, epoch: key.epoch, lookupHash: lookupTokenHash(this.crypto, keys.lookupToken), blob: envelope, hour: coarseHour(), position: header.position,
         }),
       );
+      noteNewActivity(this.db, team.id);
       return passphrase;
     } finally {
       // Nothing of the requester's keys outlives this call.
