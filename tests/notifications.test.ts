@@ -5,9 +5,7 @@
  * PostgreSQL sending once, an SMTP server that is down or hostile, and never an address in
  * a log line or in the database in the clear.
  */
-import type { AddressInfo } from 'node:net';
 import { sql } from 'kysely';
-import { SMTPServer } from 'smtp-server';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Hono } from 'hono';
 import { loadSodiumPrimitives } from '../crypto/sodium.ts';
@@ -19,6 +17,7 @@ import { addressKey, sealAddress } from '../api/notifications/address-box.ts';
 import { NOTIFICATION_SUBJECT, smtpMailerFactory } from '../api/notifications/mailer.ts';
 import { flushToDatabase, runNotifyBatch, startNotifierJob, type BatchResult } from '../api/notifications/notifier.service.ts';
 import { markTeamsPending, upsertSubscription } from '../api/notifications/notification.repository.ts';
+import { closedPort, SmtpSink } from './helpers/smtp-sink.ts';
 import { createTestApps, seedDemoOrganisation, testConfig, type TestApps } from './helpers/test-app.ts';
 import { describeEachDatabase } from './helpers/test-database.ts';
 import { lookupTokenHash, proofFor, requestBody, requesterKeys, sealFollowUp, sealRequest } from './helpers/requester-client.ts';
@@ -32,63 +31,6 @@ const DASHBOARD = 'https://triage.hotline.example/';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- API answers are read field by field
 type Json = Record<string, any>;
-
-interface Mail {
-  to: string[];
-  raw: string;
-}
-
-/** A local SMTP server that keeps every message; `reject` makes it refuse recipients. */
-class SmtpSink {
-  readonly mails: Mail[] = [];
-  reject: ((to: string) => boolean) | null = null;
-  readonly server: SMTPServer;
-  port = 0;
-
-  constructor() {
-    this.server = new SMTPServer({
-      authOptional: true,
-      // The test speaks plain SMTP (HAVEN_SMTP_REQUIRE_TLS=false); STARTTLS is covered by nodemailer's own suite.
-      disabledCommands: ['STARTTLS'],
-      logger: false,
-      onRcptTo: (address, _session, callback) => {
-        // A hostile or strict server quotes the address back in its error: it must not reach a log.
-        if (this.reject?.(address.address)) return callback(Object.assign(new Error(`550 <${address.address}> no such user`), { responseCode: 550 }));
-        callback();
-      },
-      onData: (stream, session, callback) => {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          this.mails.push({ to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString('utf8') });
-          callback();
-        });
-      },
-    });
-  }
-
-  async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.server.address() as AddressInfo).port;
-    return this;
-  }
-
-  stop(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-
-  recipients(): string[] {
-    return this.mails.flatMap((m) => m.to).sort();
-  }
-}
-
-/** A port nothing listens on: bind one, note it, close it. */
-async function closedPort(): Promise<number> {
-  const sink = await new SmtpSink().start();
-  const port = sink.port;
-  await sink.stop();
-  return port;
-}
 
 async function call(app: Hono, path: string, c: { method?: string; body?: unknown; cookie?: string; headers?: Record<string, string> } = {}) {
   const headers: Record<string, string> = { ...(c.headers ?? {}) };
