@@ -334,6 +334,15 @@ describeEachDatabase('content-free notifications', (t) => {
     expect(await batch(sink.port, null)).toMatchObject({ sent: 1 });
   });
 
+  it('writes the signals noted so far when its watch stops (SIGTERM), however long the coalescing delay', async () => {
+    const a = await member('legal.a', [legal]);
+    await optIn(a.cookie, 'a@responders.example');
+    await submitRequest(legal);
+    expect(await t.db.selectFrom('notification_subscriptions').select('pending').execute()).toEqual([{ pending: false }]);
+    await watch.stop();
+    expect(await t.db.selectFrom('notification_subscriptions').select('pending').execute()).toEqual([{ pending: true }]);
+  });
+
   it('stops cleanly: stop() waits for the batch in flight, and nothing runs after it', async () => {
     const a = await member('legal.a', [legal]);
     await optIn(a.cookie, 'a@responders.example');
