@@ -289,6 +289,25 @@ describeEachDatabase('content-free notifications', (t) => {
     expect(sink.recipients()).toEqual(['a@responders.example', 'b@responders.example']);
   });
 
+  it('[no downgrade to plain SMTP] with HAVEN_SMTP_REQUIRE_TLS on, a server that offers no STARTTLS gets no e-mail', async () => {
+    const a = await member('legal.a', [legal]);
+    await optIn(a.cookie, 'a@responders.example');
+    await submitRequest(legal);
+    // The sink offers no STARTTLS (as a server would with it stripped by someone on the path).
+    const config = testConfig({ ...smtpEnv(sink.port), HAVEN_SMTP_REQUIRE_TLS: 'true' });
+    const result = await runNotifyBatch({
+      db: t.db, crypto: p, serverSecret: config.serverSecret!, watch,
+      mailer: smtpMailerFactory({ ...config.notify, smtpUrl: config.notify.smtpUrl!, from: FROM }),
+      logger: createLogger('debug', (line) => jobLines.push(line)),
+    });
+    expect(result).toMatchObject({ sent: 0, failed: 1 });
+    expect(sink.mails).toEqual([]);
+    expect(jobLines.join('\n')).toContain('notify_send_failed');
+    expect(allLogs()).not.toMatch(/responders\.example/);
+    // Still pending: sent once TLS works (here: once the setting allows the test server).
+    expect(await batch()).toMatchObject({ sent: 1 });
+  });
+
   it('[sent once] two notifiers running at the same moment send each e-mail exactly once', async () => {
     const config = testConfig();
     const key = addressKey(p, config.serverSecret!);
