@@ -187,6 +187,18 @@ describeEachDatabase('content-free notifications', (t) => {
     expect(sink.recipients()).toEqual(['a@responders.example', 'a@responders.example']);
   });
 
+  it('counts a request from the no-JavaScript form the same way', async () => {
+    const a = await member('legal.a', [legal]);
+    await optIn(a.cookie, 'a@responders.example');
+    const res = await apps.requester.request('/plain/request', {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ team: 'legal', message: `Help ${CANARY}`, lang: 'en' }).toString(),
+    });
+    expect(res.status).toBe(201);
+    expect(await batch()).toMatchObject({ sent: 1 });
+    expect(sink.mails[0]!.raw).not.toContain(CANARY);
+  });
+
   it('stops after opt-out, and lets the owner read and change only their own address', async () => {
     const a = await member('legal.a', [legal]);
     const b = await member('legal.b', [legal]);
