@@ -36,3 +36,5 @@ export {
   ROOT_HANDOVER_BYTES, ROOT_HANDOVER_MAX_CHAIN, signRootHandover, parseRootHandoverUnverified, verifyRootHandover, followRootChain,
 } from './root-handover.ts';
 export type { RootHandoverFields, RootChainArgs } from './root-handover.ts';
+export { buildRootRotation } from './root-rotation.ts';
+export type { RootRotationArgs, RootRotationUpload, RotationAccountInput, RotationEpochInput } from './root-rotation.ts';
