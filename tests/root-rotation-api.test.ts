@@ -17,6 +17,7 @@ import { buildRootRotation, type RootRotationUpload } from '../crypto/v2/root-ro
 import { verifyTeamKeyStatement } from '../crypto/v2/team-key.ts';
 import { setupOrganisation } from '../api/admin/setup.service.ts';
 import { verifyAuditChain } from '../api/admin/audit.service.ts';
+import { checkRootKey } from '../api/health/root-key.service.ts';
 import { createTestApps, type TestApps } from './helpers/test-app.ts';
 import { describeEachDatabase } from './helpers/test-database.ts';
 import { enrolBody, makeCredentials } from './helpers/responder-client.ts';
@@ -144,6 +145,11 @@ describeEachDatabase('root key rotation API', (t) => {
     const audit = await t.db.selectFrom('audit_log').select('entry').orderBy('seq').execute();
     expect(Buffer.from(audit.at(-1)!.entry).toString()).toContain('"action":"root.rotate"');
     expect((await verifyAuditChain(t.db, p, u.newRootPublic)).ok).toBe(true);
+
+    // An instance still configured with the old root says so, and is not ready (health).
+    expect(await checkRootKey(t.db, p, oldRoot)).toBe('superseded');
+    expect(await checkRootKey(t.db, p, u.newRootPublic)).toBe('ok');
+    expect(await checkRootKey(t.db, p, p.ed25519KeypairFromSeed(p.randomBytes(32)).publicKey)).toBe('mismatch');
   });
 
   it('[removed root holder cut off] after the rotation, nothing signed with the old root seed is accepted', async () => {
