@@ -49,6 +49,7 @@ export const en = {
   expired: 'Your session ended. Sign in again.',
   signedOut: 'Signed out. Keys and decrypted text were wiped from this page.',
   rootChanged: 'The organisation key changed from {old} to {new}. Do not continue until an admin confirms this out of band.',
+  rootHandedOver: 'The organisation key was replaced by a root rotation (the key this browser trusted, {old}, handed over to it). Compare the new fingerprint with the one your organisation published.',
   keyProblem: 'Your keys could not be verified against the organisation key. Do not continue; tell your admin.',
   unavailable: 'The service is unavailable. Try again later.',
   // list
