@@ -131,6 +131,21 @@ for (const engine of engines) {
         await page.reload();
         await page.locator('#ns-fresh').waitFor();
         expect(await counts()).toEqual({ requests: 2, followUps: 0 });
+
+        // The same form sent twice by the browser (as a "Back" that restores a cached form
+        // would): the server sees two POSTs with one token and makes one request.
+        await page.goto(`${base()}/plain`);
+        const cachedForm = await page.content();
+        await page.route(`${base()}/plain`, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: cachedForm }));
+        for (let i = 0; i < 2; i++) {
+          await page.goto(`${base()}/plain`);
+          await page.locator('input[name="team"][value="legal"]').check();
+          await page.locator('#ns-message').fill('sent from a cached form');
+          await page.locator('#ns-send').click();
+          await page.locator(i === 0 ? '#passphrase-out' : '#ns-fresh').waitFor();
+        }
+        await page.unroute(`${base()}/plain`);
+        expect(await counts()).toEqual({ requests: 3, followUps: 0 });
         expectNotInUrls(urls, passphrase);
       } finally {
         await context.close();
