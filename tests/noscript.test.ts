@@ -296,11 +296,13 @@ describeEachDatabase('no-JavaScript path', (t) => {
     expect(() => expectNoEnglish(pages[0]!.replace('<html lang="ru">', '') + STRINGS.en.title)).toThrow();
   });
 
-  it('never takes a passphrase from a URL: the form addresses answer a GET with the forms', async () => {
+  it('never takes a passphrase from a URL: every form is a POST and a query string opens nothing', async () => {
     const passphrase = passphraseIn(await (await send(apps, { team: 'legal', message: 'x' })).text());
     const res = await apps.requester.request(`/plain/thread?passphrase=${encodeURIComponent(passphrase)}`);
-    expect(res.status).toBe(303);
-    expect(res.headers.get('location')).toBe('/plain?lang=en');
+    expect(res.status).toBe(404);
+    expect(await res.text()).not.toContain(passphrase);
+    const emptyPost = await apps.requester.request(`/plain/thread?passphrase=${encodeURIComponent(passphrase)}`, { method: 'POST', headers: SAME_ORIGIN });
+    expect(await emptyPost.text()).toContain(STRINGS.en.notFound);
     const forms = await (await apps.requester.request(`/plain?passphrase=${encodeURIComponent(passphrase)}`)).text();
     expect(forms).not.toContain(passphrase);
     for (const m of forms.matchAll(/<form [^>]*>/g)) expect(m[0]).toContain('method="post"');

@@ -112,11 +112,6 @@ export function noscriptRoutes(deps: NoscriptDeps) {
     return page(c, lang, 200, t.title, requestForm(lang, await teams(), tokens.issue(FormPurpose.request)) + lookupForm(lang));
   });
 
-  // A person who lands on a form address by GET (a bookmark, history) gets the forms.
-  for (const path of ['/plain/request', '/plain/thread', '/plain/followup']) {
-    app.get(path, (c) => c.redirect(`/plain?lang=${langOf(c.req.query('lang'), c)}`, 303));
-  }
-
   app.post('/plain/request', async (c) => {
     const { form, lang, sameSite } = await readForm(c);
     if (!sameSite) return refused(c, lang);
