@@ -74,9 +74,14 @@ for (const engine of engines) {
     let neutral: http.Server;
     let neutralUrl: string;
     let dropDatabase: (() => Promise<void>) | undefined;
+    let attackPage = '';
 
     beforeAll(async () => {
-      neutral = http.createServer((_, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><title>neutral</title><p>${NEUTRAL_TEXT}</p>`));
+      // The quick exit's neutral site; on another origin, it also plays the hostile site.
+      neutral = http.createServer((req, res) => {
+        if (req.url === '/attack') return res.writeHead(200, { 'content-type': 'text/html' }).end(attackPage);
+        res.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><title>neutral</title><p>${NEUTRAL_TEXT}</p>`);
+      });
       await new Promise<void>((resolve) => neutral.listen(0, '127.0.0.1', resolve));
       neutralUrl = `http://127.0.0.1:${(neutral.address() as AddressInfo).port}/`;
       const env: Record<string, string> = { HAVEN_QUICK_EXIT_URL: neutralUrl };
@@ -187,6 +192,34 @@ for (const engine of engines) {
         await exit.click();
         await page.getByText(NEUTRAL_TEXT).waitFor();
         expect(page.url()).toBe(neutralUrl);
+      } finally {
+        await context.close();
+      }
+    });
+
+    it('[cross-site POST] a form on another site, with a valid token, is refused with a readable page', { timeout: 120_000 }, async () => {
+      await db().deleteFrom('messages').execute();
+      await db().deleteFrom('requests').execute();
+      // The hostile site fetched a genuine form token from /plain itself and serves a look-alike form.
+      const form = await (await fetch(`${base()}/plain`)).text();
+      const token = /name="form" value="([^"]+)"/.exec(form)![1]!;
+      attackPage = `<!doctype html><title>win a prize</title><form method="post" action="${base()}/plain/request">
+        <input type="hidden" name="form" value="${token}"><input type="hidden" name="team" value="legal">
+        <input type="hidden" name="message" value="sent by another site"><input type="hidden" name="lang" value="ru">
+        <button id="go">go</button></form>`;
+      const context = await noJs('en-GB');
+      try {
+        const page = await context.newPage();
+        // localhost and 127.0.0.1 are different sites.
+        await page.goto(neutralUrl.replace('127.0.0.1', 'localhost') + 'attack');
+        const [response] = await Promise.all([page.waitForNavigation(), page.locator('#go').click()]);
+        expect(response?.status()).toBe(403);
+        await page.getByText(NOSCRIPT_STRINGS.ru.refused).waitFor();
+        await expectRussian(page);
+        expect(await counts()).toEqual({ requests: 0, followUps: 0 });
+        // The same token still works from the site's own form: nothing was spent.
+        await sendRequest(page, base(), 'legal', 'from the real form');
+        expect(await counts()).toEqual({ requests: 1, followUps: 0 });
       } finally {
         await context.close();
       }
