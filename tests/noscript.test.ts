@@ -246,6 +246,12 @@ describeEachDatabase('no-JavaScript path', (t) => {
     expect(wrongHtml).toContain(STRINGS.en.notFound);
     expect(wrongHtml).toContain('>FOLLOW-UP-TEXT</textarea>');
 
+    // A text within 20,000 characters whose body cannot fit the largest bucket (each control
+    // character is 6 bytes of JSON): refused, nothing written, the form not spent.
+    const huge = await postForm(apps, '/plain/followup', { form, passphrase, message: '\u0001'.repeat(19_999), lang: 'en' });
+    expect(huge.status).toBe(400);
+    expect(await huge.text()).toContain(NOSCRIPT_STRINGS.en.followUpInvalid);
+
     const fields = { form, passphrase: ` ${passphrase.toUpperCase()} `, message: 'FOLLOW-UP-TEXT', lang: 'en' };
     const added = await postForm(apps, '/plain/followup', fields);
     expect(added.status).toBe(201);

@@ -25,7 +25,7 @@ import { REQUEST_LIMITS } from '../../crypto/v1/request-body.ts';
 import type { Lang } from '../../crypto/requester-i18n.ts';
 import { MinuteBudget } from './budgets.ts';
 import { FormPurpose, type FormTokens } from './form-token.ts';
-import { claimFormToken, releaseFormToken } from './noscript.repository.ts';
+import * as spent from './noscript.repository.ts';
 import type { NoscriptFollowUpService } from './noscript.service.ts';
 import { isSameSitePost } from './same-site.ts';
 import {
@@ -93,6 +93,11 @@ export function noscriptRoutes(deps: NoscriptDeps) {
     return { form, lang: langOf(form.lang, c), sameSite };
   };
 
+  /** @returns true (spent now), false (already spent) or null (the database cannot be reached). */
+  const claim = (id: Uint8Array, expiresAtMinute: number): Promise<boolean | null> => spent.claimFormToken(db, id, spentUntil(expiresAtMinute)).catch(() => null);
+  // Best effort: if the database is gone too, the original failure is still what the person sees.
+  const release = (id: Uint8Array): Promise<void> => spent.releaseFormToken(db, id).catch(() => undefined);
+
   const refused = (c: Context, lang: Lang) => {
     const t = stringsFor(lang);
     return page(c, lang, 403, t.refusedTitle, p('error', t.refused));
@@ -128,11 +133,13 @@ export function noscriptRoutes(deps: NoscriptDeps) {
       return again(400, t.noscriptInvalid, tokenText);
     }
     // Spend the token first: of a double click or a reload, exactly one gets past here.
-    if (!(await claimFormToken(db, token.spentId, spentUntil(token.expiresAtMinute)))) {
+    const claimed = await claim(token.spentId, token.expiresAtMinute);
+    if (claimed === null) return again(503, t.unavailable, tokenText);
+    if (!claimed) {
       return page(c, lang, 200, t.alreadySentTitle, p('warning', t.alreadySent) + p('hint', t.alreadySentLost) + `<p><a href="/plain?lang=${lang}" id="ns-fresh">${escapeHtml(t.freshForm)}</a></p>`);
     }
     if (!submitting.take()) {
-      await releaseFormToken(db, token.spentId);
+      await release(token.spentId);
       return again(429, t.noscriptBusy, tokenText);
     }
     try {
@@ -143,7 +150,7 @@ export function noscriptRoutes(deps: NoscriptDeps) {
       );
     } catch (err) {
       submitting.refund();
-      await releaseFormToken(db, token.spentId);
+      await release(token.spentId);
       const failure = failureStatus(err);
       return again(failure.status, t[failure.key], tokenText);
     }
@@ -180,11 +187,13 @@ export function noscriptRoutes(deps: NoscriptDeps) {
     if (passphrase.trim() === '' || passphrase.length > MAX_PASSPHRASE_CHARS || message.trim() === '' || message.length > MAX_MESSAGE_CHARS) {
       return again(400, t.followUpInvalid, tokenText);
     }
-    if (!(await claimFormToken(db, token.spentId, spentUntil(token.expiresAtMinute)))) {
+    const claimed = await claim(token.spentId, token.expiresAtMinute);
+    if (claimed === null) return again(503, t.unavailable, tokenText);
+    if (!claimed) {
       return page(c, lang, 200, t.followUpAlreadyTitle, p('warning', t.followUpAlready) + lookupForm(lang));
     }
     if (!reading.take()) {
-      await releaseFormToken(db, token.spentId);
+      await release(token.spentId);
       return again(429, t.readBusy, tokenText);
     }
     try {
@@ -192,14 +201,14 @@ export function noscriptRoutes(deps: NoscriptDeps) {
       if (outcome.status === 'added') {
         return page(c, lang, 201, t.added, threadList(lang, outcome.entries) + followUpForm(lang, tokens.issue(FormPurpose.followup)) + p('hint', t.closeTab));
       }
-      await releaseFormToken(db, token.spentId);
+      await release(token.spentId);
       if (outcome.status === 'busy') return again(429, t.noscriptBusy, tokenText);
       if (outcome.status === 'legacy_thread') return page(c, lang, 200, t.followUpTitle, p('error', t.legacyThread));
       return again(200, t.notFound, tokenText);
     } catch (err) {
-      await releaseFormToken(db, token.spentId);
+      await release(token.spentId);
       const failure = failureStatus(err);
-      return again(failure.status, t[failure.key], tokenText);
+      return again(failure.status, failure.status === 400 ? t.followUpInvalid : t[failure.key], tokenText);
     }
   });
 
