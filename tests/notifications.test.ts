@@ -187,16 +187,26 @@ describeEachDatabase('content-free notifications', (t) => {
     expect(sink.recipients()).toEqual(['a@responders.example', 'a@responders.example']);
   });
 
-  it('counts a request from the no-JavaScript form the same way', async () => {
+  it('counts a request and a follow-up from the no-JavaScript forms the same way', async () => {
     const a = await member('legal.a', [legal]);
     await optIn(a.cookie, 'a@responders.example');
-    const res = await apps.requester.request('/plain/request', {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ team: 'legal', message: `Help ${CANARY}`, lang: 'en' }).toString(),
+    const post = (path: string, fields: Record<string, string>) => apps.requester.request(path, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', host: 'localhost', 'sec-fetch-site': 'same-origin' },
+      body: new URLSearchParams(fields).toString(),
     });
-    expect(res.status).toBe(201);
+    const formToken = (html: string, form: string) => /name="form" value="([^"]+)"/.exec(html.slice(html.indexOf(`id="${form}"`)))![1]!;
+    const page = await (await apps.requester.request('/plain?lang=en')).text();
+    const sent = await post('/plain/request', { form: formToken(page, 'ns-request'), team: 'legal', message: `Help ${CANARY}`, lang: 'en' });
+    expect(sent.status).toBe(201);
+    const passphrase = /id="passphrase-out">([^<]+)</.exec(await sent.text())![1]!;
     expect(await batch()).toMatchObject({ sent: 1 });
-    expect(sink.mails[0]!.raw).not.toContain(CANARY);
+
+    const thread = await (await post('/plain/thread', { passphrase, lang: 'en' })).text();
+    const added = await post('/plain/followup', { form: formToken(thread, 'ns-followup'), passphrase, message: `more ${CANARY}`, lang: 'en' });
+    expect(added.status).toBeLessThan(300);
+    expect(await batch()).toMatchObject({ sent: 1 });
+    expect(sink.recipients()).toEqual(['a@responders.example', 'a@responders.example']);
+    expect(sink.mails.every((m) => !m.raw.includes(CANARY))).toBe(true);
   });
 
   it('stops after opt-out, and lets the owner read and change only their own address', async () => {
