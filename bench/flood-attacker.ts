@@ -1,9 +1,9 @@
 /**
  * One flooding process for bench/flood.bench.ts: solves proofs of work as fast as native code
  * does here (node:crypto's SHA-256, OpenSSL) and submits valid, freshly sealed requests in a
- * loop, with the strategy that hurts most without paying more than needed: solve at the
- * effort the server suggests, and after a refusal (too weak, outranked) one bit higher than
- * the last try, as the honest page does. Bounded in time (FLOOD_SECONDS) and to the loopback
+ * loop, in two kinds of lanes (see `lane`): volume lanes at the least effort required, which
+ * keep the intake full, and adaptive lanes that raise their effort after each refusal as the
+ * honest page does, which compete with it for the places. Bounded in time (FLOOD_SECONDS) and to the loopback
  * server it is given. Prints one JSON line of counts when done.
  *
  * Env: FLOOD_URL, FLOOD_SECONDS, FLOOD_TARGET (JSON: orgId, teamId, epoch, teamPublic, base64url).
@@ -58,13 +58,19 @@ let hashes = 0;
 let hashMs = 0;
 const efforts: number[] = [];
 
-async function lane(): Promise<void> {
+/**
+ * A volume lane solves at the least effort the server requires right now and resends at once:
+ * the most submissions per second its hashes can buy (it keeps the queue full). An adaptive lane
+ * solves at the suggested effort and one bit more after each refusal, as the honest page does
+ * (it competes for the places). The flood runs both.
+ */
+async function lane(volume: boolean): Promise<void> {
   let lastEffort = 0;
   let refused = false;
   while (Date.now() < deadline) {
     try {
-      const offer = (await call('GET', '/api/v1/pow/challenge')).body as { challenge: string; effort: number };
-      const effort = Math.min(32, Math.max(offer.effort, refused ? lastEffort + 1 : 0));
+      const offer = (await call('GET', '/api/v1/pow/challenge')).body as { challenge: string; difficulty: number; effort: number };
+      const effort = volume ? offer.difficulty : Math.min(32, Math.max(offer.effort, refused ? lastEffort + 1 : 0));
       const challenge = base64urlDecode(offer.challenge);
       const { challengeId } = parsePowChallengeV2(challenge);
       const input = powWorkInputV2(challengeId, effort, p.randomBytes(8));
@@ -93,7 +99,7 @@ async function lane(): Promise<void> {
   }
 }
 
-await Promise.all(Array.from({ length: LANES }, () => lane()));
+await Promise.all(Array.from({ length: LANES }, (_, i) => lane(i % 2 === 0)));
 agent.destroy();
 efforts.sort((a, b) => a - b);
 process.stdout.write(`${JSON.stringify({ counts, hashes, hashesPerSecond: hashes / (hashMs / 1000), medianEffort: efforts[Math.floor(efforts.length / 2)] ?? 0, maxEffort: efforts.at(-1) ?? 0 })}\n`);

@@ -13,12 +13,13 @@
  * effort they can sustain while keeping it full is log2(rate / capacity)), not the absolute
  * sizes; PROTOCOL.md 15.3 has the reasoning.
  *
- * The run is refused (no figure printed) unless the intake was saturated during the honest
- * phase: the flooders must have offered at least twice the capacity and been turned away
- * (proof_outranked / proof_too_weak) while the honest page was sending.
+ * The run is refused (no figure printed) unless the intake was saturated: the flooders must
+ * have offered at least twice the capacity, been turned away (proof_outranked /
+ * proof_too_weak) at least 10 times, and the suggested effort must have been above the floor
+ * in at least half of the once-a-second samples of the honest phase.
  *
  * Needs dist/ (`npm run build`). Run: `npm run bench -- flood`
- * (FLOOD_ATTEMPTS default 20, FLOOD_ATTACKERS 2, FLOOD_CAPACITY 4, FLOOD_WARMUP_SECONDS 15).
+ * (FLOOD_ATTEMPTS default 20, FLOOD_ATTACKERS 2, FLOOD_CAPACITY 1, FLOOD_WARMUP_SECONDS 15).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -31,7 +32,7 @@ import { startLiveServer } from '../tests/helpers/live-server.ts';
 
 const ATTEMPTS = Number(process.env.FLOOD_ATTEMPTS ?? 20);
 const ATTACKERS = Number(process.env.FLOOD_ATTACKERS ?? 2);
-const CAPACITY = Number(process.env.FLOOD_CAPACITY ?? 4);
+const CAPACITY = Number(process.env.FLOOD_CAPACITY ?? 1);
 const WARMUP_SECONDS = Number(process.env.FLOOD_WARMUP_SECONDS ?? 15);
 /** The goal's window: an attempt counts as accepted only within it. */
 const WINDOW_MS = 60_000;
@@ -126,7 +127,11 @@ export async function run(): Promise<string> {
     const honestStarted = Date.now();
     const attempts: { ok: boolean; ms: number; sends: string[] }[] = [];
     try {
-      for (let i = 0; i < ATTEMPTS; i++) attempts.push(await honestAttempt(browser, live.server.requesterUrl));
+      for (let i = 0; i < ATTEMPTS; i++) {
+        attempts.push(await honestAttempt(browser, live.server.requesterUrl));
+        const a = attempts.at(-1)!;
+        process.stderr.write(`[flood] honest attempt ${i + 1}/${ATTEMPTS}: ${a.ok ? 'accepted' : 'FAILED'} in ${(a.ms / 1000).toFixed(1)} s (sends: ${a.sends.join(' ')})\n`);
+      }
     } finally {
       clearInterval(sampler);
     }
@@ -144,8 +149,9 @@ export async function run(): Promise<string> {
     const offered = attackers.reduce((n, a) => n + Object.values(a.counts).reduce((x, y) => x + y, 0), 0);
     const turnedAway = sum('proof_outranked') + sum('proof_too_weak');
     const saturatedSamples = offers.filter((o) => o.effort > floor).length;
-    if (offered / floodSeconds < 2 * CAPACITY) throw new Error(`invalid run: the flood offered ${(offered / floodSeconds).toFixed(1)}/s, under twice the capacity ${CAPACITY}/s`);
-    if (turnedAway === 0 || saturatedSamples === 0) throw new Error('invalid run: the intake never turned a flooder away (not saturated)');
+    const diagnosis = `offered ${(offered / floodSeconds).toFixed(1)}/s at ${Math.round(attackers.reduce((n, a) => n + a.hashesPerSecond, 0))} hashes/s, ${turnedAway} turned away, ${saturatedSamples} of ${offers.length} samples above the floor`;
+    if (offered / floodSeconds < 2 * CAPACITY) throw new Error(`invalid run: the flood did not offer twice the capacity ${CAPACITY}/s (${diagnosis})`);
+    if (turnedAway < 10 || saturatedSamples < offers.length / 2) throw new Error(`invalid run: the intake was not kept saturated (${diagnosis})`);
 
     const okTimes = attempts.filter((a) => a.ok).map((a) => a.ms).sort((a, b) => a - b);
     const within = attempts.filter((a) => a.ok && a.ms <= WINDOW_MS).length;
@@ -155,7 +161,7 @@ export async function run(): Promise<string> {
     const efforts = offers.map((o) => o.effort).sort((a, b) => a - b);
     const tries = attempts.map((a) => a.sends.length).sort((a, b) => a - b);
     return [
-      `Flooders: ${ATTACKERS} processes x 4 submission loops, native SHA-256 (node:crypto), together ${Math.round(rate).toLocaleString('en')} hashes/s while solving;`,
+      `Flooders: ${ATTACKERS} processes x 4 submission loops (2 at the required minimum, 2 raising their effort after each refusal), native SHA-256 (node:crypto), together ${Math.round(rate).toLocaleString('en')} hashes/s while solving;`,
       `they offered ${(offered / floodSeconds).toFixed(1)} valid submissions/s against an intake capacity of ${CAPACITY}/s (queue 32, 10 s wait), floor difficulty ${floor}, ceiling ${ceiling}.`,
       `Flooder answers: ${sum('stored')} stored, ${sum('proof_outranked')} proof_outranked, ${sum('proof_too_weak')} proof_too_weak, ${sum('proof_expired')} proof_expired, ${sum('network')} network errors; their efforts: median ${quantile(attackers.map((a) => a.medianEffort).sort(), 0.5)}, highest ${Math.max(...attackers.map((a) => a.maxEffort))}.`,
       `Suggested effort sampled each second of the honest phase: median ${quantile(efforts, 0.5)}, highest ${efforts.at(-1)}; above the floor in ${saturatedSamples} of ${offers.length} samples.`,
