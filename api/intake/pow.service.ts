@@ -14,7 +14,7 @@
  * work, which costs the intake's whole capacity times 2^effort hashes every second
  * (PROTOCOL.md 15.3 gives the reasoning). Nothing here is per-IP.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import {
   POW_V2_MAX_EFFORT, checkPowSolutionV2, createPowChallengeV2, parsePowChallengeV2, powMacKeyV2, verifyPowChallengeV2,
 } from '../../crypto/v2/pow.ts';
@@ -24,9 +24,9 @@ import { AppError, ValidationError } from '../errors.ts';
 /** Short: a solution is worth only what the intake requires when it arrives, and stockpiles rot. */
 export const CHALLENGE_LIFETIME_SECONDS = 5 * 60;
 
-/** The server's SHA-256 for checking work (one hash per submission). */
+/** The server's SHA-256 for checking work (one hash per submission); one-shot, no hash object. */
 export function nodeSha256(data: Uint8Array): Uint8Array {
-  return createHash('sha256').update(data).digest();
+  return hash('sha256', data, 'buffer');
 }
 
 export class ProofError extends AppError {
