@@ -27,6 +27,8 @@ import { AccountService } from './accounts/account.service.ts';
 import { TriageService } from './accounts/triage.service.ts';
 import { adminRoutes } from './admin/admin.routes.ts';
 import { AdminService } from './admin/admin.service.ts';
+import { rootRotationRoutes } from './admin/root-rotation.routes.ts';
+import { RootRotationService, type RootReplaced } from './admin/root-rotation.service.ts';
 
 export interface AppDeps {
   db: Kysely<Database>;
@@ -39,6 +41,8 @@ export interface AppDeps {
   rootPublicKey: Uint8Array | null;
   /** Both front ends, loaded from dist/ and rendered; absent in API-only tests. */
   sites?: Sites;
+  /** Makes a rotated root the configured one (key file, pages, services); absent: this server refuses root rotation. */
+  onRootReplaced?: RootReplaced;
 }
 
 function baseApp(site: Site, deps: AppDeps): Hono {
@@ -81,6 +85,9 @@ export function createTriageApp(deps: AppDeps): Hono {
   const app = baseApp('triage', deps);
   const accounts = new AccountService(deps.db, deps.crypto, deps.config, deps.serverSecret);
   app.route('/api/v1', accountRoutes(accounts, new TriageService(deps.db, deps.crypto, deps.rootPublicKey), deps.config));
-  app.route('/api/v1/admin', adminRoutes(new AdminService(deps.db, deps.crypto, deps.rootPublicKey, deps.config, deps.logger), accounts, deps.config, manifestService(deps)));
+  const admin = new AdminService(deps.db, deps.crypto, deps.rootPublicKey, deps.config, deps.logger);
+  // Before the admin routes: its POST carries its own admin check.
+  app.route('/api/v1', rootRotationRoutes(new RootRotationService(deps.db, deps.crypto, admin, deps.onRootReplaced ?? null, deps.logger), accounts, deps.config));
+  app.route('/api/v1/admin', adminRoutes(admin, accounts, deps.config, manifestService(deps)));
   return finish(app, 'triage', deps);
 }

@@ -37,3 +37,9 @@ export {
   powMacKeyV2, createPowChallengeV2, parsePowChallengeV2, verifyPowChallengeV2, powWorkInputV2, checkPowSolutionV2, solvePowV2, solvePowV2Sync,
 } from './pow.ts';
 export type { Sha256, Sha256Batch, PowChallengeV2, PowSolutionV2, SolveOptions } from './pow.ts';
+export {
+  ROOT_HANDOVER_BYTES, ROOT_HANDOVER_MAX_CHAIN, signRootHandover, parseRootHandoverUnverified, verifyRootHandover, followRootChain,
+} from './root-handover.ts';
+export type { RootHandoverFields, RootChainArgs } from './root-handover.ts';
+export { buildRootRotation } from './root-rotation.ts';
+export type { RootRotationArgs, RootRotationUpload, RotationAccountInput, RotationEpochInput } from './root-rotation.ts';
