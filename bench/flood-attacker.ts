@@ -22,14 +22,17 @@ if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) throw new Error
 let deadline = Date.now() + Number(process.env.FLOOD_SECONDS ?? 60) * 1000;
 // The bench ends the flood when its honest client is done: finish the current try, then report.
 process.on('SIGTERM', () => (deadline = 0));
-/** Submission loops per process: one solves while another's submission waits in the queue. */
-const LANES = Number(process.env.FLOOD_LANES ?? 4);
+/**
+ * Submission loops per process: one solves while the others' submissions wait in the intake's
+ * queue, so a process keeps many submissions outstanding (a flooder does not wait its turn).
+ */
+const LANES = Number(process.env.FLOOD_LANES ?? 32);
 const target = JSON.parse(process.env.FLOOD_TARGET!) as { orgId: string; teamId: string; epoch: number; teamPublic: string };
 const p = await loadSodiumPrimitives();
 const orgId = base64urlDecode(target.orgId);
 const keys = await requesterKeys(p, 'flood flood flood flood flood flood flood flood', orgId);
 const body = requestBody('flood', keys);
-const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+const agent = new Agent({ keepAlive: true, maxSockets: LANES + 1 });
 
 function call(method: 'GET' | 'POST', path: string, json?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {

@@ -167,7 +167,7 @@ export async function run(): Promise<string> {
     const efforts = offers.map((o) => o.effort).sort((a, b) => a - b);
     const tries = attempts.map((a) => a.sends.length).sort((a, b) => a - b);
     return [
-      `Flooders: ${ATTACKERS} processes x 4 submission loops (2 at the required minimum, 2 raising their effort after each refusal), native SHA-256 (node:crypto), together ${Math.round(rate).toLocaleString('en')} hashes/s while solving;`,
+      `Flooders: ${ATTACKERS} processes x 32 submission loops (half at the required minimum, half raising their effort after each refusal), native SHA-256 (node:crypto), together ${Math.round(rate).toLocaleString('en')} hashes/s while solving;`,
       `they offered ${(offered / floodSeconds).toFixed(1)} valid submissions/s against an intake capacity of ${CAPACITY}/s (queue 32, 10 s wait), floor difficulty ${floor}, ceiling ${ceiling}.`,
       `Flooder answers: ${sum('stored')} stored, ${sum('proof_outranked')} proof_outranked, ${sum('proof_too_weak')} proof_too_weak, ${sum('proof_expired')} proof_expired, ${sum('network')} network errors; their efforts: median ${quantile(attackers.map((a) => a.medianEffort).sort(), 0.5)}, highest ${Math.max(...attackers.map((a) => a.maxEffort))}.`,
       `Suggested effort sampled each second of the honest phase: median ${quantile(efforts, 0.5)}, highest ${efforts.at(-1)}; above the floor in ${saturatedSamples} of ${offers.length} samples.`,
