@@ -120,11 +120,6 @@ export class PowService {
     return Math.min(POW_V2_MAX_EFFORT, Math.max(this.requiredDifficulty(), this.#pressure.recentBar()));
   }
 
-  /** @deprecated name kept for callers of v1: the required difficulty now. */
-  currentDifficulty(): number {
-    return this.requiredDifficulty();
-  }
-
   issue(): Uint8Array {
     return createPowChallengeV2(this.crypto, this.#macKey, {
       challengeId: this.crypto.randomBytes(16),
