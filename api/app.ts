@@ -20,6 +20,8 @@ import type { Primitives } from '../crypto/primitives.ts';
 import { intakeRoutes } from './intake/intake.routes.ts';
 import { IntakeService, PlainIntakeService } from './intake/intake.service.ts';
 import { noscriptRoutes } from './noscript/noscript.routes.ts';
+import { NoscriptFollowUpService } from './noscript/noscript.service.ts';
+import { FormTokens } from './noscript/form-token.ts';
 import { PowService } from './intake/pow.service.ts';
 import { EffortQueue } from './intake/effort-queue.ts';
 import { accountRoutes } from './accounts/account.routes.ts';
@@ -76,8 +78,23 @@ export function createRequesterApp(deps: AppDeps): Hono {
   const pow = new PowService(deps.crypto, deps.serverSecret, deps.config.powBaseDifficulty, deps.config.powMaxDifficulty).watch(queue);
   const intake = new IntakeService(deps.db, deps.crypto, pow, deps.rootPublicKey, queue);
   app.route('/api/v1', intakeRoutes(intake));
-  const plain = new PlainIntakeService(intake, deps.db, deps.crypto, deps.rootPublicKey, deps.config.plainPerMinute);
-  app.route('/', noscriptRoutes(deps.db, plain, deps.sites));
+  const plain = new PlainIntakeService(intake, deps.db, deps.crypto, deps.rootPublicKey);
+  app.route(
+    '/',
+    noscriptRoutes({
+      db: deps.db,
+      plain,
+      followUps: new NoscriptFollowUpService(deps.db, deps.crypto, intake, plain, deps.rootPublicKey),
+      tokens: new FormTokens(deps.crypto, deps.serverSecret),
+      sites: deps.sites,
+      options: {
+        submitPerMinute: deps.config.plainPerMinute,
+        readPerMinute: deps.config.plainReadsPerMinute,
+        quickExitUrl: deps.config.quickExitUrl,
+        onionRequesterUrl: deps.config.onionRequesterUrl,
+      },
+    }),
+  );
   return finish(app, 'requester', deps);
 }
 
