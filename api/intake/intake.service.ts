@@ -183,7 +183,8 @@ export class IntakeService {
       if (batch.length > 1) return Promise.all(batch.map(async (s) => (await this.#writeBatch([s]))[0]!));
       return [{ ok: false, error: isUniqueViolation(err) ? new ConflictError('A request with this id or passphrase already exists; generate new ones.') : err }];
     }
-    const outcomes: Outcome<Uint8Array>[] = batch.map(() => ({ ok: false, error: replayed() }));
+    // Errors are made only for the items that failed: an Error's stack costs a few microseconds each.
+    const outcomes: (Outcome<Uint8Array> | null)[] = batch.map(() => null);
     writing.forEach((i, k) => {
       const s = batch[i]!;
       const w = written[k]!;
@@ -192,9 +193,9 @@ export class IntakeService {
       else if (w.currentEpoch === null) outcomes[i] = { ok: false, error: new ValidationError('The envelope is addressed to an unknown team.') };
       else if (s.header.epoch !== w.currentEpoch) outcomes[i] = { ok: false, error: new StaleEpochError() };
       else if (w.stored) outcomes[i] = { ok: true, value: s.header.threadId };
-      // else: the proof was spent already (a replay), the default above.
     });
-    return outcomes;
+    // Not stored, yet every check passed, or a repeat within the batch: the proof was spent already.
+    return outcomes.map((o) => o ?? { ok: false, error: replayed() });
   }
 
   /**
