@@ -31,6 +31,7 @@
  * BENCH_SERVER_NODE_ARGS (extra node flags for the server processes, e.g. --cpu-prof).
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { createRequire } from 'node:module';
@@ -159,6 +160,44 @@ interface Phase {
   max: number;
   /** Server process CPU time (user + system) per answered request, in milliseconds. */
   cpuMsPerRequest: number;
+  /** CPU time of the side's PostgreSQL backends per answered request, in milliseconds (null where /proc cannot tell). */
+  dbCpuMsPerRequest: number | null;
+}
+
+/**
+ * CPU time (user + system, ms) of the PostgreSQL backends serving one side, read from /proc:
+ * only possible when PostgreSQL runs on this machine (as in this bench's setup). Shared work
+ * (the WAL writer, checkpoints) is not in it.
+ */
+async function backendCpuMs(dbUrl: string, side: Side): Promise<Map<number, number> | null> {
+  const client = new pg.Client({ connectionString: dbUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>('select pid from pg_stat_activity where application_name = $1', [`bench_${side}`]);
+    const ticks = new Map<number, number>();
+    for (const { pid } of rows) {
+      try {
+        const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        // utime and stime: fields 14 and 15 of stat, 12 and 13 after "pid (comm) ".
+        ticks.set(pid, ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS);
+      } catch {
+        return null;
+      }
+    }
+    return ticks;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in these ticks. */
+const CLOCK_TICKS = 100;
+
+function cpuSpent(before: Map<number, number> | null, after: Map<number, number> | null): number | null {
+  if (!before || !after) return null;
+  let ms = 0;
+  for (const [pid, t] of after) ms += t - (before.get(pid) ?? 0);
+  return ms;
 }
 
 /** A run that must not produce a figure. */
@@ -256,9 +295,10 @@ function makeProofFactory(pow: import('../api/intake/pow.service.ts').PowService
 }
 
 async function phase(
-  side: Side, kind: Phase['kind'], child: ChildProcess, port: number, pool: BodyPool, seconds: number, overallRate?: number,
+  side: Side, kind: Phase['kind'], child: ChildProcess, port: number, pool: BodyPool, seconds: number, dbUrl: string, overallRate?: number,
 ): Promise<Phase> {
   const path = side === 'baseline' ? '/bench' : '/api/v1/requests';
+  const dbBefore = await backendCpuMs(dbUrl, side);
   const cpuBefore = await childCpuMicros(child);
   const r = await autocannon({
     url: `http://127.0.0.1:${port}`,
@@ -276,6 +316,7 @@ async function phase(
     ],
   });
   const cpuMicros = (await childCpuMicros(child)) - cpuBefore;
+  const dbMs = cpuSpent(dbBefore, await backendCpuMs(dbUrl, side));
   const codes = Object.entries(r.statusCodeStats).filter(([code]) => code !== '201');
   const what = `${side} ${kind}`;
   if (pool.ranOut) throw new InvalidRunError(`${what}: the pre-built bodies ran out (a body is never sent twice); no figure`);
@@ -295,6 +336,7 @@ async function phase(
     p99: r.latency.p99,
     max: r.latency.max,
     cpuMsPerRequest: cpuMicros / 1000 / Math.max(1, created),
+    dbCpuMsPerRequest: dbMs === null ? null : dbMs / Math.max(1, created),
   };
 }
 
@@ -390,7 +432,7 @@ export async function measure(): Promise<IntakeLoadResult> {
     const run = async (side: Side, kind: Phase['kind'], seconds: number, overallRate?: number) => {
       const made = ready(seconds, overallRate !== undefined ? overallRate * 1.2 : undefined);
       if (made > 1000) process.stderr.write(`[intake-load] made bodies for ${side} ${kind} in ${(made / 1000).toFixed(1)} s (untimed)\n`);
-      const result = await phase(side, kind, servers[side].child, servers[side].port, pool, seconds, overallRate);
+      const result = await phase(side, kind, servers[side].child, servers[side].port, pool, seconds, url.toString(), overallRate);
       fastest = Math.max(fastest, result.rps);
       process.stderr.write(`[intake-load] ${side} ${kind}: ${result.rps.toFixed(0)}/s, p99 ${result.p99} ms\n`);
       return result;
@@ -442,20 +484,24 @@ export function format(r: IntakeLoadResult): string {
   const rounds = (s: SideResult) => s.rounds.map((f) => f.rps.toFixed(0)).join(' / ');
   const row = (label: string, s: SideResult) => {
     const h = s.halfRate;
-    const cpu = s.rounds.reduce((sum, f) => sum + f.cpuMsPerRequest * f.created, 0) / s.rounds.reduce((sum, f) => sum + f.created, 0);
-    return `| ${label} | ${s.saturationRps.toFixed(0)} | ${rounds(s)} | ${cpu.toFixed(2)} ms | ${h.rps.toFixed(0)} | ${h.p50} ms | ${h.p975} ms | ${h.p99} ms |`;
+    const created = s.rounds.reduce((sum, f) => sum + f.created, 0);
+    const cpu = s.rounds.reduce((sum, f) => sum + f.cpuMsPerRequest * f.created, 0) / created;
+    const db = s.rounds.some((f) => f.dbCpuMsPerRequest === null)
+      ? 'n/a'
+      : `${(s.rounds.reduce((sum, f) => sum + f.dbCpuMsPerRequest! * f.created, 0) / created).toFixed(2)} ms`;
+    return `| ${label} | ${s.saturationRps.toFixed(0)} | ${rounds(s)} | ${cpu.toFixed(2)} ms | ${db} | ${h.rps.toFixed(0)} | ${h.p50} ms | ${h.p975} ms | ${h.p99} ms |`;
   };
   return [
     `${CONNECTIONS} connections, ${ROUNDS} rounds x ${DURATION} s per side (after a ${WARMUP} s warm-up each), half-rate phases ${LATENCY_DURATION} s, ` +
       `${cpus().length} cores, Node ${process.version}, envelope ${r.envelopeBytes} bytes, synchronous_commit=${r.synchronousCommit}, ` +
       `load average ${r.loadAverage[0].toFixed(1)} before / ${r.loadAverage[1].toFixed(1)} after`,
     '',
-    '| side | saturation (201/s) | per round | server CPU/request | half rate (201/s) | p50 | p97.5 | p99 |',
-    '|---|---|---|---|---|---|---|---|',
+    '| side | saturation (201/s) | per round | server CPU/request | PostgreSQL backends CPU/request | half rate (201/s) | p50 | p97.5 | p99 |',
+    '|---|---|---|---|---|---|---|---|---|',
     row('baseline (bare Hono + pg, 1 insert per request)', r.baseline),
     row('Haven POST /api/v1/requests', r.haven),
     '',
-    `Haven / baseline: **${(r.ratio * 100).toFixed(0)}%** (goal >= 100%); Haven p99 at half its saturation: **${r.haven.halfRate.p99} ms** (goal < 50 ms). ` +
+    `Haven / baseline: **${(r.ratio * 100).toFixed(0)}%** (goal >= 100%; per round ${r.haven.rounds.map((h, i) => `${((h.rps / r.baseline.rounds[i]!.rps) * 100).toFixed(0)}%`).join(' / ')}); Haven p99 at half its saturation: **${r.haven.halfRate.p99} ms** (goal < 50 ms). ` +
       `Every answer was 201, every body was used once (${r.bodies} made); Haven rows committed: ${r.havenRows}, 201s seen: ${r.havenCreated}.`,
   ].join('\n');
 }
@@ -467,7 +513,8 @@ export async function run(): Promise<string> {
 const serveAt = process.argv.indexOf('--serve');
 if (serveAt !== -1) {
   const side = process.argv[serveAt + 1] as Side;
-  const dbUrl = process.env.BENCH_DB_URL!;
+  // Named per side, so the parent can find each side's PostgreSQL backends (their CPU time).
+  const dbUrl = `${process.env.BENCH_DB_URL!}?application_name=bench_${side}`;
   await (side === 'baseline' ? serveBaseline(dbUrl) : serveHaven(dbUrl));
 } else if (import.meta.url === `file://${process.argv[1]}`) {
   process.stdout.write(`${await run()}\n`);
