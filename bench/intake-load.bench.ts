@@ -12,7 +12,7 @@
  *
  * Every HTTP request of the run, on either side, carries a body no other request carried: its
  * own envelope, ids, lookup hash and unused proof. Bodies are made before each phase, never
- * while it is timed, enough for 1.5x the fastest rate seen so far (or a generous first guess).
+ * while it is timed, enough for 2.5x the fastest rate seen so far (or a generous first guess).
  *
  * Both servers run for the whole run, each in its own child process (its own event loop, like
  * production); autocannon runs here. Saturation: ROUNDS rounds, each a timed phase of each side
@@ -427,7 +427,7 @@ export async function measure(): Promise<IntakeLoadResult> {
     let fastest = 0;
     const ready = (seconds: number, rps?: number) => {
       const started = performance.now();
-      pool.ensure(Math.ceil((rps ?? (fastest > 0 ? fastest * 1.5 : FIRST_GUESS_RPS)) * seconds) + CONNECTIONS * 2);
+      pool.ensure(Math.ceil((rps ?? (fastest > 0 ? fastest * 2.5 : FIRST_GUESS_RPS)) * seconds) + CONNECTIONS * 2);
       return performance.now() - started;
     };
     const run = async (side: Side, kind: Phase['kind'], seconds: number, overallRate?: number) => {
