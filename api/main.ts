@@ -21,7 +21,7 @@ async function main(): Promise<number> {
   const logger = createLogger(config.logLevel);
   let running;
   try {
-    running = await startServer(config, logger);
+    running = await startServer(config, logger, { triageThread: true });
   } catch (err) {
     if (err instanceof DataDirInUseError) {
       printError(`haven: ${err.message}`);

@@ -4,9 +4,9 @@
  * triage ports. `stop()` is the graceful shutdown: stop accepting, let
  * in-flight requests finish (up to the grace period), then close the database.
  */
-import type { Server, ServerOptions } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { serve, type ServerType } from '@hono/node-server';
+import type { Server } from 'node:http';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import type { ServerType } from '@hono/node-server';
 import { createRequesterApp, createTriageApp } from './app.ts';
 import type { Config } from './config.ts';
 import { openDatabase, type OpenDatabase } from './db/connect.ts';
@@ -17,14 +17,23 @@ import { loadSodiumPrimitives } from '../crypto/sodium.ts';
 import { resolveRootPublicKey, resolveServerSecret } from './deployment-keys.ts';
 import { startRetentionJob } from './admin/retention.service.ts';
 import { currentKeySerialFloors } from './admin/admin.service.ts';
-import { DIST_DIR } from './dist-location.ts';
+import { BUNDLED, DIST_DIR } from './dist-location.ts';
 import { Sites } from './web/static-site.ts';
 import { checkRootKey, describeRootKeyStatus, rootKeyIsWrong, type RootKeyStatus } from './health/root-key.service.ts';
 import { applyConnectionLimits, connectionBudgets, serverOptions } from './http/connection-limits.ts';
+import { closeServer, listen, portOf, urlOf } from './http/listen.ts';
+import { serveDatabase } from './db/thread-proxy.ts';
+import type { TriageThreadCommand, TriageThreadData, TriageThreadEvent } from './triage-thread.ts';
+import type { DeploymentValues } from './web/static-site.ts';
 
 export interface StartOptions {
   /** The build to serve; default `dist/` (api/dist-location.ts). */
   distDir?: string;
+  /**
+   * Run the triage site in a worker thread of its own (api/triage-thread.ts), so a socket
+   * flood of the requester site cannot stall it. `npm start` does; in-process tests do not.
+   */
+  triageThread?: boolean;
 }
 
 export interface RunningServer {
@@ -45,41 +54,89 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-function listen(fetch: (req: Request) => Response | Promise<Response>, host: string, port: number, options: ServerOptions): Promise<ServerType> {
-  return new Promise((resolve, reject) => {
-    const server = serve({ fetch, hostname: host, port, serverOptions: options }, () => {
-      server.off('error', reject);
-      resolve(server);
+/** The triage site on its own thread: started, re-rendered and stopped by messages. */
+interface TriageThread {
+  port: number;
+  render(values: DeploymentValues): Promise<void>;
+  stop(graceMs: number): Promise<void>;
+}
+
+const TRIAGE_THREAD_URL = new URL(BUNDLED ? './triage-thread.js' : './triage-thread.ts', import.meta.url);
+
+function startTriageThread(data: Omit<TriageThreadData, 'database'>, db: OpenDatabase['db'], logger: Logger): Promise<TriageThread> {
+  const channel = new MessageChannel();
+  serveDatabase(db, channel.port1);
+  const options = { workerData: { ...data, database: channel.port2 }, transferList: [channel.port2] };
+  const worker = BUNDLED
+    ? new Worker(TRIAGE_THREAD_URL, options)
+    : // From the sources (`node --import tsx`), the thread registers the TypeScript loader first:
+      // a worker's --import does not apply to its own entry module.
+      new Worker(
+        `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})` +
+          `.then((tsx) => { tsx.register(); return import(${JSON.stringify(TRIAGE_THREAD_URL.href)}); })`,
+        { ...options, eval: true },
+      );
+  let stopping = false;
+  const next = (type: TriageThreadEvent['type']) =>
+    new Promise<TriageThreadEvent>((resolve, reject) => {
+      const onMessage = (e: TriageThreadEvent) => {
+        if (e.type !== type && e.type !== 'failed') return;
+        worker.off('message', onMessage);
+        if (e.type === 'failed') reject(Object.assign(new Error(e.message), e.code ? { code: e.code } : {}));
+        else resolve(e);
+      };
+      worker.on('message', onMessage);
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`the triage thread exited (${code})`)));
     });
-    server.once('error', reject);
-  });
+  return next('listening').then(
+    (e) => {
+      // The two sites live and die together: a triage thread that dies on its own stops Haven
+      // (SIGTERM: the same graceful stop as an operator's), and the supervisor restarts it.
+      worker.on('exit', (code) => {
+        channel.port1.close();
+        if (stopping) return;
+        logger.error('triage_thread_died', { code });
+        process.kill(process.pid, 'SIGTERM');
+      });
+      worker.on('error', () => {});
+      return {
+        port: (e as { port: number }).port,
+        async render(values) {
+          const done = next('rendered');
+          worker.postMessage({ type: 'render', values } satisfies TriageThreadCommand);
+          await done;
+        },
+        async stop(graceMs) {
+          stopping = true;
+          const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+          worker.postMessage({ type: 'stop', graceMs } satisfies TriageThreadCommand);
+          // The thread ends once its server has closed; past the grace period (plus a margin), end it.
+          const timer = setTimeout(() => void worker.terminate(), graceMs + 5000);
+          await exited;
+          clearTimeout(timer);
+        },
+      };
+    },
+    async (err: unknown) => {
+      stopping = true;
+      await worker.terminate();
+      channel.port1.close();
+      throw err;
+    },
+  );
 }
 
-function urlOf(server: ServerType, host: string): string {
-  const { port } = server.address() as AddressInfo;
-  const shown = host.includes(':') ? `[${host}]` : host;
-  return `http://${shown}:${port}/`;
-}
-
-function closeServer(server: ServerType, graceMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const http = server as import('node:http').Server;
-    const timer = setTimeout(() => http.closeAllConnections?.(), graceMs);
-    http.close(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-    http.closeIdleConnections?.();
-  });
-}
-
-export async function startServer(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningServer> {
+export async function startServer(config: Config, logger: Logger, startOptions: StartOptions = {}): Promise<RunningServer> {
   const rootPublicKey = resolveRootPublicKey(config);
   // Before touching the database: a missing build is a one-line fix, not a half-started server.
   // No floors yet: they come from the database, rendered again once it is open (below).
-  const sites = Sites.load(options.distDir ?? DIST_DIR, { rootPublicKey, keySerialFloors: {} });
+  const sites = Sites.load(startOptions.distDir ?? DIST_DIR, { rootPublicKey, keySerialFloors: {} });
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const servers: ServerType[] = [];
+  let triageThread: TriageThread | null = null;
+  let triagePort = 0;
+  let requesterServer: ServerType | null = null;
   let setUp = false;
   let rootKey: RootKeyStatus = 'no_organisation';
   let stopRetention = () => {};
@@ -103,11 +160,22 @@ export async function startServer(config: Config, logger: Logger, options: Start
     }
     const options = serverOptions(config.connections);
     // Triage first: its budget is the one that must always be there.
-    const triage = await listen(createTriageApp(deps).fetch, config.host, config.triagePort, options);
-    servers.push(triage);
-    applyConnectionLimits(triage as Server, 'triage', config.connections, budgets.triage, logger);
+    if (startOptions.triageThread) {
+      triageThread = await startTriageThread(
+        { config, serverSecret: deps.serverSecret, rootPublicKey, distDir: startOptions.distDir ?? DIST_DIR, rendered: sites.renderedWith(), budget: budgets.triage },
+        database.db,
+        logger,
+      );
+      triagePort = triageThread.port;
+    } else {
+      const triage = await listen(createTriageApp(deps).fetch, config.host, config.triagePort, options);
+      servers.push(triage);
+      applyConnectionLimits(triage as Server, 'triage', config.connections, budgets.triage, logger);
+      triagePort = portOf(triage);
+    }
     const requester = await listen(createRequesterApp(deps).fetch, config.host, config.requesterPort, options);
     servers.push(requester);
+    requesterServer = requester;
     applyConnectionLimits(requester as Server, 'requester', config.connections, budgets.requester, logger);
     setUp = deps.rootPublicKey !== null && (await findOrganisation(database.db)) !== null;
     rootKey = await checkRootKey(database.db, deps.crypto, deps.rootPublicKey);
@@ -116,7 +184,7 @@ export async function startServer(config: Config, logger: Logger, options: Start
     if (rootKeyIsWrong(rootKey)) logger.error(`root_key_${rootKey}`, { problem: describeRootKeyStatus(rootKey) });
     stopRetention = startRetentionJob(database.db, deps.crypto, { serverSecret: deps.serverSecret, config, logger });
   } catch (err) {
-    await Promise.all(servers.map((s) => closeServer(s, 0)));
+    await Promise.all([...servers.map((s) => closeServer(s, 0)), triageThread?.stop(0)]);
     await database.close();
     throw err;
   }
@@ -125,17 +193,19 @@ export async function startServer(config: Config, logger: Logger, options: Start
   return {
     setUp,
     rootKey,
-    requesterUrl: urlOf(servers[1]!, config.host),
-    triageUrl: urlOf(servers[0]!, config.host),
+    requesterUrl: urlOf(portOf(requesterServer!), config.host),
+    triageUrl: urlOf(triagePort, config.host),
     database,
     sites,
     async renderPages(key) {
       sites.render({ rootPublicKey: key, keySerialFloors: await currentKeySerialFloors(database.db) });
+      await triageThread?.render(sites.renderedWith());
     },
     stop() {
       stopping ??= (async () => {
         stopRetention();
-        await Promise.all(servers.map((s) => closeServer(s, config.shutdownGraceSeconds * 1000)));
+        const graceMs = config.shutdownGraceSeconds * 1000;
+        await Promise.all([...servers.map((s) => closeServer(s, graceMs)), triageThread?.stop(graceMs)]);
         await database.close();
       })();
       return stopping;
