@@ -63,19 +63,28 @@ interface TriageThread {
 
 const TRIAGE_THREAD_URL = new URL(BUNDLED ? './triage-thread.js' : './triage-thread.ts', import.meta.url);
 
+/**
+ * From the sources (`node --import tsx api/main.ts`), the thread must register the same
+ * TypeScript loader before importing its entry: a worker's --import does not apply to its own
+ * entry module. The loader is the one this process was started with (built code needs none).
+ */
+function sourceBootstrap(): string {
+  const at = process.execArgv.indexOf('--import');
+  const loader = at === -1 ? undefined : process.execArgv[at + 1];
+  if (!loader) throw new Error('the triage thread needs built code (npm run build) or a process started with --import <loader>');
+  return (
+    `import(${JSON.stringify(import.meta.resolve(`${loader}/esm/api`))})` +
+    `.then((loader) => { loader.register(); return import(${JSON.stringify(TRIAGE_THREAD_URL.href)}); })`
+  );
+}
+
 function startTriageThread(data: Omit<TriageThreadData, 'database'>, db: OpenDatabase['db'], logger: Logger): Promise<TriageThread> {
   const channel = new MessageChannel();
   serveDatabase(db, channel.port1);
   const options = { workerData: { ...data, database: channel.port2 }, transferList: [channel.port2] };
   const worker = BUNDLED
     ? new Worker(TRIAGE_THREAD_URL, options)
-    : // From the sources (`node --import tsx`), the thread registers the TypeScript loader first:
-      // a worker's --import does not apply to its own entry module.
-      new Worker(
-        `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})` +
-          `.then((tsx) => { tsx.register(); return import(${JSON.stringify(TRIAGE_THREAD_URL.href)}); })`,
-        { ...options, eval: true },
-      );
+    : new Worker(sourceBootstrap(), { ...options, eval: true });
   let stopping = false;
   const next = (type: TriageThreadEvent['type']) =>
     new Promise<TriageThreadEvent>((resolve, reject) => {
