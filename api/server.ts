@@ -88,15 +88,28 @@ function startTriageThread(data: Omit<TriageThreadData, 'database'>, db: OpenDat
   let stopping = false;
   const next = (type: TriageThreadEvent['type']) =>
     new Promise<TriageThreadEvent>((resolve, reject) => {
+      const done = () => {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+      };
       const onMessage = (e: TriageThreadEvent) => {
         if (e.type !== type && e.type !== 'failed') return;
-        worker.off('message', onMessage);
+        done();
         if (e.type === 'failed') reject(Object.assign(new Error(e.message), e.code ? { code: e.code } : {}));
         else resolve(e);
       };
+      const onError = (err: Error) => {
+        done();
+        reject(err);
+      };
+      const onExit = (code: number) => {
+        done();
+        reject(new Error(`the triage thread exited (${code})`));
+      };
       worker.on('message', onMessage);
-      worker.once('error', reject);
-      worker.once('exit', (code) => reject(new Error(`the triage thread exited (${code})`)));
+      worker.on('error', onError);
+      worker.on('exit', onExit);
     });
   return next('listening').then(
     (e) => {
