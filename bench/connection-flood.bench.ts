@@ -4,7 +4,7 @@
  * Reports the probes' success rate and latency, and how long the requester site takes to
  * answer again once the flood ends.
  *
- * Method: Haven runs as a child process (`api/main.ts`, PGlite, the demo organisation, one
+ * Method: Haven runs as a child process (`api/main.ts`, so the triage site on its own thread; PGlite, the demo organisation, one
  * approved responder), with the production timeouts and the requester connection budget set
  * to exactly N, so the flood takes the whole budget and the server really holds every socket.
  * The flood runs in a process of its own (bench/connection-flood-client.ts) and re-opens any
