@@ -55,16 +55,17 @@ export function detectImageType(bytes: Uint8Array): StrippableImageType | null {
 
 /**
  * A copy of `bytes` with all metadata removed (see PROTOCOL.md 10.1 for exactly what stays).
- * Idempotent; an image with nothing to remove comes back byte-identical.
+ * Idempotent; an image with nothing to remove comes back byte-identical. Always a fresh
+ * ArrayBuffer-backed array (ready for a Blob or the encryptor), never a view of the input.
  * @throws ImageMetadataError when the bytes are not a well-formed image of `type`.
  */
-export function stripImageMetadata(bytes: Uint8Array, type: StrippableImageType): Uint8Array {
+export function stripImageMetadata(bytes: Uint8Array, type: StrippableImageType): Uint8Array<ArrayBuffer> {
   if (type === 'image/jpeg') return stripJpeg(bytes);
   if (type === 'image/png') return stripPng(bytes);
   throw new ImageMetadataError('unsupported_image', 'only JPEG and PNG can be stripped');
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
+function concat(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   let length = 0;
   for (const part of parts) length += part.length;
   const out = new Uint8Array(length);
@@ -98,7 +99,7 @@ function isSof(marker: number): boolean {
   return marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
 }
 
-function stripJpeg(bytes: Uint8Array): Uint8Array {
+function stripJpeg(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   if (bytes.length < 2 || bytes[0] !== 0xff || bytes[1] !== 0xd8) malformed('JPEG: no SOI marker');
   const parts: Uint8Array[] = [bytes.subarray(0, 2)];
   let pos = 2;
@@ -221,7 +222,7 @@ function isAsciiLetter(b: number): boolean {
   return (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a);
 }
 
-function stripPng(bytes: Uint8Array): Uint8Array {
+function stripPng(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   if (bytes.length < 8 || !PNG_SIGNATURE.every((b, i) => bytes[i] === b)) malformed('PNG: bad signature');
   const parts: Uint8Array[] = [bytes.subarray(0, 8)];
   let pos = 8;
