@@ -237,6 +237,23 @@ function returnsOrRefuses(bytes: Uint8Array, type: StrippableImageType): void {
 
 const TYPES: StrippableImageType[] = ['image/jpeg', 'image/png'];
 
+describe('[image metadata] worst-case shapes', () => {
+  // The walk is one linear pass; these are the shapes that would be slow if it were not
+  // (a quadratic rescan or per-byte copying). The test timeout is the bound; no timing here.
+  it('megabytes of fill bytes, stuffed scan bytes and restart markers, and 80 000 empty chunks all finish', () => {
+    const fill = new Uint8Array(1 << 20).fill(0xff);
+    const stuffed = new Uint8Array(1 << 20);
+    for (let i = 0; i < stuffed.length; i += 4) stuffed.set([0xff, 0x00, 0xff, 0xd0 + ((i >> 2) & 7)], i);
+    const jpeg = cat(SOI, fill, DQT.subarray(1), SOF0, DHT_DC, DHT_AC, SOS, SCAN, stuffed, EOI);
+    expect(stripImageMetadata(jpeg, 'image/jpeg')).toEqual(cat(SOI, DQT, SOF0, DHT_DC, DHT_AC, SOS, SCAN, stuffed, EOI));
+    const empty = chunk('zzZz', new Uint8Array(0));
+    const many = new Uint8Array(empty.length * 80_000);
+    for (let i = 0; i < 80_000; i++) many.set(empty, i * empty.length);
+    const png = cat(PNG_SIG, IHDR, many, IDAT, IEND);
+    expect(stripImageMetadata(png, 'image/png')).toEqual(cat(PNG_SIG, IHDR, IDAT, IEND));
+  });
+});
+
 describe('[image metadata] hostile input', () => {
   it('random bytes (also behind a valid signature) return or throw the typed error', () => {
     fc.assert(
