@@ -165,6 +165,25 @@ export async function findRequestByLookupHash(db: Kysely<Database>, lookupHash: 
   return row ? { id: row.id, teamId: row.team_id } : null;
 }
 
+export interface ThreadState extends ThreadRef {
+  /** the triage status (migrations/0002), as stored */
+  status: string;
+  /** the hour of the last change: retention counts from it once the request is closed */
+  updatedHour: Date;
+}
+
+/** What a returning requester may learn about their own request besides its messages. */
+export async function findRequestStateByLookupHash(db: Kysely<Database>, lookupHash: Uint8Array): Promise<ThreadState | null> {
+  const row = await db.selectFrom('requests').select(['id', 'team_id', 'status', 'updated_hour']).where('lookup_hash', '=', lookupHash).executeTakeFirst();
+  return row ? { id: row.id, teamId: row.team_id, status: row.status, updatedHour: new Date(row.updated_hour) } : null;
+}
+
+/** The configured days a closed request is kept (the same setting the retention job reads); null when unset. */
+export async function closedRetentionDays(db: Kysely<Database>): Promise<number | null> {
+  const r = await db.selectFrom('settings').select('closed_retention_days').where('id', '=', 1).executeTakeFirst();
+  return r?.closed_retention_days ?? null;
+}
+
 /** The messages a requester may read: theirs and the replies, never notes or tags. */
 export async function listRequesterMessages(db: Kysely<Database>, requestId: Uint8Array): Promise<StoredMessage[]> {
   const rows = await db

@@ -15,6 +15,25 @@ function proofField(body: JsonObject): Proof {
   };
 }
 
+/** The smallest lookup answer: above any one-message thread (a request fits the 16 KiB bucket). */
+export const LOOKUP_ANSWER_MIN_BYTES = 32_768;
+
+/**
+ * Serialises a lookup answer padded with a `pad` string to LOOKUP_ANSWER_MIN_BYTES, or to the
+ * next power of two above it: an unknown passphrase and a thread of one request (or a request
+ * and a short reply) are then the same number of bytes on the wire, so the size of the answer
+ * does not say whether the passphrase exists. The pad is random base64url, so a compressing
+ * proxy cannot squeeze it back out. Everything in the answer is ASCII: bytes = characters.
+ */
+export function padLookupAnswer(answer: Record<string, unknown>, randomBytes: (n: number) => Uint8Array): string {
+  const bare = JSON.stringify({ ...answer, pad: '' });
+  let size = LOOKUP_ANSWER_MIN_BYTES;
+  while (size < bare.length) size *= 2;
+  const fill = size - bare.length;
+  const pad = encodeBase64url(randomBytes(Math.ceil((fill * 3) / 4) + 3)).slice(0, fill);
+  return JSON.stringify({ ...answer, pad });
+}
+
 export function intakeRoutes(intake: IntakeService) {
   const app = new Hono();
 
@@ -42,11 +61,15 @@ export function intakeRoutes(intake: IntakeService) {
   app.post('/threads/lookup', async (c) => {
     const body = await readJsonObject(c);
     const thread = await intake.lookup(bytesField(body, 'token', { length: 32 }));
-    return c.json({
+    const answer = {
       messages: thread.messages.map((m) => ({ id: encodeBase64url(m.id), kind: m.kind, position: m.position, blob: encodeBase64url(m.blob) })),
       // The position the next follow-up must sign (0 for an unknown token, like an empty thread).
       nextPosition: thread.nextPosition,
-    });
+      status: thread.status,
+      deleteAfter: thread.deleteAfter,
+      retentionDays: thread.retentionDays,
+    };
+    return c.body(padLookupAnswer(answer, (n) => intake.randomBytes(n)), 200, { 'content-type': 'application/json; charset=utf-8' });
   });
 
   app.post('/threads/messages', async (c) => {
