@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from './helpers/browser.ts';
 import { describeWithBrowser } from './helpers/browser-suite.ts';
 import { startLiveServer, type LiveServer } from './helpers/live-server.ts';
+import { passCheck } from './helpers/requester-page.ts';
 
 const CANARY = 'CANARY-browser-91c2';
 
@@ -60,7 +61,8 @@ for (const disableWasm of [false, true]) {
 
       const passphrase = await submitRequest(page, live.server.requesterUrl, `I need help ${CANARY}`, 'Legal help');
       expect(passphrase.split(' ')).toHaveLength(8);
-      await page.getByRole('button', { name: 'I have written it down' }).click();
+      await passCheck(page, passphrase);
+      await page.locator('#return').waitFor({ state: 'visible' });
       expect(await page.locator('#passphrase-out').textContent()).toBe('');
 
       // Case, extra spaces and punctuation are forgiven.
