@@ -100,7 +100,8 @@ for (const disableWasm of [false, true]) {
       await page.goto(live.server.requesterUrl);
       expect(await page.locator('h1').textContent()).toBe('Безопасно попросить о помощи');
       expect(await page.locator('html').getAttribute('lang')).toBe('ru');
-      const passphrase = await submitRequest(page, live.server.requesterUrl, 'Помогите', 'Medical help');
+      // Team names per language: the Russian page shows the team's Russian display name.
+      const passphrase = await submitRequest(page, live.server.requesterUrl, 'Помогите', 'Медицинская помощь');
       expect(passphrase).toMatch(/^[а-я]+( [а-я]+){8}$/);
       await page.locator('#lang').click();
       expect(await page.locator('h1').textContent()).toBe('Ask for help safely');

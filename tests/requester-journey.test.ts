@@ -181,7 +181,7 @@ describeWithBrowser('requester journey', () => {
       if (r.status() >= 400) failed.push(new URL(r.url()).pathname);
     });
     await page.goto(live.server.requesterUrl);
-    await page.getByRole('radio', { name: 'Legal help' }).waitFor();
+    await page.getByRole('radio', { name: 'Юридическая помощь' }).waitFor();
     expect(await page.title()).toBe('Заметки');
     expect(await page.locator('#privacy-advice').textContent()).toContain('Tor Browser');
     await page.locator('#lang').click();
@@ -199,7 +199,11 @@ describeWithBrowser('requester journey', () => {
 
     // Nothing of the word lists before sending.
     expect(fetched.filter((u) => u.includes('/words-'))).toEqual([]);
-    await fillForm(page, 'Помогите');
+    // Team names per language: Russian on the Russian page, English after switching.
+    await page.locator('#lang').click();
+    expect(await page.getByRole('radio', { name: 'Legal help' }).count()).toBe(1);
+    await page.locator('#lang').click();
+    await fillForm(page, 'Помогите', 'Юридическая помощь');
     const passphrase = await sendAndReadPassphrase(page);
     expect(passphrase).toMatch(/^[а-я]+( [а-я]+){8}$/);
     expect(fetched.filter((u) => u.includes('/words-')).map((u) => u.replace(/-[0-9a-f]{12}/, ''))).toEqual(['/assets/words-ru.json']);

@@ -11,6 +11,8 @@ export interface IntakeTeam {
   id: Uint8Array;
   slug: string;
   name: string;
+  /** display names by page language (migrations/0011), only string values kept */
+  names: Record<string, string>;
   epoch: number;
   publicKey: Uint8Array;
   certificate: Uint8Array;
@@ -28,16 +30,26 @@ export async function findOrganisation(db: Kysely<Database>): Promise<Organisati
   return row ? { id: row.id, name: row.name } : null;
 }
 
+/** The string values of a JSON object column (a driver may hand back the text if not parsed). */
+function stringValues(value: unknown): Record<string, string> {
+  const obj = typeof value === 'string' ? (JSON.parse(value) as unknown) : value;
+  const out: Record<string, string> = {};
+  if (obj && typeof obj === 'object' && !Array.isArray(obj)) {
+    for (const [k, v] of Object.entries(obj)) if (typeof v === 'string' && v !== '') out[k] = v;
+  }
+  return out;
+}
+
 export async function listTeamsWithCurrentEpoch(db: Kysely<Database>): Promise<IntakeTeam[]> {
   const rows = await db
     .selectFrom('teams')
     .innerJoin('team_epochs', 'team_epochs.team_id', 'teams.id')
     .where('team_epochs.state', '=', 'current')
-    .select(['teams.id', 'teams.slug', 'teams.name', 'team_epochs.epoch', 'team_epochs.public_key', 'team_epochs.certificate'])
+    .select(['teams.id', 'teams.slug', 'teams.name', 'teams.display_names', 'team_epochs.epoch', 'team_epochs.public_key', 'team_epochs.certificate'])
     .orderBy('teams.position')
     .orderBy('teams.slug')
     .execute();
-  return rows.map((r) => ({ id: r.id, slug: r.slug, name: r.name, epoch: r.epoch, publicKey: r.public_key, certificate: r.certificate }));
+  return rows.map((r) => ({ id: r.id, slug: r.slug, name: r.name, names: stringValues(r.display_names), epoch: r.epoch, publicKey: r.public_key, certificate: r.certificate }));
 }
 
 /** The current epoch number of a team, or null for an unknown team. */

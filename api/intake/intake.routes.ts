@@ -1,4 +1,5 @@
 /** Requester-site API: `/api/v1/intake`, `/api/v1/requests`, `/api/v1/threads/*`. */
+import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
 import { MAX_ENVELOPE_BYTES } from './limits.ts';
 import { bytesField, encodeBase64url, objectField, readJsonObject, type JsonObject } from '../http/validate.ts';
@@ -24,13 +25,15 @@ export const LOOKUP_ANSWER_MIN_BYTES = 32_768;
  * and a short reply) are then the same number of bytes on the wire, so the size of the answer
  * does not say whether the passphrase exists. The pad is random base64url, so a compressing
  * proxy cannot squeeze it back out. Everything in the answer is ASCII: bytes = characters.
+ * The random source is Node's (about 10 µs for the pad); it needs to be unpredictable enough not
+ * to compress, not secret, and libsodium's randombytes_buf takes hundreds of milliseconds for 24 KB.
  */
-export function padLookupAnswer(answer: Record<string, unknown>, randomBytes: (n: number) => Uint8Array): string {
+export function padLookupAnswer(answer: Record<string, unknown>, random: (n: number) => Uint8Array): string {
   const bare = JSON.stringify({ ...answer, pad: '' });
   let size = LOOKUP_ANSWER_MIN_BYTES;
   while (size < bare.length) size *= 2;
   const fill = size - bare.length;
-  const pad = encodeBase64url(randomBytes(Math.ceil((fill * 3) / 4) + 3)).slice(0, fill);
+  const pad = encodeBase64url(random(Math.ceil((fill * 3) / 4) + 3)).slice(0, fill);
   return JSON.stringify({ ...answer, pad });
 }
 
@@ -43,7 +46,7 @@ export function intakeRoutes(intake: IntakeService) {
       organisation: { id: encodeBase64url(info.organisation.id), name: info.organisation.name },
       rootPublicKey: encodeBase64url(info.rootPublicKey),
       rootFingerprint: info.rootFingerprint,
-      teams: info.teams.map((t) => ({ id: encodeBase64url(t.id), slug: t.slug, name: t.name, epoch: t.epoch, certificate: encodeBase64url(t.certificate) })),
+      teams: info.teams.map((t) => ({ id: encodeBase64url(t.id), slug: t.slug, name: t.name, names: t.names, epoch: t.epoch, certificate: encodeBase64url(t.certificate) })),
       pow: { challenge: encodeBase64url(info.challenge) },
     });
   });
@@ -69,7 +72,7 @@ export function intakeRoutes(intake: IntakeService) {
       deleteAfter: thread.deleteAfter,
       retentionDays: thread.retentionDays,
     };
-    return c.body(padLookupAnswer(answer, (n) => intake.randomBytes(n)), 200, { 'content-type': 'application/json; charset=utf-8' });
+    return c.body(padLookupAnswer(answer, (n) => randomBytes(n)), 200, { 'content-type': 'application/json; charset=utf-8' });
   });
 
   app.post('/threads/messages', async (c) => {

@@ -125,11 +125,6 @@ export class IntakeService {
     private readonly rootPublicKey: Uint8Array | null,
   ) {}
 
-  /** Random bytes from the service's primitives (the lookup answer's incompressible padding). */
-  randomBytes(n: number): Uint8Array {
-    return this.crypto.randomBytes(n);
-  }
-
   private async organisation(): Promise<repo.OrganisationRecord> {
     const org = await repo.findOrganisation(this.db);
     if (!org || !this.rootPublicKey) throw new UnavailableError('This hotline is not set up yet.', 60);

@@ -55,15 +55,11 @@ let intake: Intake | null = null;
 /** The open thread's keys; dropped by quick exit. */
 let session: { keys: RequesterKeysV2; threadId: Uint8Array | null; teamId: Uint8Array | null; entries: ThreadEntry[]; nextPosition: number; state: RequestState } | null = null;
 
-/** The tab title and history entry: neutral ("Notes"), or what the deployment configured. */
-function pageTitle(): string {
-  return document.querySelector<HTMLMetaElement>('meta[name="haven-page-title"]')?.content || t.pageTitle;
-}
-
 function applyLanguage(): void {
   t = STRINGS[lang];
   document.documentElement.lang = lang;
-  document.title = pageTitle();
+  // The tab title and history entry stay neutral ("Notes"): they are what a device keeps.
+  document.title = t.pageTitle;
   for (const el of document.querySelectorAll<HTMLElement>('[data-i18n]')) {
     el.textContent = t[el.dataset.i18n as keyof Strings] ?? '';
   }
