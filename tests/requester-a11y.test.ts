@@ -45,7 +45,7 @@ describeWithBrowser('requester page accessibility (axe)', () => {
   beforeAll(async () => {
     live = await startLiveServer();
     browser = await launchBrowser();
-  });
+  }, 180_000);
 
   afterAll(async () => {
     await browser?.close();

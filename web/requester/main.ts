@@ -336,6 +336,15 @@ function quickExit(): void {
   session = null;
   intake = null;
   document.body.replaceChildren();
+  // On the sent screen this page pushed a second entry (to catch Back): step off it first, so
+  // the entry replaced is the page's own and no entry of this site is left behind it.
+  if ((history.state as { sent?: boolean } | null)?.sent) {
+    const leave = () => location.replace(QUICK_EXIT_URL);
+    window.addEventListener('popstate', leave, { once: true });
+    setTimeout(leave, 400);
+    history.back();
+    return;
+  }
   location.replace(QUICK_EXIT_URL);
 }
 
