@@ -128,7 +128,7 @@ for (const disableWasm of [false, true]) {
 }
 
 describeWithBrowser('requester page with JavaScript off', () => {
-  it('shows the labelled less protected form, which sends and gives a passphrase', async () => {
+  it('shows the labelled less protected form, which sends and gives a passphrase', { timeout: 120_000 }, async () => {
     const live = await startLiveServer();
     const browser = await launchBrowser();
     try {
@@ -183,7 +183,8 @@ describe('requester page security headers', () => {
     } finally {
       await live.stop();
     }
-  });
+    // Room to start its own server on a loaded machine (it took 30 s at load 25).
+  }, 120_000);
 });
 
 
