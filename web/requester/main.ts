@@ -29,14 +29,12 @@ import { STRINGS, pickLanguage, type Lang, type Strings } from '../../crypto/req
 import { api, ApiError } from './api.ts';
 import { verifiedTeamKey, type Team } from './team-keys.ts';
 import { renderThread } from './thread-view.ts';
-import { guardPassphrase, releasePassphraseGuard } from './sent-screen.ts';
+import { guardPassphrase } from './sent-screen.ts';
+import { installQuickExit } from './quick-exit.ts';
 import { renderRequestState, type RequestState } from './status-view.ts';
 import { wordList, WordListError } from './word-lists.ts';
 
 declare const __WORKER_URLS__: Record<string, string>;
-
-/** Where the quick exit goes: a neutral, common site; the history entry is replaced. */
-const QUICK_EXIT_URL = 'https://www.wikipedia.org/';
 
 interface Intake {
   orgId: Uint8Array;
@@ -330,37 +328,11 @@ async function submitFollowUp(event: Event): Promise<void> {
   }
 }
 
-/** Wipes what is on screen and in memory, then replaces this history entry with a neutral site. */
-function quickExit(): void {
-  releasePassphraseGuard();
-  session = null;
-  intake = null;
-  document.body.replaceChildren();
-  // On the sent screen this page pushed a second entry (to catch Back): step off it first, so
-  // the entry replaced is the page's own and no entry of this site is left behind it.
-  if ((history.state as { sent?: boolean } | null)?.sent) {
-    const leave = () => location.replace(QUICK_EXIT_URL);
-    window.addEventListener('popstate', leave, { once: true });
-    setTimeout(leave, 400);
-    history.back();
-    return;
-  }
-  location.replace(QUICK_EXIT_URL);
-}
-
-function watchEscape(): void {
-  let presses: number[] = [];
-  document.addEventListener('keydown', (event) => {
-    if (event.key !== 'Escape') return;
-    const now = performance.now();
-    presses = [...presses.filter((at) => now - at < 2000), now];
-    if (presses.length >= 3) quickExit();
-  });
-}
-
 async function start(): Promise<void> {
-  $('quick-exit').addEventListener('click', quickExit);
-  watchEscape();
+  installQuickExit($('quick-exit'), () => {
+    session = null;
+    intake = null;
+  });
   const langButton = $('lang');
   langButton.hidden = false;
   langButton.addEventListener('click', () => {
