@@ -30,7 +30,7 @@ const en = {
   passphraseHint: 'Capital letters, extra spaces and punctuation do not matter.',
   open: 'Open',
   opening: 'Opening…',
-  notFound: 'No request matches this passphrase. Check the words and try again.',
+  notFound: 'No request matches this passphrase. Check the words and try again. A closed request is deleted some time after closing, so it may also have been deleted.',
   thread: 'Your conversation',
   fromYou: 'You',
   fromTeam: 'Team',
@@ -57,6 +57,26 @@ const en = {
   legacy: '(sent before messages were signed) ',
   keysExpired: "This hotline's keys need renewing; try again later.",
   retrying: 'Someone added a message at the same moment; sending again…',
+  pageTitle: 'Notes',
+  privacyAdvice: 'Safer: open this page in Tor Browser, or at least in a private window, so that the visit is not kept on this device. Close the window when you are done.',
+  backWarning: 'You are still on this page. If you leave before writing the passphrase down, your request can never be read again.',
+  checkIntro: 'To be sure you have it, type two of its words from what you wrote down.',
+  checkWord: 'Word {n}',
+  check: 'Check',
+  checkWrong: 'These words do not match. Look at your passphrase again.',
+  showAgain: 'Show my passphrase again',
+  statusLabel: 'Status, as the service reports it:',
+  statusReceived: 'received, not yet handled.',
+  statusInProgress: 'being handled.',
+  statusAnswered: 'answered.',
+  statusClosed: 'closed.',
+  deleteAfter: 'It will be deleted from the server after {date} (within two days).',
+  retention: 'Once it is closed it is kept for {days}, then deleted from the server.',
+  dayOne: '{n} day',
+  dayFew: '{n} days',
+  dayMany: '{n} days',
+  dayOther: '{n} days',
+  wordListFailed: 'Part of this page could not be loaded. Nothing was sent. Please try again.',
 } as const;
 
 export type Strings = { [K in keyof typeof en]: string };
@@ -87,7 +107,7 @@ const ru: Strings = {
   passphraseHint: 'Заглавные буквы, лишние пробелы и знаки препинания не важны.',
   open: 'Открыть',
   opening: 'Открываем…',
-  notFound: 'Запрос с такой кодовой фразой не найден. Проверьте слова и попробуйте ещё раз.',
+  notFound: 'Запрос с такой кодовой фразой не найден. Проверьте слова и попробуйте ещё раз. Закрытые запросы через некоторое время удаляются, так что он мог быть и удалён.',
   thread: 'Ваша переписка',
   fromYou: 'Вы',
   fromTeam: 'Команда',
@@ -114,6 +134,26 @@ const ru: Strings = {
   legacy: '(отправлено до того, как сообщения стали подписываться) ',
   keysExpired: 'Ключи этой горячей линии нужно обновить; попробуйте позже.',
   retrying: 'В этот же момент было добавлено другое сообщение; отправляем ещё раз…',
+  pageTitle: 'Заметки',
+  privacyAdvice: 'Безопаснее открыть эту страницу в Tor Browser или хотя бы в приватном окне, чтобы визит не сохранился на этом устройстве. Закройте окно, когда закончите.',
+  backWarning: 'Вы всё ещё на этой странице. Если уйти, не записав кодовую фразу, запрос больше никогда не удастся прочитать.',
+  checkIntro: 'Чтобы убедиться, что фраза у вас есть, введите два её слова из того, что вы записали.',
+  checkWord: 'Слово № {n}',
+  check: 'Проверить',
+  checkWrong: 'Слова не совпадают. Посмотрите на кодовую фразу ещё раз.',
+  showAgain: 'Показать кодовую фразу ещё раз',
+  statusLabel: 'Состояние, по данным сервиса:',
+  statusReceived: 'получен, ещё не в работе.',
+  statusInProgress: 'в работе.',
+  statusAnswered: 'дан ответ.',
+  statusClosed: 'закрыт.',
+  deleteAfter: 'Он будет удалён с сервера после {date} (в течение двух дней).',
+  retention: 'После закрытия он хранится {days}, затем удаляется с сервера.',
+  dayOne: '{n} день',
+  dayFew: '{n} дня',
+  dayMany: '{n} дней',
+  dayOther: '{n} дня',
+  wordListFailed: 'Часть страницы не загрузилась. Ничего не отправлено. Попробуйте ещё раз.',
 };
 
 export const STRINGS: Record<Lang, Strings> = { en, ru };
@@ -126,6 +166,13 @@ export function pickLanguage(preferred: readonly string[]): Lang {
     if (base === 'en') return 'en';
   }
   return 'en';
+}
+
+/** "{n} days" in the language's plural form (Intl.PluralRules: English one/other, Russian one/few/many/other). */
+export function plural(lang: Lang, n: number, t: Strings): string {
+  const form = new Intl.PluralRules(lang).select(n);
+  const text = form === 'one' ? t.dayOne : form === 'few' ? t.dayFew : form === 'many' ? t.dayMany : t.dayOther;
+  return text.replace('{n}', String(n));
 }
 
 // ---------------------------------------------------------------------------------------------

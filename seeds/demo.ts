@@ -24,9 +24,9 @@ export class SeedRefusedError extends Error {
 }
 
 export const DEMO_TEAMS = [
-  { slug: 'legal', name: 'Legal help' },
-  { slug: 'medical', name: 'Medical help' },
-  { slug: 'evacuation', name: 'Evacuation' },
+  { slug: 'legal', name: 'Legal help', ru: 'Юридическая помощь' },
+  { slug: 'medical', name: 'Medical help', ru: 'Медицинская помощь' },
+  { slug: 'evacuation', name: 'Evacuation', ru: 'Эвакуация' },
 ] as const;
 
 export interface DemoTeam {
@@ -76,7 +76,7 @@ export async function seedDemo(db: Kysely<Database>, config: Config, p: Primitiv
       const certificate = signTeamKeyStatement(p, root.seed, {
         orgId: organisationId, teamId: id, epoch: 1, serial: 1, issuedHour, expiresHour: issuedHour + TEAM_KEY_DEFAULT_LIFETIME_HOURS, publicKey: key.publicKey,
       });
-      await trx.insertInto('teams').values({ id, organisation_id: organisationId, slug: t.slug, name: t.name, position, created_hour: hour }).execute();
+      await trx.insertInto('teams').values({ id, organisation_id: organisationId, slug: t.slug, name: t.name, display_names: JSON.stringify({ ru: t.ru }), position, created_hour: hour }).execute();
       await trx
         .insertInto('team_epochs')
         .values({ team_id: id, epoch: 1, public_key: key.publicKey, certificate, state: 'current', created_hour: hour })

@@ -33,10 +33,18 @@ export interface BuiltSiteOutput {
 const WEB_DIR = path.dirname(fileURLToPath(import.meta.url));
 
 /** Entry points per site: scripts loaded by the page, and Web Workers (no SRI possible). */
-const ENTRIES: Record<SiteName, { scripts: string[]; workers: string[]; css: string[] }> = {
-  requester: { scripts: ['main.ts'], workers: ['pow-worker.ts'], css: ['style.css'] },
+const ENTRIES: Record<SiteName, { scripts: string[]; workers: string[]; css: string[]; icon?: string; wordLists?: boolean }> = {
+  requester: { scripts: ['main.ts'], workers: ['pow-worker.ts'], css: ['style.css'], icon: 'favicon.svg', wordLists: true },
   triage: { scripts: ['main.ts'], workers: [], css: ['style.css'] },
 };
+
+/**
+ * The passphrase word lists, as separate hashed JSON assets: together about 40 KB gzipped, and
+ * needed only when a passphrase is made, so the page loads the chosen language's list then
+ * (web/requester/word-lists.ts), checked against the `sha384` compiled into the page's script
+ * (fetch with `integrity`), which itself is pinned by the page and so by the signed manifest.
+ */
+const WORD_LISTS: Record<string, string> = { en: '../crypto/wordlists/en.ts', ru: '../crypto/wordlists/ru.ts' };
 
 export const CONTENT_TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
@@ -44,6 +52,7 @@ export const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.json': 'application/json',
   '.wasm': 'application/wasm',
+  '.svg': 'image/svg+xml',
 };
 
 export const DEPLOYMENT_MARKER = '<!--DEPLOYMENT-->';
@@ -93,7 +102,25 @@ export async function buildSite(site: SiteName): Promise<BuiltSiteOutput> {
     workerUrls[path.basename(worker, '.ts')] = url;
   }
 
+  const wordLists: Record<string, { url: string; integrity: string }> = {};
+  if (entries.wordLists) {
+    for (const [lang, module] of Object.entries(WORD_LISTS)) {
+      const { WORDS } = (await import(path.join(WEB_DIR, module))) as { WORDS: readonly string[] };
+      const body = new TextEncoder().encode(JSON.stringify(WORDS));
+      const url = `/assets/${hashedName(`words-${lang}.json`, body)}`;
+      assets.set(url, { body, contentType: CONTENT_TYPES['.json']! });
+      wordLists[lang] = { url, integrity: integrity(body) };
+    }
+  }
+
   const tags: string[] = [];
+  if (entries.icon) {
+    // Served like every asset (and listed in the manifest), so the browser's icon request is no 404.
+    const body = new Uint8Array(await readFile(path.join(dir, entries.icon)));
+    const url = `/assets/${hashedName(entries.icon, body)}`;
+    assets.set(url, { body, contentType: CONTENT_TYPES[path.extname(entries.icon)]! });
+    tags.push(`<link rel="icon" href="${url}" type="${CONTENT_TYPES[path.extname(entries.icon)]!}">`);
+  }
   for (const css of entries.css) {
     const body = new Uint8Array(await readFile(path.join(dir, css)));
     const url = `/assets/${hashedName(css, body)}`;
@@ -101,7 +128,7 @@ export async function buildSite(site: SiteName): Promise<BuiltSiteOutput> {
     tags.push(`<link rel="stylesheet" href="${url}" integrity="${integrity(body)}">`);
   }
   for (const script of entries.scripts) {
-    const body = await bundle(path.join(dir, script), 'esm', { __WORKER_URLS__: JSON.stringify(workerUrls) });
+    const body = await bundle(path.join(dir, script), 'esm', { __WORKER_URLS__: JSON.stringify(workerUrls), __WORD_LISTS__: JSON.stringify(wordLists) });
     const url = `/assets/${hashedName(script.replace(/\.ts$/, '.js'), body)}`;
     assets.set(url, { body, contentType: CONTENT_TYPES['.js']! });
     scriptIntegrity.push(integrity(body));

@@ -19,6 +19,8 @@ export interface TeamsTable {
   organisation_id: Uint8Array;
   slug: string;
   name: string;
+  /** optional display names by page language (migrations/0011), e.g. {"ru": "..."}; plain text */
+  display_names: ColumnType<Record<string, string>, string | undefined, string>;
   position: ColumnType<number, number | undefined, number>;
   created_hour: HourColumn;
 }

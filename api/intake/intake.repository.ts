@@ -11,6 +11,8 @@ export interface IntakeTeam {
   id: Uint8Array;
   slug: string;
   name: string;
+  /** display names by page language (migrations/0011), only string values kept */
+  names: Record<string, string>;
   epoch: number;
   publicKey: Uint8Array;
   certificate: Uint8Array;
@@ -28,16 +30,26 @@ export async function findOrganisation(db: Kysely<Database>): Promise<Organisati
   return row ? { id: row.id, name: row.name } : null;
 }
 
+/** The string values of a JSON object column (a driver may hand back the text if not parsed). */
+function stringValues(value: unknown): Record<string, string> {
+  const obj = typeof value === 'string' ? (JSON.parse(value) as unknown) : value;
+  const out: Record<string, string> = {};
+  if (obj && typeof obj === 'object' && !Array.isArray(obj)) {
+    for (const [k, v] of Object.entries(obj)) if (typeof v === 'string' && v !== '') out[k] = v;
+  }
+  return out;
+}
+
 export async function listTeamsWithCurrentEpoch(db: Kysely<Database>): Promise<IntakeTeam[]> {
   const rows = await db
     .selectFrom('teams')
     .innerJoin('team_epochs', 'team_epochs.team_id', 'teams.id')
     .where('team_epochs.state', '=', 'current')
-    .select(['teams.id', 'teams.slug', 'teams.name', 'team_epochs.epoch', 'team_epochs.public_key', 'team_epochs.certificate'])
+    .select(['teams.id', 'teams.slug', 'teams.name', 'teams.display_names', 'team_epochs.epoch', 'team_epochs.public_key', 'team_epochs.certificate'])
     .orderBy('teams.position')
     .orderBy('teams.slug')
     .execute();
-  return rows.map((r) => ({ id: r.id, slug: r.slug, name: r.name, epoch: r.epoch, publicKey: r.public_key, certificate: r.certificate }));
+  return rows.map((r) => ({ id: r.id, slug: r.slug, name: r.name, names: stringValues(r.display_names), epoch: r.epoch, publicKey: r.public_key, certificate: r.certificate }));
 }
 
 /** The current epoch number of a team, or null for an unknown team. */
@@ -233,6 +245,25 @@ export interface ThreadRef {
 export async function findRequestByLookupHash(db: Kysely<Database>, lookupHash: Uint8Array): Promise<ThreadRef | null> {
   const row = await db.selectFrom('requests').select(['id', 'team_id']).where('lookup_hash', '=', lookupHash).executeTakeFirst();
   return row ? { id: row.id, teamId: row.team_id } : null;
+}
+
+export interface ThreadState extends ThreadRef {
+  /** the triage status (migrations/0002), as stored */
+  status: string;
+  /** the hour of the last change: retention counts from it once the request is closed */
+  updatedHour: Date;
+}
+
+/** What a returning requester may learn about their own request besides its messages. */
+export async function findRequestStateByLookupHash(db: Kysely<Database>, lookupHash: Uint8Array): Promise<ThreadState | null> {
+  const row = await db.selectFrom('requests').select(['id', 'team_id', 'status', 'updated_hour']).where('lookup_hash', '=', lookupHash).executeTakeFirst();
+  return row ? { id: row.id, teamId: row.team_id, status: row.status, updatedHour: new Date(row.updated_hour) } : null;
+}
+
+/** The configured days a closed request is kept (the same setting the retention job reads); null when unset. */
+export async function closedRetentionDays(db: Kysely<Database>): Promise<number | null> {
+  const r = await db.selectFrom('settings').select('closed_retention_days').where('id', '=', 1).executeTakeFirst();
+  return r?.closed_retention_days ?? null;
 }
 
 /** The messages a requester may read: theirs and the replies, never notes or tags. */

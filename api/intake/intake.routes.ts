@@ -1,4 +1,5 @@
 /** Requester-site API: `/api/v1/intake`, `/api/v1/requests`, `/api/v1/threads/*`. */
+import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
 import { MAX_ENVELOPE_BYTES } from './limits.ts';
 import { bytesField, encodeBase64url, intField, objectField, readJsonObject, type JsonObject } from '../http/validate.ts';
@@ -24,6 +25,27 @@ function offerJson(offer: PowOffer) {
   return { challenge: encodeBase64url(offer.challenge), difficulty: offer.difficulty, effort: offer.effort };
 }
 
+/** The smallest lookup answer: above any one-message thread (a request fits the 16 KiB bucket). */
+export const LOOKUP_ANSWER_MIN_BYTES = 32_768;
+
+/**
+ * Serialises a lookup answer padded with a `pad` string to LOOKUP_ANSWER_MIN_BYTES, or to the
+ * next power of two above it: an unknown passphrase and a thread of one request (or a request
+ * and a short reply) are then the same number of bytes on the wire, so the size of the answer
+ * does not say whether the passphrase exists. The pad is random base64url, so a compressing
+ * proxy cannot squeeze it back out. Everything in the answer is ASCII: bytes = characters.
+ * The random source is Node's (about 10 µs for the pad); it needs to be unpredictable enough not
+ * to compress, not secret, and libsodium's randombytes_buf takes hundreds of milliseconds for 24 KB.
+ */
+export function padLookupAnswer(answer: Record<string, unknown>, random: (n: number) => Uint8Array): string {
+  const bare = JSON.stringify({ ...answer, pad: '' });
+  let size = LOOKUP_ANSWER_MIN_BYTES;
+  while (size < bare.length) size *= 2;
+  const fill = size - bare.length;
+  const pad = encodeBase64url(random(Math.ceil((fill * 3) / 4) + 3)).slice(0, fill);
+  return JSON.stringify({ ...answer, pad });
+}
+
 export function intakeRoutes(intake: IntakeService) {
   const app = new Hono();
 
@@ -33,7 +55,7 @@ export function intakeRoutes(intake: IntakeService) {
       organisation: { id: encodeBase64url(info.organisation.id), name: info.organisation.name },
       rootPublicKey: encodeBase64url(info.rootPublicKey),
       rootFingerprint: info.rootFingerprint,
-      teams: info.teams.map((t) => ({ id: encodeBase64url(t.id), slug: t.slug, name: t.name, epoch: t.epoch, certificate: encodeBase64url(t.certificate) })),
+      teams: info.teams.map((t) => ({ id: encodeBase64url(t.id), slug: t.slug, name: t.name, names: t.names, epoch: t.epoch, certificate: encodeBase64url(t.certificate) })),
       pow: offerJson(info.pow),
     });
   });
@@ -51,11 +73,15 @@ export function intakeRoutes(intake: IntakeService) {
   app.post('/threads/lookup', async (c) => {
     const body = await readJsonObject(c);
     const thread = await intake.lookup(bytesField(body, 'token', { length: 32 }));
-    return c.json({
+    const answer = {
       messages: thread.messages.map((m) => ({ id: encodeBase64url(m.id), kind: m.kind, position: m.position, blob: encodeBase64url(m.blob) })),
       // The position the next follow-up must sign (0 for an unknown token, like an empty thread).
       nextPosition: thread.nextPosition,
-    });
+      status: thread.status,
+      deleteAfter: thread.deleteAfter,
+      retentionDays: thread.retentionDays,
+    };
+    return c.body(padLookupAnswer(answer, (n) => randomBytes(n)), 200, { 'content-type': 'application/json; charset=utf-8' });
   });
 
   app.post('/threads/messages', async (c) => {

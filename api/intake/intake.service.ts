@@ -27,6 +27,7 @@ import { ProofError, type CheckedProof, type PowService, type Proof } from './po
 import { EffortQueue } from './effort-queue.ts';
 import { GroupCommit, type Outcome } from './group-commit.ts';
 import { noteNewActivity } from '../notifications/activity.ts';
+import { DEFAULT_CLOSED_RETENTION_DAYS } from '../admin/admin.service.ts';
 
 export type { Proof };
 
@@ -77,6 +78,39 @@ function isUniqueViolation(err: unknown): boolean {
 
 function sameBytes(crypto: Primitives, a: Uint8Array, b: Uint8Array): boolean {
   return crypto.constantTimeEqual(a, b);
+}
+
+/** What a requester is told of their request's progress: four coarse steps, not the triage detail. */
+export type RequesterStatus = 'received' | 'in_progress' | 'answered' | 'closed';
+
+/**
+ * Triage statuses (migrations/0002) folded into the requester's four: `new` and `triaged`
+ * are "received"; `in_progress` and `waiting` "being handled"; `resolved` "answered".
+ */
+export function requesterStatus(status: string): RequesterStatus {
+  if (status === 'closed') return 'closed';
+  if (status === 'resolved') return 'answered';
+  if (status === 'in_progress' || status === 'waiting') return 'in_progress';
+  return 'received';
+}
+
+/**
+ * The first UTC day the retention job may delete a closed request: the closing hour plus the
+ * retention days (its spread of 0-48 h only ever adds time, api/admin/retention.service.ts), as
+ * a date only (YYYY-MM-DD): the page says "after this day, within two days".
+ */
+export function deletionDate(updatedHour: Date, retentionDays: number): string {
+  return new Date(updatedHour.getTime() + retentionDays * 86_400_000).toISOString().slice(0, 10);
+}
+
+export interface LookupAnswer {
+  messages: repo.StoredMessage[];
+  nextPosition: number;
+  status: RequesterStatus;
+  /** YYYY-MM-DD once closed, else null */
+  deleteAfter: string | null;
+  /** how many days a closed request is kept */
+  retentionDays: number;
 }
 
 export class IntakeService {
@@ -232,16 +266,20 @@ export class IntakeService {
   /**
    * The requester's view of their thread, and the position their next follow-up must carry
    * (max + 1 over the whole thread: notes and tags take positions the requester cannot read,
-   * so the requester cannot compute it alone). An unknown token gets the same shape (no
-   * messages, position 0) after the same queries, so existence shows neither in the answer
-   * nor its time.
+   * so the requester cannot compute it alone), with the request's coarse status and, once it
+   * is closed, the first day it may be deleted. An unknown token gets the same shape (no
+   * messages, position 0, status `received`, no date) after the same queries, so existence
+   * shows neither in the answer nor its time; the route pads both to one size.
    */
-  async lookup(token: Uint8Array): Promise<{ messages: repo.StoredMessage[]; nextPosition: number }> {
-    const found = await repo.findRequestByLookupHash(this.db, lookupTokenHash(this.crypto, token));
+  async lookup(token: Uint8Array): Promise<LookupAnswer> {
+    const found = await repo.findRequestStateByLookupHash(this.db, lookupTokenHash(this.crypto, token));
     const id = found?.id ?? this.crypto.randomBytes(16);
     const messages = await repo.listRequesterMessages(this.db, id);
     const nextPosition = await repo.nextPosition(this.db, id);
-    return found ? { messages, nextPosition } : { messages: [], nextPosition: 0 };
+    const retentionDays = (await repo.closedRetentionDays(this.db)) ?? DEFAULT_CLOSED_RETENTION_DAYS;
+    if (!found) return { messages: [], nextPosition: 0, status: 'received', deleteAfter: null, retentionDays };
+    const status = requesterStatus(found.status);
+    return { messages, nextPosition, status, deleteAfter: status === 'closed' ? deletionDate(found.updatedHour, retentionDays) : null, retentionDays };
   }
 
   /**

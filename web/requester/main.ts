@@ -25,16 +25,15 @@ import { encodeRequestBodyV2 } from '../../crypto/v2/request-body.ts';
 import { deriveRequesterKeysV2, type RequesterKeysV2 } from '../../crypto/v2/requester.ts';
 import { readThread, type ThreadEntry } from '../../crypto/thread-reading.ts';
 import { MAX_BODY_BYTES } from '../../crypto/v1/padding.ts';
-import { WORDS as EN_WORDS } from '../../crypto/wordlists/en.ts';
-import { WORDS as RU_WORDS } from '../../crypto/wordlists/ru.ts';
 import { STRINGS, pickLanguage, type Lang, type Strings } from '../../crypto/requester-i18n.ts';
 import { api, ApiError } from './api.ts';
 import { verifiedTeamKey, type Team } from './team-keys.ts';
 import { renderThread } from './thread-view.ts';
 import { sendWithProof } from './pow.ts';
-
-/** Where the quick exit goes: a neutral, common site; the history entry is replaced. */
-const QUICK_EXIT_URL = 'https://www.wikipedia.org/';
+import { guardPassphrase } from './sent-screen.ts';
+import { installQuickExit } from './quick-exit.ts';
+import { renderRequestState, type RequestState } from './status-view.ts';
+import { wordList, WordListError } from './word-lists.ts';
 
 interface Intake {
   orgId: Uint8Array;
@@ -51,15 +50,18 @@ let lang: Lang = pickLanguage(navigator.languages ?? [navigator.language]);
 let t: Strings = STRINGS[lang];
 let intake: Intake | null = null;
 /** The open thread's keys; dropped by quick exit. */
-let session: { keys: RequesterKeysV2; threadId: Uint8Array | null; teamId: Uint8Array | null; entries: ThreadEntry[]; nextPosition: number } | null = null;
+let session: { keys: RequesterKeysV2; threadId: Uint8Array | null; teamId: Uint8Array | null; entries: ThreadEntry[]; nextPosition: number; state: RequestState } | null = null;
 
 function applyLanguage(): void {
   t = STRINGS[lang];
   document.documentElement.lang = lang;
-  document.title = t.title;
+  // The tab title and history entry stay neutral ("Notes"): they are what a device keeps.
+  document.title = t.pageTitle;
   for (const el of document.querySelectorAll<HTMLElement>('[data-i18n]')) {
     el.textContent = t[el.dataset.i18n as keyof Strings] ?? '';
   }
+  if (intake) renderTeams(intake.teams);
+  renderRequestState(session?.state ?? null, t, lang, $('request-status'), $('request-retention'));
 }
 
 function show(sectionId: 'compose' | 'sent' | 'return' | 'thread'): void {
@@ -82,12 +84,12 @@ async function loadIntake(): Promise<Intake> {
   const root = embeddedRootPublicKey();
   const info = await api<{
     organisation: { id: string };
-    teams: { id: string; slug: string; name: string; certificate: string }[];
+    teams: { id: string; slug: string; name: string; names?: Record<string, unknown>; certificate: string }[];
   }>('/api/v1/intake');
   const orgId = base64urlDecode(info.organisation.id);
   const teams = info.teams.map((team) => {
     const id = base64urlDecode(team.id);
-    return { id, slug: team.slug, name: team.name, key: verifiedTeamKey(root, orgId, id, base64urlDecode(team.certificate)) };
+    return { id, slug: team.slug, name: team.name, names: displayNames(team.names), key: verifiedTeamKey(root, orgId, id, base64urlDecode(team.certificate)) };
   });
   const fp = $('fingerprint');
   fp.textContent = `${t.verified} ${rootFingerprint(p, root)}`;
@@ -95,8 +97,16 @@ async function loadIntake(): Promise<Intake> {
   return { orgId, root, teams };
 }
 
+/** A team's name per language, when the server gives one (plain text: shown as text, never as HTML). */
+function displayNames(names: Record<string, unknown> | undefined): Partial<Record<Lang, string>> {
+  const out: Partial<Record<Lang, string>> = {};
+  for (const l of ['en', 'ru'] as const) if (typeof names?.[l] === 'string' && names[l] !== '') out[l] = names[l] as string;
+  return out;
+}
+
 function renderTeams(teams: Team[]): void {
   const fieldset = $('teams');
+  const checked = fieldset.querySelector<HTMLInputElement>('input[name="team"]:checked')?.value;
   fieldset.querySelectorAll('label').forEach((l) => l.remove());
   for (const team of teams) {
     const label = document.createElement('label');
@@ -104,7 +114,8 @@ function renderTeams(teams: Team[]): void {
     radio.type = 'radio';
     radio.name = 'team';
     radio.value = team.slug;
-    label.append(radio, document.createTextNode(team.name));
+    radio.checked = team.slug === checked;
+    label.append(radio, document.createTextNode(team.names[lang] ?? team.name));
     fieldset.append(label);
   }
 }
@@ -119,6 +130,20 @@ function messageError(err: unknown): string {
   return t.failed;
 }
 
+/**
+ * Locks the form while the passphrase, encryption, proof and sending run: what is sent is what
+ * was on screen at "send", and nothing typed meanwhile can be silently dropped by the reset
+ * that follows a successful send. A failure unlocks it with the text still there.
+ */
+function lockCompose(locked: boolean): void {
+  const form = $<HTMLFormElement>('request-form');
+  $<HTMLTextAreaElement>('message').readOnly = locked;
+  $<HTMLInputElement>('contact').readOnly = locked;
+  for (const radio of form.querySelectorAll<HTMLInputElement>('input[name="team"]')) radio.disabled = locked;
+  $<HTMLButtonElement>('send').disabled = locked;
+  form.setAttribute('aria-busy', String(locked));
+}
+
 async function submitRequest(event: Event): Promise<void> {
   event.preventDefault();
   const form = $<HTMLFormElement>('request-form');
@@ -130,12 +155,11 @@ async function submitRequest(event: Event): Promise<void> {
   if (message.trim() === '') return setStatus('compose-status', t.empty, true);
   const key = team.key;
   if (!key) return setStatus('compose-status', t.keysExpired, true);
-  const send = $<HTMLButtonElement>('send');
-  send.disabled = true;
+  lockCompose(true);
   try {
     setStatus('compose-status', t.encrypting);
     const params = REQUESTER_PARAM_SETS[CURRENT_REQUESTER_PARAM_SET]!;
-    const passphrase = generatePassphrase(p, lang === 'ru' ? RU_WORDS : EN_WORDS);
+    const passphrase = generatePassphrase(p, await wordList(lang));
     const keys = await deriveRequesterKeysV2(p, passphrase, intake.orgId, params);
     // The signing key travels in the request: the team checks every later follow-up against it.
     const body = encodeRequestBodyV2({ topic: team.name, message, ...(contact ? { contact } : {}), replyPublicKey: keys.replyPublic, argon: params, signPublicKey: keys.signPublic });
@@ -151,13 +175,14 @@ async function submitRequest(event: Event): Promise<void> {
     form.reset();
     setStatus('compose-status', '');
     $('progress').hidden = true;
-    $('passphrase-out').textContent = passphrase;
     show('sent');
+    guardPassphrase(passphrase, () => t, (n) => p.randomBytes(n), () => show('return'));
   } catch (err) {
     if (err instanceof ApiError && err.status === 409) intake = await loadIntake().catch(() => intake);
-    setStatus('compose-status', messageError(err), true);
+    setStatus('compose-status', err instanceof WordListError ? t.wordListFailed : messageError(err), true);
+    $('progress').hidden = true;
   } finally {
-    send.disabled = false;
+    lockCompose(false);
   }
 }
 
@@ -167,7 +192,7 @@ async function submitRequest(event: Event): Promise<void> {
  */
 async function loadThread(keys: RequesterKeysV2): Promise<boolean> {
   if (!intake) intake = await loadIntake();
-  const { messages, nextPosition } = await api<{ messages: { blob: string }[]; nextPosition: number }>('/api/v1/threads/lookup', {
+  const { messages, nextPosition, ...state } = await api<{ messages: { blob: string }[]; nextPosition: number } & RequestState>('/api/v1/threads/lookup', {
     token: base64urlEncode(keys.lookupToken),
   });
   if (messages.length === 0) return false;
@@ -185,8 +210,9 @@ async function loadThread(keys: RequesterKeysV2): Promise<boolean> {
     rootPublic: intake.root,
     ownSignPublic: keys.signPublic,
   });
-  session = { keys, threadId: thread.threadId, teamId: thread.teamId, entries: thread.entries, nextPosition };
+  session = { keys, threadId: thread.threadId, teamId: thread.teamId, entries: thread.entries, nextPosition, state: { status: state.status, deleteAfter: state.deleteAfter, retentionDays: state.retentionDays } };
   renderThread(thread.entries, t, $('messages'), $('no-replies'));
+  renderRequestState(session.state, t, lang, $('request-status'), $('request-retention'));
   // Without a verified request there is nothing to sign a follow-up into.
   $<HTMLButtonElement>('send-followup').disabled = thread.threadId === null;
   return true;
@@ -277,27 +303,11 @@ async function submitFollowUp(event: Event): Promise<void> {
   }
 }
 
-/** Wipes what is on screen and in memory, then replaces this history entry with a neutral site. */
-function quickExit(): void {
-  session = null;
-  intake = null;
-  document.body.replaceChildren();
-  location.replace(QUICK_EXIT_URL);
-}
-
-function watchEscape(): void {
-  let presses: number[] = [];
-  document.addEventListener('keydown', (event) => {
-    if (event.key !== 'Escape') return;
-    const now = performance.now();
-    presses = [...presses.filter((at) => now - at < 2000), now];
-    if (presses.length >= 3) quickExit();
-  });
-}
-
 async function start(): Promise<void> {
-  $('quick-exit').addEventListener('click', quickExit);
-  watchEscape();
+  installQuickExit($('quick-exit'), () => {
+    session = null;
+    intake = null;
+  });
   const langButton = $('lang');
   langButton.hidden = false;
   langButton.addEventListener('click', () => {
@@ -310,10 +320,6 @@ async function start(): Promise<void> {
   $('followup-form').addEventListener('submit', (e) => void submitFollowUp(e));
   $('have-code').addEventListener('click', () => show('return'));
   $('back').addEventListener('click', () => show('compose'));
-  $('written').addEventListener('click', () => {
-    $('passphrase-out').textContent = '';
-    show('return');
-  });
   show('compose');
   // Not set up: the page says so (server-rendered notice); there is nothing to encrypt to.
   if (!hasEmbeddedRootPublicKey()) {

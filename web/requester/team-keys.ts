@@ -8,11 +8,14 @@ import { verifyTeamKey } from '../../crypto/v1/certs.ts';
 import { VERSION_V2, unixHour } from '../../crypto/v2/constants.ts';
 import { verifyTeamKeyStatement } from '../../crypto/v2/team-key.ts';
 import { embeddedKeySerialFloor } from '../shared/deployment.ts';
+import type { Lang } from '../../crypto/requester-i18n.ts';
 
 export interface Team {
   id: Uint8Array;
   slug: string;
   name: string;
+  /** display names per page language, when the server gives them; else `name` */
+  names: Partial<Record<Lang, string>>;
   /** null when the team's key is genuine but not usable: a v1 certificate or an expired statement */
   key: { epoch: number; publicKey: Uint8Array } | null;
 }
