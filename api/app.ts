@@ -26,6 +26,8 @@ import { AccountService } from './accounts/account.service.ts';
 import { TriageService } from './accounts/triage.service.ts';
 import { adminRoutes } from './admin/admin.routes.ts';
 import { AdminService } from './admin/admin.service.ts';
+import type { FirstRun } from './admin/setup-first-run.ts';
+import { setupRoutes } from './admin/setup.routes.ts';
 
 export interface AppDeps {
   db: Kysely<Database>;
@@ -38,6 +40,8 @@ export interface AppDeps {
   rootPublicKey: Uint8Array | null;
   /** Both front ends, loaded from dist/ and rendered; absent in API-only tests. */
   sites?: Sites;
+  /** First-run setup (POST /api/v1/setup, triage site); absent in API-only tests. */
+  firstRun?: FirstRun;
 }
 
 function baseApp(site: Site, deps: AppDeps): Hono {
@@ -77,6 +81,7 @@ export function createRequesterApp(deps: AppDeps): Hono {
 export function createTriageApp(deps: AppDeps): Hono {
   const app = baseApp('triage', deps);
   const accounts = new AccountService(deps.db, deps.crypto, deps.config, deps.serverSecret);
+  if (deps.firstRun) app.route('/api/v1', setupRoutes(deps.firstRun, deps.config.behindTls));
   app.route('/api/v1', accountRoutes(accounts, new TriageService(deps.db, deps.crypto, deps.rootPublicKey), deps.config));
   app.route('/api/v1/admin', adminRoutes(new AdminService(deps.db, deps.crypto, deps.rootPublicKey, deps.config, deps.logger), accounts, deps.config, manifestService(deps)));
   return finish(app, 'triage', deps);

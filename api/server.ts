@@ -5,16 +5,20 @@
  * in-flight requests finish (up to the grace period), then close the database.
  */
 import type { Server, ServerOptions } from 'node:http';
+import type { Hono } from 'hono';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
-import { createRequesterApp, createTriageApp } from './app.ts';
+import { createRequesterApp, createTriageApp, type AppDeps } from './app.ts';
 import type { Config } from './config.ts';
 import { openDatabase, type OpenDatabase } from './db/connect.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import type { Logger } from './logger.ts';
 import { findOrganisation } from './intake/intake.repository.ts';
 import { loadSodiumPrimitives } from '../crypto/sodium.ts';
-import { resolveRootPublicKey, resolveServerSecret } from './deployment-keys.ts';
+import { resolveRootPublicKey, resolveServerSecret, writeRootPublicKeyFile } from './deployment-keys.ts';
+import { FirstRun } from './admin/setup-first-run.ts';
+import { SetupToken } from './admin/setup-token.ts';
+import { printLine } from './logger.ts';
 import { startRetentionJob } from './admin/retention.service.ts';
 import { currentKeySerialFloors } from './admin/admin.service.ts';
 import { DIST_DIR } from './dist-location.ts';
@@ -32,6 +36,11 @@ export interface RunningServer {
   triageUrl: string;
   /** False until an organisation exists and its root public key is configured. */
   setUp: boolean;
+  /**
+   * On an empty database with no configured root key: the one-time first-run link
+   * (`<triage URL>#setup=<token>`), for the console only (never log it). Null otherwise.
+   */
+  setupUrl: string | null;
   /** Whether the configured root public key matches the organisation, as checked at start. */
   rootKey: RootKeyStatus;
   database: OpenDatabase;
@@ -83,12 +92,16 @@ export async function startServer(config: Config, logger: Logger, options: Start
   let setUp = false;
   let rootKey: RootKeyStatus = 'no_organisation';
   let stopRetention = () => {};
+  let setupToken: string | null = null;
+  let apps: { triage: Hono; requester: Hono } | null = null;
+  // Filled in before listening; the first-run callback updates setUp and rootKey on it.
+  const running = { setUp: false, rootKey: 'no_organisation' as RootKeyStatus };
   try {
     const applied = await migrateToLatest(database.db);
     if (applied.length > 0) logger.info('migrated', { count: applied.length });
     // Before listening: no page goes out without the floors of the keys current right now.
     sites.render({ rootPublicKey, keySerialFloors: await currentKeySerialFloors(database.db) });
-    const deps = {
+    const deps: AppDeps = {
       db: database.db,
       config,
       logger,
@@ -97,16 +110,40 @@ export async function startServer(config: Config, logger: Logger, options: Start
       rootPublicKey,
       sites,
     };
+    // First run: no organisation and no configured root key. The link's token exists only in
+    // this process (its hash) and on its console; see api/admin/setup-token.ts.
+    const offerSetup = rootPublicKey === null && (await findOrganisation(database.db)) === null;
+    const created = offerSetup ? SetupToken.create() : null;
+    setupToken = created?.text ?? null;
+    deps.firstRun = new FirstRun(database.db, deps.crypto, created?.token ?? null, async (result) => {
+      let rootKeyFile: string | null = null;
+      try {
+        rootKeyFile = writeRootPublicKeyFile(config, result.rootPublicKey);
+      } catch {
+        printLine(`haven: could not write ${config.rootPublicKeyFile}; set HAVEN_ROOT_PUBLIC_KEY=${Buffer.from(result.rootPublicKey).toString('hex')} before the next start.`);
+      }
+      // From now on every service, health check and page uses the new root: the apps are
+      // built again with it (the old ones finish their requests), the pages re-rendered.
+      deps.rootPublicKey = result.rootPublicKey;
+      sites.render({ rootPublicKey: result.rootPublicKey, keySerialFloors: await currentKeySerialFloors(database.db) });
+      apps = { triage: createTriageApp(deps), requester: createRequesterApp(deps) };
+      running.setUp = true;
+      running.rootKey = 'ok';
+      printLine(`Haven is set up. Root key fingerprint: ${result.rootFingerprint}`);
+      if (rootKeyFile) printLine(`  Root public key written to ${rootKeyFile}`);
+      return { rootKeyFile };
+    });
+    apps = { triage: createTriageApp(deps), requester: createRequesterApp(deps) };
     const budgets = connectionBudgets(config.connections);
     if (budgets.loweredFrom !== null) {
       logger.warn('requester_connections_lowered', { from: budgets.loweredFrom, to: budgets.requester, openFileLimit: budgets.openFileLimit });
     }
     const options = serverOptions(config.connections);
     // Triage first: its budget is the one that must always be there.
-    const triage = await listen(createTriageApp(deps).fetch, config.host, config.triagePort, options);
+    const triage = await listen((req) => apps!.triage.fetch(req), config.host, config.triagePort, options);
     servers.push(triage);
     applyConnectionLimits(triage as Server, 'triage', config.connections, budgets.triage, logger);
-    const requester = await listen(createRequesterApp(deps).fetch, config.host, config.requesterPort, options);
+    const requester = await listen((req) => apps!.requester.fetch(req), config.host, config.requesterPort, options);
     servers.push(requester);
     applyConnectionLimits(requester as Server, 'requester', config.connections, budgets.requester, logger);
     setUp = deps.rootPublicKey !== null && (await findOrganisation(database.db)) !== null;
@@ -122,11 +159,19 @@ export async function startServer(config: Config, logger: Logger, options: Start
   }
 
   let stopping: Promise<void> | null = null;
+  running.setUp = setUp;
+  running.rootKey = rootKey;
+  const triageUrl = urlOf(servers[0]!, config.host);
   return {
-    setUp,
-    rootKey,
+    get setUp() {
+      return running.setUp;
+    },
+    get rootKey() {
+      return running.rootKey;
+    },
+    setupUrl: setupToken === null ? null : `${triageUrl}#setup=${setupToken}`,
     requesterUrl: urlOf(servers[1]!, config.host),
-    triageUrl: urlOf(servers[0]!, config.host),
+    triageUrl,
     database,
     sites,
     async renderPages(key) {
