@@ -14,6 +14,9 @@ import * as repo from './admin.repository.ts';
 import { checkBrowserSetup, storeBrowserSetup, type BrowserSetupInput, type BrowserSetupResult } from './setup-browser.service.ts';
 import type { SetupToken } from './setup-token.ts';
 
+const NO_LINK = 'This server offers no setup link: a root public key is configured. Use `npm run setup` (docs/DEPLOY.md, section 5).';
+const WRONG = 'This setup link is wrong. Use the link the server printed on its console.';
+
 export interface SetUpOutcome {
   /** Where the root public key was written, or null when it could not be (then it must be set by hand). */
   rootKeyFile: string | null;
@@ -34,6 +37,20 @@ export class FirstRun {
   }
 
   /**
+   * The answer a request gets before its body is read further: a dead link says so
+   * (already_set_up), a wrong token is refused (forbidden), whatever else the body holds.
+   * @throws like `setup`.
+   */
+  async precheck(presented: string): Promise<void> {
+    if (this.token === null || this.token.spent) {
+      if ((await repo.findOrganisationId(this.db)) !== null) throw new AlreadySetUpError();
+    }
+    if (this.token === null) throw new ForbiddenError(NO_LINK);
+    if (!this.token.matches(presented)) throw new ForbiddenError(WRONG);
+    if (this.token.spent) throw new AlreadySetUpError();
+  }
+
+  /**
    * @throws ForbiddenError for a wrong token (or when this server offered none and nothing is
    *   set up); AlreadySetUpError once any organisation exists; ConflictError while another
    *   attempt holds the token; ValidationError for input that does not belong together (the
@@ -42,10 +59,10 @@ export class FirstRun {
   async setup(presented: string, input: BrowserSetupInput): Promise<BrowserSetupResult & SetUpOutcome> {
     if (this.token === null) {
       if ((await repo.findOrganisationId(this.db)) !== null) throw new AlreadySetUpError();
-      throw new ForbiddenError('This server offers no setup link: a root public key is configured. Use `npm run setup` (docs/DEPLOY.md, section 5).');
+      throw new ForbiddenError(NO_LINK);
     }
     const claim = this.token.claim(presented);
-    if (claim === 'wrong') throw new ForbiddenError('This setup link is wrong. Use the link the server printed on its console.');
+    if (claim === 'wrong') throw new ForbiddenError(WRONG);
     if (claim === 'spent') throw new AlreadySetUpError();
     if (claim === 'busy') throw new ConflictError('A setup with this link is already under way.');
     let result: BrowserSetupResult;

@@ -42,15 +42,19 @@ export class SetupToken {
     return this.state === 'spent';
   }
 
+  /** Whether `presented` is this token (constant-time); holds nothing. */
+  matches(presented: string): boolean {
+    // Hashing both sides gives equal lengths, so the comparison is constant-time.
+    return timingSafeEqual(digest(presented), this.hash);
+  }
+
   /**
    * Checks a presented token and, when right, holds it for one setup attempt. Synchronous, so
    * two requests can never both hold it (the second gets 'busy'). A wrong token is told
    * 'wrong' whatever the state, so guessing learns nothing about other attempts.
    */
   claim(presented: string): ClaimResult {
-    // Hashing both sides gives equal lengths, so the comparison is constant-time.
-    const right = timingSafeEqual(digest(presented), this.hash);
-    if (!right) return 'wrong';
+    if (!this.matches(presented)) return 'wrong';
     if (this.state === 'spent') return 'spent';
     if (this.state === 'busy') return 'busy';
     this.state = 'busy';

@@ -25,6 +25,7 @@ export function setupRoutes(firstRun: FirstRun, behindTls: boolean) {
   app.post('/setup', async (c) => {
     const body = await readJsonObject(c);
     const token = text(body, 'token', 100);
+    await firstRun.precheck(token);
     const org = objectField(body, 'organisation');
     const admin = objectField(body, 'admin');
     const audit = objectField(body, 'audit');
