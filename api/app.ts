@@ -26,7 +26,7 @@ import { AccountService } from './accounts/account.service.ts';
 import { TriageService } from './accounts/triage.service.ts';
 import { adminRoutes } from './admin/admin.routes.ts';
 import { AdminService } from './admin/admin.service.ts';
-import type { FirstRun } from './admin/setup-first-run.ts';
+import { FirstRun } from './admin/setup-first-run.ts';
 import { setupRoutes } from './admin/setup.routes.ts';
 
 export interface AppDeps {
@@ -40,7 +40,7 @@ export interface AppDeps {
   rootPublicKey: Uint8Array | null;
   /** Both front ends, loaded from dist/ and rendered; absent in API-only tests. */
   sites?: Sites;
-  /** First-run setup (POST /api/v1/setup, triage site); absent in API-only tests. */
+  /** First-run setup (POST /api/v1/setup, triage site); without it the route offers no link (403/409). */
   firstRun?: FirstRun;
 }
 
@@ -81,7 +81,8 @@ export function createRequesterApp(deps: AppDeps): Hono {
 export function createTriageApp(deps: AppDeps): Hono {
   const app = baseApp('triage', deps);
   const accounts = new AccountService(deps.db, deps.crypto, deps.config, deps.serverSecret);
-  if (deps.firstRun) app.route('/api/v1', setupRoutes(deps.firstRun, deps.config.behindTls));
+  const firstRun = deps.firstRun ?? new FirstRun(deps.db, deps.crypto, null, async () => ({ rootKeyFile: null }));
+  app.route('/api/v1', setupRoutes(firstRun, deps.config.behindTls));
   app.route('/api/v1', accountRoutes(accounts, new TriageService(deps.db, deps.crypto, deps.rootPublicKey), deps.config));
   app.route('/api/v1/admin', adminRoutes(new AdminService(deps.db, deps.crypto, deps.rootPublicKey, deps.config, deps.logger), accounts, deps.config, manifestService(deps)));
   return finish(app, 'triage', deps);
