@@ -1,6 +1,7 @@
 /**
- * The first run as a newcomer lives it, all in Chromium against Haven started as a real
- * process (`npm start`'s entry) on an empty data directory: the setup link is read from the
+ * The first run as a newcomer lives it, all in Chromium against Haven started exactly as
+ * `npm start` starts it (`node api/build/start.mjs main`: the built server in dist/, no tsx) on
+ * an empty data directory: the setup link is read from the
  * server's stdout, the first admin and a team are created in the browser (keys made there,
  * the root fingerprint shown), then, with no restart and no other command, a request is sent
  * on the requester page and the admin reads it decrypted in the triage view.
@@ -9,6 +10,7 @@
  * (request form, passphrase screen, triage view); without it the files are left alone, so a
  * test run never dirties the tree.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,7 +19,37 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { launchBrowser } from './helpers/browser.ts';
 import { describeWithBrowser } from './helpers/browser-suite.ts';
 import { dashboardLogin } from './helpers/dashboard.ts';
-import { startHaven, type HavenProcess } from './helpers/haven-process.ts';
+
+interface Haven {
+  child: ReturnType<typeof spawn>;
+  stdout: () => string;
+  exited: Promise<number | null>;
+  requesterUrl: string;
+  triageUrl: string;
+}
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+
+/** `npm start` on an empty data directory; resolves once both URLs are printed. */
+async function npmStart(dataDir: string): Promise<Haven> {
+  const child = spawn(process.execPath, [path.join(ROOT, 'api/build/start.mjs'), 'main'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', HAVEN_DATA_DIR: dataDir, HAVEN_REQUESTER_PORT: '0', HAVEN_TRIAGE_PORT: '0', HAVEN_POW_DIFFICULTY: '8' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  for (;;) {
+    const requester = /Requester site:\s+(\S+)/.exec(out);
+    const triage = /Triage dashboard:\s+(\S+)/.exec(out);
+    if (requester && triage) return { child, stdout: () => out, exited, requesterUrl: requester[1]!, triageUrl: triage[1]! };
+    if (child.exitCode !== null) throw new Error(`npm start exited early (${child.exitCode}): ${err}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 const SCREENSHOTS = process.env.HAVEN_SCREENSHOTS === '1' ? path.resolve(import.meta.dirname, '../docs/screenshots') : null;
 const ADMIN = 'first.admin';
@@ -32,12 +64,12 @@ async function shot(page: Page, name: string): Promise<void> {
 
 describeWithBrowser('first run in the browser', () => {
   let browser: Browser;
-  let haven: HavenProcess;
+  let haven: Haven;
   let dataDir: string;
 
   beforeAll(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'haven-firstrun-browser-'));
-    haven = await startHaven({ HAVEN_DATA_DIR: dataDir, HAVEN_POW_DIFFICULTY: '8' });
+    haven = await npmStart(dataDir);
     browser = await launchBrowser();
   }, 120_000);
 
