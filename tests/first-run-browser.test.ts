@@ -90,6 +90,9 @@ describeWithBrowser('first run in the browser', () => {
 
     // 1. The setup view: the token leaves the address bar at once.
     const admin = await (await browser.newContext({ locale: 'en-GB', viewport: { width: 1100, height: 800 } })).newPage();
+    // Every request the page makes: the token may travel in one POST body and nowhere else.
+    const sent: { url: string; headers: string; body: string | null }[] = [];
+    admin.on('request', (r) => sent.push({ url: r.url(), headers: JSON.stringify(r.headers()), body: r.postData() }));
     await admin.goto(link!);
     await admin.locator('#setup').waitFor({ state: 'visible' });
     expect(admin.url()).not.toContain(token);
@@ -105,6 +108,9 @@ describeWithBrowser('first run in the browser', () => {
     // The console says the same fingerprint (computed from the key the server now serves).
     await expect.poll(() => haven.stdout(), { timeout: 30_000 }).toContain(`Root key fingerprint: ${rootFp}`);
     expect(haven.stdout().split(token).length - 1).toBe(1); // printed once, as the link, never logged
+
+    expect(sent.filter((r) => r.url.includes(token) || r.headers.includes(token)).map((r) => r.url)).toEqual([]);
+    expect(sent.filter((r) => r.body?.includes(token)).map((r) => new URL(r.url).pathname)).toEqual(['/api/v1/setup']);
 
     // The link is dead now.
     const again = await fetch(new URL('/api/v1/setup', haven.triageUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
