@@ -33,11 +33,6 @@ export class SetupToken {
     return { token: new SetupToken(digest(text)), text };
   }
 
-  /** For tests that need a known token. */
-  static fromText(text: string): SetupToken {
-    return new SetupToken(digest(text));
-  }
-
   get spent(): boolean {
     return this.state === 'spent';
   }
