@@ -52,11 +52,12 @@ async function freshDatabaseUrl(kind: 'pglite' | 'postgres'): Promise<string | n
   return url.toString();
 }
 
-async function start(databaseUrl: string | null, dataDir?: string): Promise<Started> {
+async function start(databaseUrl: string | null, dataDir?: string, extra: Record<string, string> = {}): Promise<Started> {
   const dir = dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'haven-firstrun-'));
   if (!dataDir) cleanups.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
   const env: Record<string, string> = { HAVEN_MODE: 'test', HAVEN_DATA_DIR: dir, HAVEN_REQUESTER_PORT: '0', HAVEN_TRIAGE_PORT: '0', HAVEN_POW_DIFFICULTY: '8' };
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
+  Object.assign(env, extra);
   const logLines: string[] = [];
   const server = await startServer(loadConfig(env), createLogger('debug', (line) => logLines.push(line)));
   let stopped = false;
@@ -160,6 +161,14 @@ for (const kind of engines()) {
       for (const r of results.filter((x) => x.status !== 201)) expect(['conflict', 'already_set_up']).toContain(r.json.error?.code);
       expect(await organisations(server)).toBe(1);
       expect((await server.database.db.selectFrom('audit_log').select('seq').execute()).length).toBe(1);
+    });
+
+    it('offers no link when a root key is configured (npm run setup is the way then)', { timeout: 60_000 }, async () => {
+      const { server } = await start(await freshDatabaseUrl(kind), undefined, { HAVEN_ROOT_PUBLIC_KEY: Buffer.alloc(32, 7).toString('hex') });
+      expect(server.setupUrl).toBeNull();
+      const refused = await post(server, await body(base64urlEncode(randomBytes(32))));
+      expect(refused.status).toBe(403);
+      expect(await organisations(server)).toBe(0);
     });
 
     it('after a restart no link is printed and the endpoint says already_set_up', { timeout: 120_000 }, async () => {
