@@ -47,8 +47,9 @@ export interface RunningServer {
   /** The served front ends (tests may inspect them). */
   sites: Sites;
   /**
-   * Re-renders both pages with a root key that became available after start (first-run
-   * setup). The API services keep the key they started with until a restart.
+   * Re-renders both pages with another root key (tests). Only the pages: the API services
+   * keep the key they started with. First-run setup does more (api/admin/setup-first-run.ts):
+   * it also rebuilds both apps with the new key.
    */
   renderPages(rootPublicKey: Uint8Array): Promise<void>;
   stop(): Promise<void>;
