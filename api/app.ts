@@ -20,6 +20,8 @@ import type { Primitives } from '../crypto/primitives.ts';
 import { intakeRoutes } from './intake/intake.routes.ts';
 import { IntakeService, PlainIntakeService } from './intake/intake.service.ts';
 import { noscriptRoutes } from './noscript/noscript.routes.ts';
+import { NoscriptFollowUpService } from './noscript/noscript.service.ts';
+import { FormTokens } from './noscript/form-token.ts';
 import { PowService } from './intake/pow.service.ts';
 import { accountRoutes } from './accounts/account.routes.ts';
 import { AccountService } from './accounts/account.service.ts';
@@ -28,6 +30,8 @@ import { adminRoutes } from './admin/admin.routes.ts';
 import { AdminService } from './admin/admin.service.ts';
 import { FirstRun } from './admin/setup-first-run.ts';
 import { setupRoutes } from './admin/setup.routes.ts';
+import { rootRotationRoutes } from './admin/root-rotation.routes.ts';
+import { RootRotationService, type RootReplaced } from './admin/root-rotation.service.ts';
 
 export interface AppDeps {
   db: Kysely<Database>;
@@ -42,6 +46,8 @@ export interface AppDeps {
   sites?: Sites;
   /** First-run setup (POST /api/v1/setup, triage site); without it the route offers no link (403/409). */
   firstRun?: FirstRun;
+  /** Makes a rotated root the configured one (key file, pages, services); absent: this server refuses root rotation. */
+  onRootReplaced?: RootReplaced;
 }
 
 function baseApp(site: Site, deps: AppDeps): Hono {
@@ -73,8 +79,23 @@ export function createRequesterApp(deps: AppDeps): Hono {
   const pow = new PowService(deps.crypto, deps.serverSecret, deps.config.powBaseDifficulty, deps.config.powMaxDifficulty);
   const intake = new IntakeService(deps.db, deps.crypto, pow, deps.rootPublicKey);
   app.route('/api/v1', intakeRoutes(intake));
-  const plain = new PlainIntakeService(intake, deps.db, deps.crypto, deps.rootPublicKey, deps.config.plainPerMinute);
-  app.route('/', noscriptRoutes(deps.db, plain, deps.sites));
+  const plain = new PlainIntakeService(intake, deps.db, deps.crypto, deps.rootPublicKey);
+  app.route(
+    '/',
+    noscriptRoutes({
+      db: deps.db,
+      plain,
+      followUps: new NoscriptFollowUpService(deps.db, deps.crypto, intake, plain, deps.rootPublicKey),
+      tokens: new FormTokens(deps.crypto, deps.serverSecret),
+      sites: deps.sites,
+      options: {
+        submitPerMinute: deps.config.plainPerMinute,
+        readPerMinute: deps.config.plainReadsPerMinute,
+        quickExitUrl: deps.config.quickExitUrl,
+        onionRequesterUrl: deps.config.onionRequesterUrl,
+      },
+    }),
+  );
   return finish(app, 'requester', deps);
 }
 
@@ -84,6 +105,9 @@ export function createTriageApp(deps: AppDeps): Hono {
   const firstRun = deps.firstRun ?? new FirstRun(deps.db, deps.crypto, null, async () => ({ rootKeyFile: null }));
   app.route('/api/v1', setupRoutes(firstRun, deps.config.behindTls));
   app.route('/api/v1', accountRoutes(accounts, new TriageService(deps.db, deps.crypto, deps.rootPublicKey), deps.config));
-  app.route('/api/v1/admin', adminRoutes(new AdminService(deps.db, deps.crypto, deps.rootPublicKey, deps.config, deps.logger), accounts, deps.config, manifestService(deps)));
+  const admin = new AdminService(deps.db, deps.crypto, deps.rootPublicKey, deps.config, deps.logger);
+  // Before the admin routes: its POST carries its own admin check.
+  app.route('/api/v1', rootRotationRoutes(new RootRotationService(deps.db, deps.crypto, admin, deps.onRootReplaced ?? null, deps.logger), accounts, deps.config));
+  app.route('/api/v1/admin', adminRoutes(admin, accounts, deps.config, manifestService(deps)));
   return finish(app, 'triage', deps);
 }

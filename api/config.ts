@@ -27,8 +27,12 @@ export interface Config {
   rootPublicKeyFile: string;
   powBaseDifficulty: number;
   powMaxDifficulty: number;
-  /** Ceiling on no-JavaScript submissions per minute per instance (they carry no proof of work). */
+  /** Ceiling on valid no-JavaScript submissions per minute per instance (they carry no proof of work). */
   plainPerMinute: number;
+  /** Ceiling on no-JavaScript lookups per minute per instance: a budget of its own, so reading never blocks sending. */
+  plainReadsPerMinute: number;
+  /** Where the quick exit of the no-JavaScript pages goes: a neutral, common site. */
+  quickExitUrl: string;
   /** Set cookies `Secure` and send HSTS: the site is reached over TLS (directly or via a proxy). */
   behindTls: boolean;
   sessionIdleMinutes: number;
@@ -88,6 +92,8 @@ export function loadConfig(env: Env = process.env): Config {
     powBaseDifficulty: read.integer('HAVEN_POW_DIFFICULTY', 16, 0, 32),
     powMaxDifficulty: read.integer('HAVEN_POW_MAX_DIFFICULTY', 20, 0, 32),
     plainPerMinute: read.integer('HAVEN_PLAIN_PER_MINUTE', 20, 0, 10_000),
+    plainReadsPerMinute: read.integer('HAVEN_PLAIN_READS_PER_MINUTE', 60, 0, 10_000),
+    quickExitUrl: read.webUrl('HAVEN_QUICK_EXIT_URL', 'https://www.wikipedia.org/'),
     behindTls: read.boolean('HAVEN_BEHIND_TLS', mode === 'production'),
     sessionIdleMinutes: read.integer('HAVEN_SESSION_IDLE_MINUTES', 30, 1, 24 * 60),
     sessionMaxHours: read.integer('HAVEN_SESSION_MAX_HOURS', 12, 1, 24 * 7),
@@ -179,6 +185,19 @@ class Reader {
     // The URL may carry a password: never repeat it.
     if (!ok) this.problems.push(`${name}: must be a postgres:// or postgresql:// URL with a host (value hidden)`);
     return ok ? value : null;
+  }
+
+  webUrl(name: string, fallback: string): string {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    try {
+      const url = new URL(value);
+      if ((url.protocol === 'https:' || url.protocol === 'http:') && url.hostname !== '') return url.href;
+    } catch {
+      // reported below
+    }
+    this.problems.push(`${name}: must be an http(s):// URL (got "${value.slice(0, 80)}")`);
+    return fallback;
   }
 
   onionUrl(name: string): string | null {

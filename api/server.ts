@@ -55,7 +55,8 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-function listen(fetch: (req: Request) => Response | Promise<Response>, host: string, port: number, options: ServerOptions): Promise<ServerType> {
+/** `env` carries the Node request (`c.env.incoming`), which api/errors.ts reads to tell a dropped client from a database outage. */
+function listen(fetch: (req: Request, env: unknown) => Response | Promise<Response>, host: string, port: number, options: ServerOptions): Promise<ServerType> {
   return new Promise((resolve, reject) => {
     const server = serve({ fetch, hostname: host, port, serverOptions: options }, () => {
       server.off('error', reject);
@@ -95,8 +96,6 @@ export async function startServer(config: Config, logger: Logger, options: Start
   let stopRetention = () => {};
   let setupToken: string | null = null;
   let apps: { triage: Hono; requester: Hono } | null = null;
-  // Filled in before listening; the first-run callback updates setUp and rootKey on it.
-  const running = { setUp: false, rootKey: 'no_organisation' as RootKeyStatus };
   try {
     const applied = await migrateToLatest(database.db);
     if (applied.length > 0) logger.info('migrated', { count: applied.length });
@@ -128,12 +127,32 @@ export async function startServer(config: Config, logger: Logger, options: Start
       deps.rootPublicKey = result.rootPublicKey;
       sites.render({ rootPublicKey: result.rootPublicKey, keySerialFloors: await currentKeySerialFloors(database.db) });
       apps = { triage: createTriageApp(deps), requester: createRequesterApp(deps) };
-      running.setUp = true;
-      running.rootKey = 'ok';
+      setUp = true;
+      rootKey = 'ok';
       printLine(`Haven is set up. Root key fingerprint: ${result.rootFingerprint}`);
       if (rootKeyFile) printLine(`  Root public key written to ${rootKeyFile}`);
       return { rootKeyFile };
     });
+    // A root rotation (api/admin/root-rotation.service.ts) makes the new root this instance's
+    // configured one at once: written where the configuration reads it, pages rendered with it,
+    // and every service built again with it (requests in flight finish on the old ones).
+    deps.onRootReplaced = async (newRoot) => {
+      let rootKeyFile: string | null = null;
+      if (config.rootPublicKey) {
+        printLine(`haven: the root key was rotated. Set HAVEN_ROOT_PUBLIC_KEY=${Buffer.from(newRoot).toString('hex')} on every instance before the next start.`);
+      } else {
+        try {
+          rootKeyFile = writeRootPublicKeyFile(config, newRoot);
+        } catch {
+          printLine(`haven: could not write ${config.rootPublicKeyFile}; set HAVEN_ROOT_PUBLIC_KEY=${Buffer.from(newRoot).toString('hex')} before the next start.`);
+        }
+      }
+      deps.rootPublicKey = newRoot;
+      sites.render({ rootPublicKey: newRoot, keySerialFloors: await currentKeySerialFloors(database.db) });
+      apps = { triage: createTriageApp(deps), requester: createRequesterApp(deps) };
+      rootKey = await checkRootKey(database.db, deps.crypto, newRoot);
+      return { rootKeyFile };
+    };
     apps = { triage: createTriageApp(deps), requester: createRequesterApp(deps) };
     const budgets = connectionBudgets(config.connections);
     if (budgets.loweredFrom !== null) {
@@ -141,10 +160,10 @@ export async function startServer(config: Config, logger: Logger, options: Start
     }
     const options = serverOptions(config.connections);
     // Triage first: its budget is the one that must always be there.
-    const triage = await listen((req) => apps!.triage.fetch(req), config.host, config.triagePort, options);
+    const triage = await listen((req, env) => apps!.triage.fetch(req, env), config.host, config.triagePort, options);
     servers.push(triage);
     applyConnectionLimits(triage as Server, 'triage', config.connections, budgets.triage, logger);
-    const requester = await listen((req) => apps!.requester.fetch(req), config.host, config.requesterPort, options);
+    const requester = await listen((req, env) => apps!.requester.fetch(req, env), config.host, config.requesterPort, options);
     servers.push(requester);
     applyConnectionLimits(requester as Server, 'requester', config.connections, budgets.requester, logger);
     setUp = deps.rootPublicKey !== null && (await findOrganisation(database.db)) !== null;
@@ -160,15 +179,13 @@ export async function startServer(config: Config, logger: Logger, options: Start
   }
 
   let stopping: Promise<void> | null = null;
-  running.setUp = setUp;
-  running.rootKey = rootKey;
   const triageUrl = urlOf(servers[0]!, config.host);
   return {
     get setUp() {
-      return running.setUp;
+      return setUp;
     },
     get rootKey() {
-      return running.rootKey;
+      return rootKey;
     },
     setupUrl: setupToken === null ? null : `${triageUrl}#setup=${setupToken}`,
     requesterUrl: urlOf(servers[1]!, config.host),

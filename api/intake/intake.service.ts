@@ -20,7 +20,7 @@ import type { Primitives } from '../../crypto/primitives.ts';
 import { CryptoError } from '../../crypto/errors.ts';
 import { readThread } from '../../crypto/thread-reading.ts';
 import type { Database } from '../db/schema.ts';
-import { AppError, ConflictError, NotFoundError, PositionTakenError, RateLimitedError, UnavailableError, ValidationError } from '../errors.ts';
+import { AppError, ConflictError, NotFoundError, PositionTakenError, UnavailableError, ValidationError } from '../errors.ts';
 import { coarseHour } from '../time.ts';
 import * as repo from './intake.repository.ts';
 import { ProofError, type PowService } from './pow.service.ts';
@@ -262,33 +262,23 @@ export type PlainThreadEntry =
  * team key whose signed statement it first verifies against the configured root key. It
  * derives the requester's keys from the passphrase it generates, signs the request as the
  * requester (v2), and keeps none of it. Plaintext is never written anywhere; there is no
- * proof of work (no script to compute it), so a global per-instance ceiling stands in for it.
+ * proof of work (no script to compute it): the caller (api/noscript) holds the per-minute
+ * budgets that stand in for it, one for reading and one for submitting.
  */
 export class PlainIntakeService {
-  #window: number[] = [];
-
   constructor(
     private readonly intake: IntakeService,
     private readonly db: Kysely<Database>,
     private readonly crypto: Primitives,
     private readonly rootPublicKey: Uint8Array | null,
-    private readonly perMinute: number,
   ) {}
-
-  /** @throws RateLimitedError when the global ceiling is reached. */
-  private admit(): void {
-    const now = Date.now();
-    this.#window = this.#window.filter((at) => now - at < 60_000);
-    if (this.#window.length >= this.perMinute) throw new RateLimitedError('Too many requests right now.', 60);
-    this.#window.push(now);
-  }
 
   /**
    * The team's intake key from its root-signed word. Here the server itself seals (it is
    * trusted with the text on this path anyway), so a v1 certificate is still accepted; the
    * browser page, which must not trust the server, refuses v1 certificates.
    */
-  private teamKey(org: repo.OrganisationRecord, team: repo.IntakeTeam): { epoch: number; publicKey: Uint8Array } {
+  teamKey(org: repo.OrganisationRecord, team: repo.IntakeTeam): { epoch: number; publicKey: Uint8Array } {
     const root = this.rootPublicKey!;
     try {
       if (blobVersion(team.certificate) === 2) {
@@ -304,7 +294,6 @@ export class PlainIntakeService {
 
   /** Seals and stores a request; returns the generated passphrase (shown once, never stored). */
   async submit(r: PlainRequest): Promise<string> {
-    this.admit();
     const org = await repo.findOrganisation(this.db);
     if (!org || !this.rootPublicKey) throw new UnavailableError('This hotline is not set up yet.', 60);
     const team = (await repo.listTeamsWithCurrentEpoch(this.db)).find((t) => t.slug === r.teamSlug);
@@ -340,7 +329,6 @@ export class PlainIntakeService {
    * an `unverified` entry and the rest stay readable.
    */
   async read(passphrase: string): Promise<PlainThreadEntry[]> {
-    this.admit();
     const org = await repo.findOrganisation(this.db);
     if (!org || !this.rootPublicKey) throw new UnavailableError('This hotline is not set up yet.', 60);
     const keys = await deriveRequesterKeysV2(this.crypto, passphrase, org.id, REQUESTER_PARAM_SETS[CURRENT_REQUESTER_PARAM_SET]!);

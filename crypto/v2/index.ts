@@ -32,3 +32,9 @@ export { encodeRequestBodyV2, decodeRequestBodyV2 } from './request-body.ts';
 export type { RequestBodyV2 } from './request-body.ts';
 export { verifyAuditChain } from './audit.ts';
 export type { AuditChainEntry, AuditChainResult } from './audit.ts';
+export {
+  ROOT_HANDOVER_BYTES, ROOT_HANDOVER_MAX_CHAIN, signRootHandover, parseRootHandoverUnverified, verifyRootHandover, followRootChain,
+} from './root-handover.ts';
+export type { RootHandoverFields, RootChainArgs } from './root-handover.ts';
+export { buildRootRotation } from './root-rotation.ts';
+export type { RootRotationArgs, RootRotationUpload, RotationAccountInput, RotationEpochInput } from './root-rotation.ts';

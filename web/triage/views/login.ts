@@ -6,7 +6,7 @@ import { base64urlDecode, base64urlEncode } from '../../../crypto/encoding.ts';
 import { deriveAccountSecrets, unwrapAccountKeys } from '../../../crypto/v1/account.ts';
 import { openAdmin } from '../admin/screen.ts';
 import { KeyError, openVault, type TeamsJson } from '../keys.ts';
-import { RootChangedError, trustedRoot } from '../root-pin.ts';
+import { RootChangedError, trustedRootFollowingHandovers, type RootHandovers } from '../root-pin.ts';
 import { DeploymentConfigError } from '../../shared/deployment.ts';
 import { fill } from '../i18n.ts';
 import { keyFloors } from '../key-floor.ts';
@@ -40,7 +40,8 @@ export async function submitLogin(event: Event): Promise<void> {
     const p = await primitives();
     // The root from this page (pinned on first use), checked before anything is derived or
     // sent: with a changed root nothing is unlocked at all.
-    const root = trustedRoot(p);
+    // After a root rotation, the published hand-overs lead from the pinned root to the page's.
+    const root = await trustedRootFollowingHandovers(p, fetchHandovers);
     const salt = await api<{ salt: string; params: { ops: number; memKiB: number } }>('POST', '/api/v1/login/salt', { username });
     // deriveAccountSecrets refuses parameters below the floor (a server downgrading the cost).
     secrets = await deriveAccountSecrets(p, passphrase, base64urlDecode(salt.salt), salt.params);
@@ -58,6 +59,7 @@ export async function submitLogin(event: Event): Promise<void> {
     status.textContent = '';
     $('who').textContent = `${state.t.signedInAs} ${state.me.username}`;
     $('root-fp').textContent = `${state.t.rootFp} ${state.vault.rootFingerprint}`;
+    if (root.replacedFingerprint) $('root-fp').textContent += ` ${fill(state.t.rootHandedOver, { old: root.replacedFingerprint })}`;
     fillTeamFilter();
     show('list');
     $('keys-warning').hidden = state.vault.rejected === 0;
@@ -81,6 +83,11 @@ export async function submitLogin(event: Event): Promise<void> {
     unwrapped?.ed25519Seed.fill(0);
     button.disabled = false;
   }
+}
+
+async function fetchHandovers(): Promise<RootHandovers> {
+  const listed = await api<{ organisationId: string; handovers: string[] }>('GET', '/api/v1/root-handovers');
+  return { organisationId: base64urlDecode(listed.organisationId), handovers: listed.handovers.map(base64urlDecode) };
 }
 
 function loginError(err: unknown): string {
