@@ -23,6 +23,7 @@ import { noscriptRoutes } from './noscript/noscript.routes.ts';
 import { NoscriptFollowUpService } from './noscript/noscript.service.ts';
 import { FormTokens } from './noscript/form-token.ts';
 import { PowService } from './intake/pow.service.ts';
+import { EffortQueue } from './intake/effort-queue.ts';
 import { accountRoutes } from './accounts/account.routes.ts';
 import { AccountService } from './accounts/account.service.ts';
 import { TriageService } from './accounts/triage.service.ts';
@@ -76,8 +77,10 @@ function finish(app: Hono, site: Site, deps: AppDeps): Hono {
 
 export function createRequesterApp(deps: AppDeps): Hono {
   const app = baseApp('requester', deps);
-  const pow = new PowService(deps.crypto, deps.serverSecret, deps.config.powBaseDifficulty, deps.config.powMaxDifficulty);
-  const intake = new IntakeService(deps.db, deps.crypto, pow, deps.rootPublicKey);
+  const q = deps.config.intakeQueue;
+  const queue = new EffortQueue({ concurrency: q.concurrency, maxWaiting: q.maxWaiting, maxWaitMs: q.maxWaitSeconds * 1000, perSecond: q.perSecond });
+  const pow = new PowService(deps.crypto, deps.serverSecret, deps.config.powBaseDifficulty, deps.config.powMaxDifficulty).watch(queue);
+  const intake = new IntakeService(deps.db, deps.crypto, pow, deps.rootPublicKey, queue);
   app.route('/api/v1', intakeRoutes(intake));
   const plain = new PlainIntakeService(intake, deps.db, deps.crypto, deps.rootPublicKey);
   app.route(

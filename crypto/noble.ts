@@ -11,7 +11,7 @@
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { argon2idAsync } from '@noble/hashes/argon2.js';
 import { blake2b } from '@noble/hashes/blake2.js';
-import { sha512 } from '@noble/hashes/sha2.js';
+import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { concatBytes, randomBytes } from '@noble/hashes/utils.js';
 import { bytesToNumberLE } from '@noble/curves/utils.js';
 import { chacha20, hchacha, xchacha20poly1305 } from '@noble/ciphers/chacha.js';
@@ -324,3 +324,12 @@ export const noblePrimitives: Primitives = Object.freeze({
   },
   constantTimeEqual: constantTimeEqualJs,
 });
+
+/**
+ * SHA-256 in pure JS: the proof of work's fallback on a page without WebCrypto (crypto/v2/pow.ts).
+ * Not part of `Primitives`: only the proof of work hashes with SHA-256, and the server uses
+ * node:crypto for it.
+ */
+export function nobleSha256(data: Uint8Array): Uint8Array {
+  return sha256(data);
+}
