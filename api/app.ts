@@ -31,6 +31,8 @@ import { adminRoutes } from './admin/admin.routes.ts';
 import { AdminService } from './admin/admin.service.ts';
 import { FirstRun } from './admin/setup-first-run.ts';
 import { setupRoutes } from './admin/setup.routes.ts';
+import { notificationRoutes } from './notifications/notification.routes.ts';
+import { NotificationService } from './notifications/notification.service.ts';
 import { rootRotationRoutes } from './admin/root-rotation.routes.ts';
 import { RootRotationService, type RootReplaced } from './admin/root-rotation.service.ts';
 
@@ -108,6 +110,7 @@ export function createTriageApp(deps: AppDeps): Hono {
   const firstRun = deps.firstRun ?? new FirstRun(deps.db, deps.crypto, null, async () => ({ rootKeyFile: null }));
   app.route('/api/v1', setupRoutes(firstRun, deps.config.behindTls));
   app.route('/api/v1', accountRoutes(accounts, new TriageService(deps.db, deps.crypto, deps.rootPublicKey), deps.config));
+  app.route('/api/v1', notificationRoutes(accounts, new NotificationService(deps.db, deps.crypto, deps.serverSecret, deps.config.notify.smtpUrl !== null), deps.config));
   const admin = new AdminService(deps.db, deps.crypto, deps.rootPublicKey, deps.config, deps.logger);
   // Before the admin routes: its POST carries its own admin check.
   app.route('/api/v1', rootRotationRoutes(new RootRotationService(deps.db, deps.crypto, admin, deps.onRootReplaced ?? null, deps.logger), accounts, deps.config));

@@ -46,6 +46,21 @@ export interface Config {
   onionRequesterUrl: string | null;
   /** Both sites' socket limits; see `api/http/connection-limits.ts` for why each has its value. */
   connections: ConnectionLimits;
+  /** Content-free e-mail notifications (api/notifications/); off when `smtpUrl` is null. */
+  notify: NotifyConfig;
+}
+
+export interface NotifyConfig {
+  /** The organisation's SMTP server, `smtp://` (STARTTLS) or `smtps://`; may carry a password. */
+  smtpUrl: string | null;
+  /** Refuse to send over an `smtp://` connection that does not upgrade to TLS. */
+  smtpRequireTls: boolean;
+  /** The From address of every notification. */
+  from: string | null;
+  /** Minutes between batches: the only timing an e-mail reveals. */
+  intervalMinutes: number;
+  /** Printed in the fixed body when set (the dashboard's address, the same for everyone). */
+  dashboardUrl: string | null;
 }
 
 export interface ConnectionLimits {
@@ -118,6 +133,13 @@ export function loadConfig(env: Env = process.env): Config {
       requesterMaxConnections: read.integer('HAVEN_REQUESTER_MAX_CONNECTIONS', 8192, 1, 1_000_000),
       triageMaxConnections: read.integer('HAVEN_TRIAGE_MAX_CONNECTIONS', 1024, 1, 1_000_000),
     },
+    notify: {
+      smtpUrl: read.smtpUrl('HAVEN_SMTP_URL'),
+      smtpRequireTls: read.boolean('HAVEN_SMTP_REQUIRE_TLS', true),
+      from: read.emailAddress('HAVEN_NOTIFY_FROM'),
+      intervalMinutes: read.integer('HAVEN_NOTIFY_INTERVAL_MINUTES', 30, 1, 24 * 60),
+      dashboardUrl: read.httpUrl('HAVEN_NOTIFY_DASHBOARD_URL'),
+    },
   };
 
   if (config.requesterPort !== 0 && config.requesterPort === config.triagePort) {
@@ -134,6 +156,9 @@ export function loadConfig(env: Env = process.env): Config {
   // operator can see in their file.
   if (mode === 'production' && config.serverSecret === null && (env.HAVEN_SERVER_SECRET ?? '').trim() === '') {
     problems.push('HAVEN_SERVER_SECRET: required in production (32+ random bytes, base64url or hex), the same on every instance');
+  }
+  if (config.notify.smtpUrl !== null && config.notify.from === null && (env.HAVEN_NOTIFY_FROM ?? '').trim() === '') {
+    problems.push('HAVEN_NOTIFY_FROM: required when HAVEN_SMTP_URL is set (the From address of notifications)');
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -195,6 +220,43 @@ class Reader {
     // The URL may carry a password: never repeat it.
     if (!ok) this.problems.push(`${name}: must be a postgres:// or postgresql:// URL with a host (value hidden)`);
     return ok ? value : null;
+  }
+
+  /** smtp:// or smtps:// with a host; the URL may carry a password, so it is never echoed. */
+  smtpUrl(name: string): string | null {
+    const value = this.raw(name);
+    if (value === undefined) return null;
+    let ok: boolean;
+    try {
+      const url = new URL(value);
+      ok = (url.protocol === 'smtp:' || url.protocol === 'smtps:') && url.hostname !== '';
+    } catch {
+      ok = false;
+    }
+    if (!ok) this.problems.push(`${name}: must be an smtp:// or smtps:// URL with a host (value hidden)`);
+    return ok ? value : null;
+  }
+
+  /** One plain address (no display name: the From line must be the same fixed text every time). */
+  emailAddress(name: string): string | null {
+    const value = this.raw(name);
+    if (value === undefined) return null;
+    if (value.length <= 254 && /^[^\s@<>,;"]+@[^\s@<>,;"]+\.[^\s@<>,;"]+$/.test(value)) return value;
+    this.problems.push(`${name}: must be one e-mail address such as haven@example.org (got "${value.slice(0, 80)}")`);
+    return null;
+  }
+
+  httpUrl(name: string): string | null {
+    const value = this.raw(name);
+    if (value === undefined) return null;
+    try {
+      const url = new URL(value);
+      if ((url.protocol === 'https:' || url.protocol === 'http:') && url.hostname !== '' && url.username === '' && url.password === '') return url.toString();
+    } catch {
+      // reported below
+    }
+    this.problems.push(`${name}: must be an http:// or https:// URL without a user name (got "${value.slice(0, 80)}")`);
+    return null;
   }
 
   webUrl(name: string, fallback: string): string {

@@ -20,6 +20,7 @@ import { FirstRun } from './admin/setup-first-run.ts';
 import { SetupToken } from './admin/setup-token.ts';
 import { printLine } from './logger.ts';
 import { startRetentionJob } from './admin/retention.service.ts';
+import { startNotifications } from './notifications/notifier.start.ts';
 import { currentKeySerialFloors } from './admin/admin.service.ts';
 import { DIST_DIR } from './dist-location.ts';
 import { Sites } from './web/static-site.ts';
@@ -96,6 +97,7 @@ export async function startServer(config: Config, logger: Logger, options: Start
   let stopRetention = () => {};
   let setupToken: string | null = null;
   let apps: { triage: Hono; requester: Hono } | null = null;
+  let stopNotifier = async () => {};
   try {
     const applied = await migrateToLatest(database.db);
     if (applied.length > 0) logger.info('migrated', { count: applied.length });
@@ -172,6 +174,7 @@ export async function startServer(config: Config, logger: Logger, options: Start
     // loudly; readiness answers 503 until it is fixed and Haven restarted.
     if (rootKeyIsWrong(rootKey)) logger.error(`root_key_${rootKey}`, { problem: describeRootKeyStatus(rootKey) });
     stopRetention = startRetentionJob(database.db, deps.crypto, { serverSecret: deps.serverSecret, config, logger });
+    stopNotifier = startNotifications(deps);
   } catch (err) {
     await Promise.all(servers.map((s) => closeServer(s, 0)));
     await database.close();
@@ -199,6 +202,8 @@ export async function startServer(config: Config, logger: Logger, options: Start
       stopping ??= (async () => {
         stopRetention();
         await Promise.all(servers.map((s) => closeServer(s, config.shutdownGraceSeconds * 1000)));
+        // After the sites close (no new signals), before the database does (a batch in flight finishes).
+        await stopNotifier();
         await database.close();
       })();
       return stopping;

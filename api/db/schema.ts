@@ -186,3 +186,16 @@ export interface SiteManifestSignaturesTable {
 export interface Database {
   site_manifest_signatures: SiteManifestSignaturesTable;
 }
+
+// ---- content-free notifications (migration 0016)
+
+export interface NotificationSubscriptionsTable {
+  account_id: Uint8Array;
+  /** The address, sealed under a key derived from HAVEN_SERVER_SECRET (api/notifications/address-box.ts). */
+  address_sealed: Uint8Array;
+  pending: ColumnType<boolean, boolean | undefined, boolean>;
+}
+
+export interface Database {
+  notification_subscriptions: NotificationSubscriptionsTable;
+}

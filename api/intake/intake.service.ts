@@ -26,6 +26,7 @@ import * as repo from './intake.repository.ts';
 import { ProofError, type CheckedProof, type PowService, type Proof } from './pow.service.ts';
 import { EffortQueue } from './effort-queue.ts';
 import { GroupCommit, type Outcome } from './group-commit.ts';
+import { noteNewActivity } from '../notifications/activity.ts';
 
 export type { Proof };
 
@@ -172,9 +173,11 @@ export class IntakeService {
     if (!sameBytes(this.crypto, header.threadId, header.messageId)) {
       throw new ValidationError("A request's thread id must equal its message id.", 'malformed');
     }
-    return this.#withProof(checked, () =>
+    const id = await this.#withProof(checked, () =>
       this.#submissions.submit({ header, envelope, lookupHash, challengeId: checked.challengeId, expiresHour: expiryHour(checked.expiresAt) }),
     );
+    noteNewActivity(this.db, header.teamId);
+    return id;
   }
 
   /**
@@ -269,6 +272,7 @@ export class IntakeService {
         throw err;
       }
     });
+    noteNewActivity(this.db, header.teamId);
     return header.messageId;
   }
 }
@@ -343,6 +347,7 @@ export class PlainIntakeService {
           id, teamId: team.id, epoch: key.epoch, lookupHash: lookupTokenHash(this.crypto, keys.lookupToken), blob: envelope, hour: coarseHour(), position: header.position,
         }),
       );
+      noteNewActivity(this.db, team.id);
       return passphrase;
     } finally {
       // Nothing of the requester's keys outlives this call.

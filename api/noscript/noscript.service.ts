@@ -22,6 +22,7 @@ import { coarseHour } from '../time.ts';
 import * as repo from '../intake/intake.repository.ts';
 import type { IntakeService, PlainIntakeService, PlainThreadEntry } from '../intake/intake.service.ts';
 import type { MinuteBudget } from './budgets.ts';
+import { noteNewActivity } from '../notifications/activity.ts';
 
 export type FollowUpOutcome =
   | { status: 'added'; entries: PlainThreadEntry[] }
@@ -97,6 +98,7 @@ export class NoscriptFollowUpService {
         );
         if (appended) {
           admitted = false; // written: the slot stays taken
+          noteNewActivity(this.db, teamId);
           const after = await this.intake.lookup(keys.lookupToken);
           return { status: 'added', entries: toPlainEntries(this.read(keys, org.id, after.messages.map((m) => m.blob))) };
         }

@@ -25,6 +25,7 @@ import { readInvitation, submitEnrol, updateStrength } from './views/enrol.ts';
 import { readSetupToken, showSetup } from './views/setup.ts';
 import { loadRows, renderRows, rowButtons, select } from './views/list.ts';
 import { submitLogin } from './views/login.ts';
+import { initNotifications } from './views/notifications.ts';
 import { backToList, patch, post, renderDetail } from './views/thread.ts';
 
 // ---------------------------------------------------------------- language
@@ -216,6 +217,7 @@ async function start(): Promise<void> {
     keysChanged: refreshTeams,
   });
   $('help-button').addEventListener('click', () => $<HTMLDialogElement>('help').showModal());
+  initNotifications();
   $('filter-status').addEventListener('change', (e) => {
     state.filters.status = (e.target as HTMLSelectElement).value;
     void loadRows(true);

@@ -10,6 +10,7 @@ import type { Primitives } from '../../crypto/primitives.ts';
 import { loadSodiumPrimitives } from '../../crypto/sodium.ts';
 import type { RequestBody } from '../../crypto/v1/request-body.ts';
 import { wipeAdmin } from './admin/screen.ts';
+import { wipeNotifications } from './views/notifications.ts';
 import { type Lang, pickLanguage, type Strings, STRINGS } from './i18n.ts';
 import { type RequestRowJson, type ThreadItem, type Vault, wipeVault } from './keys.ts';
 
@@ -104,6 +105,7 @@ export function show(next: Screen, focus = true): void {
   $('logout').hidden = !signedIn;
   $('who').hidden = !signedIn;
   $('help-button').hidden = !signedIn;
+  $('notify-button').hidden = !signedIn;
   if (focus) $(`${next}-title`).focus();
 }
 
@@ -166,6 +168,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
 export function wipe(): void {
   state.generation++;
   wipeAdmin();
+  wipeNotifications();
   if (state.vault) wipeVault(state.vault);
   state.myCertificate = null;
   for (const row of state.rows) wipeBody(row.body);

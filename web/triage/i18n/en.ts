@@ -319,6 +319,20 @@ export const en = {
   a_team_rotate: 'team key rotated',
   a_team_epoch_retire: 'old key retired',
   a_retention_set: 'retention set',
+  // notifications (views/notifications.ts)
+  notifyNav: 'Notifications',
+  notifyTitle: 'E-mail notifications',
+  notifyIntro: 'If you give an address, you get one short e-mail when something new is waiting for one of your teams: always the same words, with no team, no request and no count. At most one e-mail per batch, however much arrives.',
+  notifyReveals: 'Think before you opt in: the e-mail shows your mail provider, and anyone who reads your mailbox, that you work for this hotline and roughly when something arrived.',
+  notifyAddress: 'Your e-mail address',
+  notifySave: 'Save address',
+  notifyClear: 'Stop notifications',
+  notifyNone: 'No notifications: nothing is sent to you.',
+  notifyOn: 'Notifications go to {address}.',
+  notifyCleared: 'Stopped. Your address was deleted.',
+  notifyUnavailable: 'This hotline does not send e-mail notifications (no mail server is set up). Ask your admin.',
+  notifyBadAddress: 'Enter one plain e-mail address, such as name@example.org.',
+  notifyFailed: 'That did not work. Try again.',
 };
 
 export type Strings = typeof en;
