@@ -38,6 +38,7 @@ export const SERVER_ENTRIES: Record<string, string> = {
   'audit-verify': 'api/admin/audit-verify.cli.ts',
   retention: 'api/admin/retention.cli.ts',
   'verify-site': 'api/verify-site/verify-site.cli.ts',
+  // Not a command: the triage site's worker thread, which api/server.ts starts next to main.js.
 };
 
 export interface BuildManifestFile {

@@ -121,6 +121,76 @@ export async function insertRequests(trx: Transaction<Database>, requests: reado
     .execute();
 }
 
+/** One submission for `writeRequestBatch`: its envelope's header fields, the blob and the proof to spend. */
+export interface BatchedRequest {
+  orgId: Uint8Array;
+  teamId: Uint8Array;
+  epoch: number;
+  id: Uint8Array;
+  position: number;
+  lookupHash: Uint8Array;
+  blob: Uint8Array;
+  challengeId: Uint8Array;
+  expiresHour: Date;
+}
+
+/** What became of one `BatchedRequest`, in the order given. */
+export interface BatchedOutcome {
+  /** False when the envelope names another organisation; null when no organisation exists. */
+  orgOk: boolean | null;
+  /** The team's current epoch; null for an unknown team. */
+  currentEpoch: number | null;
+  /** True when the request was stored (its proof spent now); false when the checks failed or the proof was already spent. */
+  stored: boolean;
+}
+
+/**
+ * Writes a batch of new requests in ONE statement, so one round trip and one commit (the
+ * statement is its own transaction): the organisation and current-epoch checks, the spending
+ * of each proof (`on conflict do nothing`: an id already there is a replay), and the request
+ * and message rows of exactly the items that passed both. Data-modifying CTEs all run, once,
+ * against one snapshot; foreign keys are checked at the statement's end.
+ *
+ * Challenge ids must be distinct within a batch (the caller fails repeats as replays).
+ * @throws the database's unique violation (23505) when any id or lookup hash is taken; then
+ * nothing of the batch is written.
+ */
+export async function writeRequestBatch(db: Kysely<Database>, items: readonly BatchedRequest[], hour: Date): Promise<BatchedOutcome[]> {
+  if (items.length === 0) return [];
+  // Casts on every row: a VALUES list takes its column types from the first row only when the
+  // parameters are typed, and PGlite infers nothing from an untyped parameter.
+  const rows = items.map(
+    (r, n) =>
+      sql`(${n}::int, ${r.orgId}::bytea, ${r.teamId}::bytea, ${r.epoch}::int, ${r.id}::bytea, ${r.position}::int, ${r.lookupHash}::bytea, ${r.blob}::bytea, ${r.challengeId}::bytea, ${r.expiresHour}::timestamptz)`,
+  );
+  const { rows: result } = await sql<{ n: number; org_ok: boolean | null; current_epoch: number | null; stored: boolean }>`
+    with input (n, org_id, team_id, epoch, id, position, lookup_hash, blob, challenge_id, expires_hour) as (values ${sql.join(rows)}),
+    checked as (
+      select i.*, (select o.id from organisations o order by o.created_hour limit 1) = i.org_id as org_ok, e.epoch as current_epoch
+      from input i left join team_epochs e on e.team_id = i.team_id and e.state = 'current'
+    ),
+    spent as (
+      insert into pow_spent (challenge_id, expires_hour)
+      select challenge_id, expires_hour from checked where org_ok and current_epoch = epoch
+      on conflict (challenge_id) do nothing
+      returning challenge_id
+    ),
+    passed as (select c.* from checked c join spent s on s.challenge_id = c.challenge_id),
+    inserted_requests as (
+      insert into requests (id, team_id, epoch, lookup_hash, created_hour, updated_hour)
+      select id, team_id, epoch, lookup_hash, ${hour}::timestamptz, ${hour}::timestamptz from passed
+    ),
+    inserted_messages as (
+      insert into messages (id, request_id, position, kind, epoch, author_id, blob, created_hour)
+      select id, id, position, 'request', epoch, null, blob, ${hour}::timestamptz from passed
+    )
+    select c.n, c.org_ok, c.current_epoch, exists (select 1 from spent s where s.challenge_id = c.challenge_id) as stored
+    from checked c`.execute(db);
+  const outcomes: BatchedOutcome[] = items.map(() => ({ orgOk: null, currentEpoch: null, stored: false }));
+  for (const r of result) outcomes[r.n] = { orgOk: r.org_ok, currentEpoch: r.current_epoch, stored: r.stored };
+  return outcomes;
+}
+
 /** A map key for bytes (ids, hashes): equal bytes give equal keys. Not for secrets. */
 export function bytesKey(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex');

@@ -181,52 +181,52 @@ export class IntakeService {
   }
 
   /**
-   * Writes a batch of submissions in one transaction of five round trips whatever its size:
-   * begin, the organisation and epoch checks, one multi-row insert into pow_spent, one
-   * statement inserting the requests and their messages, commit. A replayed proof
-   * or a failed check fails only its own item. If the shared insert fails (a taken id or
-   * lookup hash: a bug or an attack, never normal traffic), nothing of the batch is kept and
-   * each item is retried in a transaction of its own, so the others still go in.
+   * Writes a batch of submissions in one statement, so one round trip and one commit whatever
+   * its size (repo.writeRequestBatch: organisation and epoch checks, spending the proofs, the
+   * rows). A replayed proof or a failed check fails only its own item, and spends nothing for
+   * a failed check. If the statement fails (a taken id or lookup hash: a bug or an attack,
+   * never normal traffic), nothing of the batch is kept and each item is retried on its own,
+   * so the others still go in.
    */
   async #writeBatch(batch: readonly Submission[]): Promise<Outcome<Uint8Array>[]> {
+    // Two items of one batch with one challenge: the first spends it, the rest replay it.
+    const claimed = new Set<string>();
+    const writing: number[] = [];
+    batch.forEach((s, i) => {
+      const key = repo.bytesKey(s.challengeId);
+      if (!claimed.has(key)) writing.push(i);
+      claimed.add(key);
+    });
+    let written: repo.BatchedOutcome[];
     try {
-      return await this.db.transaction().execute(async (trx) => {
-        const outcomes: (Outcome<Uint8Array> | null)[] = batch.map(() => null);
-        const fail = (i: number, error: unknown) => (outcomes[i] = { ok: false, error });
-        const targets = await repo.findIntakeTargets(trx, batch.map((s) => s.header.teamId));
-        const orgId = targets.organisationId;
-        if (!orgId) return batch.map(() => ({ ok: false, error: new UnavailableError('This hotline is not set up yet.', 60) }));
-        const claimed = new Set<string>();
-        batch.forEach((s, i) => {
-          const challengeKey = repo.bytesKey(s.challengeId);
-          const current = targets.currentEpochs.get(repo.bytesKey(s.header.teamId));
-          if (!sameBytes(this.crypto, s.header.orgId, orgId)) fail(i, new ValidationError('The envelope is addressed to another organisation.'));
-          else if (current === undefined) fail(i, new ValidationError('The envelope is addressed to an unknown team.'));
-          else if (s.header.epoch !== current) fail(i, new StaleEpochError());
-          // Two items of one batch with one challenge: the first spends it, the rest replay it.
-          else if (claimed.has(challengeKey)) fail(i, replayed());
-          else claimed.add(challengeKey);
-        });
-
-        const spending = batch.filter((_, i) => outcomes[i] === null);
-        const spent = await repo.spendChallenges(trx, spending.map((s) => ({ challengeId: s.challengeId, expiresHour: s.expiresHour })));
-        batch.forEach((s, i) => {
-          if (outcomes[i] === null && !spent.has(repo.bytesKey(s.challengeId))) fail(i, replayed());
-        });
-
-        const hour = coarseHour();
-        const inserting = batch.flatMap((s, i) => (outcomes[i] === null ? [{ i, s }] : []));
-        await repo.insertRequests(
-          trx,
-          inserting.map(({ s }) => ({ id: s.header.threadId, teamId: s.header.teamId, epoch: s.header.epoch, lookupHash: s.lookupHash, blob: s.envelope, hour, position: s.header.position })),
-        );
-        for (const { i, s } of inserting) outcomes[i] = { ok: true, value: s.header.threadId };
-        return outcomes as Outcome<Uint8Array>[];
-      });
+      written = await repo.writeRequestBatch(
+        this.db,
+        writing.map((i) => {
+          const s = batch[i]!;
+          return {
+            orgId: s.header.orgId, teamId: s.header.teamId, epoch: s.header.epoch, id: s.header.threadId, position: s.header.position,
+            lookupHash: s.lookupHash, blob: s.envelope, challengeId: s.challengeId, expiresHour: s.expiresHour,
+          };
+        }),
+        coarseHour(),
+      );
     } catch (err) {
       if (batch.length > 1) return Promise.all(batch.map(async (s) => (await this.#writeBatch([s]))[0]!));
       return [{ ok: false, error: isUniqueViolation(err) ? new ConflictError('A request with this id or passphrase already exists; generate new ones.') : err }];
     }
+    // Errors are made only for the items that failed: an Error's stack costs a few microseconds each.
+    const outcomes: (Outcome<Uint8Array> | null)[] = batch.map(() => null);
+    writing.forEach((i, k) => {
+      const s = batch[i]!;
+      const w = written[k]!;
+      if (w.orgOk === null) outcomes[i] = { ok: false, error: new UnavailableError('This hotline is not set up yet.', 60) };
+      else if (!w.orgOk) outcomes[i] = { ok: false, error: new ValidationError('The envelope is addressed to another organisation.') };
+      else if (w.currentEpoch === null) outcomes[i] = { ok: false, error: new ValidationError('The envelope is addressed to an unknown team.') };
+      else if (s.header.epoch !== w.currentEpoch) outcomes[i] = { ok: false, error: new StaleEpochError() };
+      else if (w.stored) outcomes[i] = { ok: true, value: s.header.threadId };
+    });
+    // Not stored, yet every check passed, or a repeat within the batch: the proof was spent already.
+    return outcomes.map((o) => o ?? { ok: false, error: replayed() });
   }
 
   /**
