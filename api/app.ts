@@ -29,6 +29,8 @@ import { AccountService } from './accounts/account.service.ts';
 import { TriageService } from './accounts/triage.service.ts';
 import { adminRoutes } from './admin/admin.routes.ts';
 import { AdminService } from './admin/admin.service.ts';
+import { FirstRun } from './admin/setup-first-run.ts';
+import { setupRoutes } from './admin/setup.routes.ts';
 import { notificationRoutes } from './notifications/notification.routes.ts';
 import { NotificationService } from './notifications/notification.service.ts';
 import { rootRotationRoutes } from './admin/root-rotation.routes.ts';
@@ -45,6 +47,8 @@ export interface AppDeps {
   rootPublicKey: Uint8Array | null;
   /** Both front ends, loaded from dist/ and rendered; absent in API-only tests. */
   sites?: Sites;
+  /** First-run setup (POST /api/v1/setup, triage site); without it the route offers no link (403/409). */
+  firstRun?: FirstRun;
   /** Makes a rotated root the configured one (key file, pages, services); absent: this server refuses root rotation. */
   onRootReplaced?: RootReplaced;
 }
@@ -103,6 +107,8 @@ export function createRequesterApp(deps: AppDeps): Hono {
 export function createTriageApp(deps: AppDeps): Hono {
   const app = baseApp('triage', deps);
   const accounts = new AccountService(deps.db, deps.crypto, deps.config, deps.serverSecret);
+  const firstRun = deps.firstRun ?? new FirstRun(deps.db, deps.crypto, null, async () => ({ rootKeyFile: null }));
+  app.route('/api/v1', setupRoutes(firstRun, deps.config.behindTls));
   app.route('/api/v1', accountRoutes(accounts, new TriageService(deps.db, deps.crypto, deps.rootPublicKey), deps.config));
   app.route('/api/v1', notificationRoutes(accounts, new NotificationService(deps.db, deps.crypto, deps.serverSecret, deps.config.notify.smtpUrl !== null), deps.config));
   const admin = new AdminService(deps.db, deps.crypto, deps.rootPublicKey, deps.config, deps.logger);

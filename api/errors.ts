@@ -20,6 +20,8 @@ export const ERROR_CODES = [
   'not_found',
   'method_not_allowed',
   'conflict',
+  // first-run setup (POST /api/v1/setup) after an organisation exists: the link is dead for good
+  'already_set_up',
   // a thread message signed for a position another message took first: re-fetch, re-sign, resend
   'position_taken',
   'payload_too_large',
@@ -83,6 +85,12 @@ export class NotFoundError extends AppError {
 export class ConflictError extends AppError {
   constructor(message: string) {
     super('conflict', message, 409);
+  }
+}
+/** First-run setup once any organisation exists: nothing is written, and no link will work again. */
+export class AlreadySetUpError extends AppError {
+  constructor(message = 'This hotline is already set up; the setup link works only once, before any organisation exists.') {
+    super('already_set_up', message, 409);
   }
 }
 /**

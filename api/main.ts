@@ -52,6 +52,14 @@ async function main(): Promise<number> {
     printError('haven: /api/v1/health/ready answers 503. Set HAVEN_ROOT_PUBLIC_KEY (or the file named by');
     printError('haven: HAVEN_ROOT_PUBLIC_KEY_FILE) to the key you published at setup, then restart.');
     printError(rule);
+  } else if (running.setupUrl !== null) {
+    // The link carries the one-time token: printed here, on the operator's console, and
+    // nowhere else (never through the logger, which may be shipped elsewhere).
+    printLine('No organisation is set up yet. Open this one-time link in a browser to create it');
+    printLine('(the first admin account, the organisation root key and the first teams, all made in the browser):');
+    printLine(`  Setup link:       ${running.setupUrl}`);
+    printLine('  Anyone with this link can set up this hotline until you do: do not share it.');
+    printLine('  Just trying Haven? Stop this and run `npm run demo` instead.');
   } else if (!running.setUp) {
     printLine('No organisation is set up yet, so the request form cannot accept requests.');
     printLine('  Try it with a demo:  npm run seed   (local use only), then restart.');

@@ -5,9 +5,9 @@
  * in-flight requests finish (up to the grace period), then close the database.
  */
 import type { Server, ServerOptions } from 'node:http';
+import type { Hono } from 'hono';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
-import type { Hono } from 'hono';
 import { createRequesterApp, createTriageApp, type AppDeps } from './app.ts';
 import type { Config } from './config.ts';
 import { openDatabase, type OpenDatabase } from './db/connect.ts';
@@ -16,6 +16,8 @@ import type { Logger } from './logger.ts';
 import { findOrganisation } from './intake/intake.repository.ts';
 import { loadSodiumPrimitives } from '../crypto/sodium.ts';
 import { resolveRootPublicKey, resolveServerSecret, writeRootPublicKeyFile } from './deployment-keys.ts';
+import { FirstRun } from './admin/setup-first-run.ts';
+import { SetupToken } from './admin/setup-token.ts';
 import { printLine } from './logger.ts';
 import { startRetentionJob } from './admin/retention.service.ts';
 import { startNotifications } from './notifications/notifier.start.ts';
@@ -35,14 +37,20 @@ export interface RunningServer {
   triageUrl: string;
   /** False until an organisation exists and its root public key is configured. */
   setUp: boolean;
+  /**
+   * On an empty database with no configured root key: the one-time first-run link
+   * (`<triage URL>#setup=<token>`), for the console only (never log it). Null otherwise.
+   */
+  setupUrl: string | null;
   /** Whether the configured root public key matches the organisation, as checked at start. */
   rootKey: RootKeyStatus;
   database: OpenDatabase;
   /** The served front ends (tests may inspect them). */
   sites: Sites;
   /**
-   * Re-renders both pages with a root key that became available after start (first-run
-   * setup). The API services keep the key they started with until a restart.
+   * Re-renders both pages with another root key (tests). Only the pages: the API services
+   * keep the key they started with. First-run setup does more (api/admin/setup-first-run.ts):
+   * it also rebuilds both apps with the new key.
    */
   renderPages(rootPublicKey: Uint8Array): Promise<void>;
   stop(): Promise<void>;
@@ -87,6 +95,8 @@ export async function startServer(config: Config, logger: Logger, options: Start
   let setUp = false;
   let rootKey: RootKeyStatus = 'no_organisation';
   let stopRetention = () => {};
+  let setupToken: string | null = null;
+  let apps: { triage: Hono; requester: Hono } | null = null;
   let stopNotifier = async () => {};
   try {
     const applied = await migrateToLatest(database.db);
@@ -102,6 +112,29 @@ export async function startServer(config: Config, logger: Logger, options: Start
       rootPublicKey,
       sites,
     };
+    // First run: no organisation and no configured root key. The link's token exists only in
+    // this process (its hash) and on its console; see api/admin/setup-token.ts.
+    const offerSetup = rootPublicKey === null && (await findOrganisation(database.db)) === null;
+    const created = offerSetup ? SetupToken.create() : null;
+    setupToken = created?.text ?? null;
+    deps.firstRun = new FirstRun(database.db, deps.crypto, created?.token ?? null, async (result) => {
+      let rootKeyFile: string | null = null;
+      try {
+        rootKeyFile = writeRootPublicKeyFile(config, result.rootPublicKey);
+      } catch {
+        printLine(`haven: could not write ${config.rootPublicKeyFile}; set HAVEN_ROOT_PUBLIC_KEY=${Buffer.from(result.rootPublicKey).toString('hex')} before the next start.`);
+      }
+      // From now on every service, health check and page uses the new root: the apps are
+      // built again with it (the old ones finish their requests), the pages re-rendered.
+      deps.rootPublicKey = result.rootPublicKey;
+      sites.render({ rootPublicKey: result.rootPublicKey, keySerialFloors: await currentKeySerialFloors(database.db) });
+      apps = { triage: createTriageApp(deps), requester: createRequesterApp(deps) };
+      setUp = true;
+      rootKey = 'ok';
+      printLine(`Haven is set up. Root key fingerprint: ${result.rootFingerprint}`);
+      if (rootKeyFile) printLine(`  Root public key written to ${rootKeyFile}`);
+      return { rootKeyFile };
+    });
     // A root rotation (api/admin/root-rotation.service.ts) makes the new root this instance's
     // configured one at once: written where the configuration reads it, pages rendered with it,
     // and every service built again with it (requests in flight finish on the old ones).
@@ -122,17 +155,17 @@ export async function startServer(config: Config, logger: Logger, options: Start
       rootKey = await checkRootKey(database.db, deps.crypto, newRoot);
       return { rootKeyFile };
     };
-    let apps: { triage: Hono; requester: Hono } = { triage: createTriageApp(deps), requester: createRequesterApp(deps) };
+    apps = { triage: createTriageApp(deps), requester: createRequesterApp(deps) };
     const budgets = connectionBudgets(config.connections);
     if (budgets.loweredFrom !== null) {
       logger.warn('requester_connections_lowered', { from: budgets.loweredFrom, to: budgets.requester, openFileLimit: budgets.openFileLimit });
     }
     const options = serverOptions(config.connections);
     // Triage first: its budget is the one that must always be there.
-    const triage = await listen((req, env) => apps.triage.fetch(req, env), config.host, config.triagePort, options);
+    const triage = await listen((req, env) => apps!.triage.fetch(req, env), config.host, config.triagePort, options);
     servers.push(triage);
     applyConnectionLimits(triage as Server, 'triage', config.connections, budgets.triage, logger);
-    const requester = await listen((req, env) => apps.requester.fetch(req, env), config.host, config.requesterPort, options);
+    const requester = await listen((req, env) => apps!.requester.fetch(req, env), config.host, config.requesterPort, options);
     servers.push(requester);
     applyConnectionLimits(requester as Server, 'requester', config.connections, budgets.requester, logger);
     setUp = deps.rootPublicKey !== null && (await findOrganisation(database.db)) !== null;
@@ -149,13 +182,17 @@ export async function startServer(config: Config, logger: Logger, options: Start
   }
 
   let stopping: Promise<void> | null = null;
+  const triageUrl = urlOf(servers[0]!, config.host);
   return {
-    setUp,
+    get setUp() {
+      return setUp;
+    },
     get rootKey() {
       return rootKey;
     },
+    setupUrl: setupToken === null ? null : `${triageUrl}#setup=${setupToken}`,
     requesterUrl: urlOf(servers[1]!, config.host),
-    triageUrl: urlOf(servers[0]!, config.host),
+    triageUrl,
     database,
     sites,
     async renderPages(key) {

@@ -34,8 +34,9 @@ describe('npm start on the embedded database', () => {
     const first = await startHaven({ HAVEN_DATA_DIR: dataDir });
     running.push(first);
     expect(first.requesterUrl).not.toBe(first.triageUrl);
-    // A newcomer is told how to get an organisation, not left with a form that cannot send.
-    expect(first.stdout()).toContain('npm run seed');
+    // A newcomer is given the one-time setup link (and the demo), not left with a form that cannot send.
+    await expect.poll(() => first.stdout()).toMatch(/Setup link:\s+http:\/\/\S+#setup=[A-Za-z0-9_-]{43}\n/);
+    expect(first.stdout()).toContain('npm run demo');
     for (const url of [first.requesterUrl, first.triageUrl]) {
       const res = await fetch(new URL('/api/v1/health', url));
       expect(res.status).toBe(200);

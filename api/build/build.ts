@@ -33,6 +33,7 @@ export const SERVER_ENTRIES: Record<string, string> = {
   main: 'api/main.ts',
   migrate: 'api/db/migrate.cli.ts',
   seed: 'seeds/seed.ts',
+  demo: 'seeds/demo-run.ts',
   setup: 'api/admin/setup.cli.ts',
   'audit-verify': 'api/admin/audit-verify.cli.ts',
   retention: 'api/admin/retention.cli.ts',

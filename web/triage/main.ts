@@ -22,6 +22,7 @@ import { keyFloors } from './key-floor.ts';
 import { showKeyRefusals } from './views/key-refusals.ts';
 import { $, alertError, announce, api, fillSelect, fillTeamFilter, hourText, logout, primitives, PRIORITIES, show, state, STATUSES, wipe } from './shell.ts';
 import { readInvitation, submitEnrol, updateStrength } from './views/enrol.ts';
+import { readSetupToken, showSetup } from './views/setup.ts';
 import { loadRows, renderRows, rowButtons, select } from './views/list.ts';
 import { submitLogin } from './views/login.ts';
 import { initNotifications } from './views/notifications.ts';
@@ -254,8 +255,11 @@ async function start(): Promise<void> {
   setInterval(checkIdle, 15_000);
   document.addEventListener('visibilitychange', checkIdle);
 
-  const code = readInvitation();
-  if (code !== null) {
+  const setupToken = readSetupToken();
+  const code = setupToken === null ? readInvitation() : null;
+  if (setupToken !== null) {
+    showSetup(setupToken);
+  } else if (code !== null) {
     state.inviteCode = code || null;
     show('enrol');
     if (!state.inviteCode) {
