@@ -12,7 +12,7 @@ import { startLiveServer, type LiveServer } from './helpers/live-server.ts';
 const ROOT = path.resolve(import.meta.dirname, '..');
 
 function verifySite(args: string[]): Promise<{ code: number | null; out: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'tools', 'verify-site.cli.ts'), ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'api', 'verify-site', 'verify-site.cli.ts'), ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' },
     stdio: ['ignore', 'pipe', 'pipe'],
