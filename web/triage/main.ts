@@ -24,6 +24,7 @@ import { $, alertError, announce, api, fillSelect, fillTeamFilter, hourText, log
 import { readInvitation, submitEnrol, updateStrength } from './views/enrol.ts';
 import { loadRows, renderRows, rowButtons, select } from './views/list.ts';
 import { submitLogin } from './views/login.ts';
+import { initSecondFactor } from './views/second-factor.ts';
 import { backToList, patch, post, renderDetail } from './views/thread.ts';
 
 // ---------------------------------------------------------------- language
@@ -201,6 +202,7 @@ async function start(): Promise<void> {
   for (const id of ['enrol-passphrase', 'enrol-confirm', 'enrol-username']) $(id).addEventListener('input', updateStrength);
   $('to-login').addEventListener('click', () => show('login'));
   $('login-form').addEventListener('submit', (e) => void submitLogin(e));
+  initSecondFactor();
   $('logout').addEventListener('click', () => void logout());
   $('admin-nav').addEventListener('click', () => void toggleAdmin());
   initAdmin({
