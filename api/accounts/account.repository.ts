@@ -2,7 +2,7 @@
  * Database access for the triage side: accounts, invitations, sessions, team membership,
  * grants, and the responder's view of requests and threads.
  */
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type {
   AccountRole, AccountStatus, Database, EpochState, MessageKindName, RequestPriority, RequestStatus, SecondFactorPolicy, SessionStage,
 } from '../db/schema.ts';
@@ -23,23 +23,38 @@ export interface AccountLogin extends Account {
   hasTotp: boolean;
 }
 
+/** Stand-in column values for a name without an account: the same sizes as a real row's. */
+export interface DecoyRow {
+  id: Uint8Array;
+  salt: Uint8Array;
+  verifierHash: Uint8Array;
+  keyBundle: Uint8Array;
+  certificate: Uint8Array;
+}
+
 /**
- * The one query of a login attempt, the same for a name that has no account (the answer is
- * then empty): no second query, no write, so the two cases cost the same.
+ * The one query of a login attempt, shaped so a name without an account costs what a real one
+ * costs: always exactly one row of the same columns and sizes (the decoy's values fill in
+ * where no account matched), no second query, no write. Only `found` tells them apart, and
+ * the caller does the same work either way.
  */
-export async function findAccountForLogin(db: Kysely<Database>, username: string): Promise<AccountLogin | null> {
-  const r = await db
-    .selectFrom('accounts')
-    .select(['id', 'username', 'role', 'status', 'certificate', 'salt', 'verifier_hash', 'key_bundle'])
-    .select((eb) => eb('totp_secret', 'is not', null).as('has_totp'))
-    .where('username', '=', username)
-    .executeTakeFirst();
-  return r
-    ? {
-        id: r.id, username: r.username, role: r.role, status: r.status, certificate: r.certificate,
-        salt: r.salt, verifierHash: r.verifier_hash, keyBundle: r.key_bundle, hasTotp: r.has_totp === true,
-      }
-    : null;
+export async function findAccountForLogin(db: Kysely<Database>, username: string, decoy: DecoyRow): Promise<AccountLogin & { found: boolean }> {
+  const r = await sql<{
+    id: Uint8Array; username: string; role: AccountRole; status: AccountStatus; certificate: Uint8Array | null; salt: Uint8Array;
+    verifier_hash: Uint8Array; key_bundle: Uint8Array; has_totp: boolean; found: boolean;
+  }>`
+    select coalesce(a.id, d.id) as id, coalesce(a.username, ${username}) as username, coalesce(a.role, 'responder') as role,
+           coalesce(a.status, 'removed') as status, case when a.id is null then d.certificate else a.certificate end as certificate,
+           coalesce(a.salt, d.salt) as salt, coalesce(a.verifier_hash, d.verifier_hash) as verifier_hash,
+           coalesce(a.key_bundle, d.key_bundle) as key_bundle, coalesce(a.totp_secret is not null, false) as has_totp, a.id is not null as found
+      from (select ${decoy.id}::bytea as id, ${decoy.salt}::bytea as salt, ${decoy.verifierHash}::bytea as verifier_hash,
+                   ${decoy.keyBundle}::bytea as key_bundle, ${decoy.certificate}::bytea as certificate) d
+      left join accounts a on a.username = ${username}`.execute(db);
+  const row = r.rows[0]!;
+  return {
+    id: row.id, username: row.username, role: row.role, status: row.status, certificate: row.certificate,
+    salt: row.salt, verifierHash: row.verifier_hash, keyBundle: row.key_bundle, hasTotp: row.has_totp === true, found: row.found === true,
+  };
 }
 
 export interface NewAccount {

@@ -19,10 +19,11 @@
  */
 import type { Kysely } from 'kysely';
 import {
-  checkArgon2Params, fakeSalt, loginVerifierHash, parseAccountBundleHeader, RESPONDER_DEFAULT_PARAMS, RESPONDER_MIN_PARAMS,
+  checkArgon2Params, fakeSalt, loginVerifierHash, parseAccountBundleHeader, RESPONDER_DEFAULT_PARAMS, RESPONDER_MIN_PARAMS, wrapAccountKeys,
   type Argon2Params,
 } from '../../crypto/v1/account.ts';
 import { WeakInputError } from '../../crypto/errors.ts';
+import { RESPONDER_CERT_BYTES } from '../../crypto/v1/certs.ts';
 import type { Primitives } from '../../crypto/primitives.ts';
 import { utf8Encode } from '../../crypto/encoding.ts';
 import { INVITE_CODE_BYTES, invitationIdFromCode } from '../../crypto/v2/invitation.ts';
@@ -121,8 +122,8 @@ export class AccountService {
   private readonly serverKey: Uint8Array;
   readonly throttle: LoginThrottle;
   readonly totp: TotpService;
-  /** Compared against when the user name is unknown, so both paths do the same work. */
-  private readonly dummyHash: Uint8Array;
+  /** Fills the login query's row when the user name is unknown, so both paths do the same work. */
+  private readonly decoy: repo.DecoyRow;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -132,7 +133,13 @@ export class AccountService {
   ) {
     // fakeSalt wants exactly 32 bytes; the configured secret may be longer.
     this.serverKey = serverSecret.length === 32 ? serverSecret : crypto.blake2b(32, serverSecret, { personal: SERVER_KEY_PERSONAL });
-    this.dummyHash = crypto.randomBytes(32);
+    // A well-formed bundle at the default parameters, so parsing it costs what parsing a real one does.
+    this.decoy = {
+      id: crypto.randomBytes(16), salt: crypto.randomBytes(16), verifierHash: crypto.randomBytes(32), certificate: crypto.randomBytes(RESPONDER_CERT_BYTES),
+      keyBundle: wrapAccountKeys(crypto, {
+        wrapKey: crypto.randomBytes(32), salt: crypto.randomBytes(16), params: RESPONDER_DEFAULT_PARAMS, x25519Secret: crypto.randomBytes(32), ed25519Seed: crypto.randomBytes(32),
+      }),
+    };
     // Four bits above the requester's base work (16 by default: 20 bits, a second or two in a
     // browser), capped by the configured maximum.
     this.throttle = new LoginThrottle(crypto, this.serverKey, Math.min(config.powMaxDifficulty, config.powBaseDifficulty + 4));
@@ -207,11 +214,12 @@ export class AccountService {
   async loginSalt(name: string): Promise<{ salt: Uint8Array; params: Argon2Params; challenge: Uint8Array | null }> {
     const username = normalizeUsername(name);
     if (username === null) throw new ValidationError('Field "username" is not a valid user name.');
-    const account = await repo.findAccountForLogin(this.db, username);
+    const row = await repo.findAccountForLogin(this.db, username, this.decoy);
     const fake = fakeSalt(this.crypto, this.serverKey, username);
     const challenge = this.throttle.throttled(username) ? this.throttle.issue() : null;
-    if (!account) return { salt: fake, params: { ...RESPONDER_DEFAULT_PARAMS }, challenge };
-    return { salt: account.salt, params: parseAccountBundleHeader(account.keyBundle).params, challenge };
+    // The decoy's bundle carries the default parameters, so both paths parse one bundle.
+    const { params } = parseAccountBundleHeader(row.keyBundle);
+    return { salt: row.found ? row.salt : fake, params, challenge };
   }
 
   /**
@@ -241,10 +249,11 @@ export class AccountService {
     const username = normalizeUsername(name);
     const throttleKey = username ?? name.slice(0, 100);
     await this.payForAttempt(throttleKey, proof);
-    const account = username === null ? null : await repo.findAccountForLogin(this.db, username);
+    // A string that cannot be a user name is looked up too (as a name no account can have).
+    const account = await repo.findAccountForLogin(this.db, username ?? '', this.decoy);
     const presented = loginVerifierHash(this.crypto, verifier);
-    const matches = this.crypto.constantTimeEqual(presented, account ? account.verifierHash : this.dummyHash);
-    if (!account || !matches || account.status === 'removed') {
+    const matches = this.crypto.constantTimeEqual(presented, account.verifierHash);
+    if (!account.found || !matches || account.status === 'removed') {
       this.throttle.fail(throttleKey);
       throw new UnauthorizedError(BAD_LOGIN);
     }
@@ -260,8 +269,8 @@ export class AccountService {
 
   /** The key bundle, for a session that has just become full. */
   private async bundleFor(account: repo.Account): Promise<Uint8Array> {
-    const found = await repo.findAccountForLogin(this.db, account.username);
-    if (!found) throw new UnauthorizedError();
+    const found = await repo.findAccountForLogin(this.db, account.username, this.decoy);
+    if (!found.found) throw new UnauthorizedError();
     return found.keyBundle;
   }
 
