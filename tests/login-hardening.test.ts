@@ -182,6 +182,15 @@ describeEachDatabase('login hardening and second factors', (t) => {
     expect((await call(triage(), '/api/v1/login/second-factor', { body: { recoveryCode: recoveryCodes[4] }, cookie: half2 })).status).toBe(401);
     const half3 = sessionCookie((await signIn(owner)).res);
     expect((await call(triage(), '/api/v1/login/second-factor', { body: { recoveryCode: recoveryCodes[4] }, cookie: half3 })).status).toBe(200);
+    // Renewal: ten new codes, the old ones stop working; no codes for an account without TOTP.
+    const renewed = await call(triage(), '/api/v1/second-factor/recovery-codes', { body: {}, cookie: half3 });
+    expect(renewed.json.recoveryCodes).toHaveLength(10);
+    const half4 = sessionCookie((await signIn(owner)).res);
+    expect((await call(triage(), '/api/v1/login/second-factor', { body: { recoveryCode: recoveryCodes[5] }, cookie: half4 })).status).toBe(401);
+    expect((await call(triage(), '/api/v1/login/second-factor', { body: { recoveryCode: renewed.json.recoveryCodes[0] }, cookie: half4 })).status).toBe(200);
+    const plain = await responder('plain.one');
+    const none = await call(triage(), '/api/v1/second-factor/recovery-codes', { body: {}, cookie: sessionCookie((await signIn(plain)).res) });
+    expect(none.status).toBe(403);
   });
 
   it('[second factor] a pending TOTP secret made for one account cannot be confirmed by another', async () => {

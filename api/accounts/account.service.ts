@@ -362,8 +362,12 @@ export class AccountService {
     return { recoveryCodes, keyBundle: await this.bundleFor(session.account) };
   }
 
-  /** Ten new recovery codes for a full session; the old ones stop working. */
+  /**
+   * Ten new recovery codes for a full session; the old ones stop working.
+   * @throws ForbiddenError when the account has no second factor (codes would stand in for nothing).
+   */
   async renewRecoveryCodes(session: Session): Promise<string[]> {
+    if (!(await repo.hasTotp(this.db, session.account.id))) throw new ForbiddenError('Set up a second factor first; recovery codes come with it.');
     const codes = this.totp.newRecoveryCodes();
     await this.db.transaction().execute((trx) => repo.replaceRecoveryCodes(trx, session.account.id, codes.map((c) => this.totp.recoveryCodeHash(c)!)));
     return codes;
