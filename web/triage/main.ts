@@ -25,6 +25,7 @@ import { readInvitation, submitEnrol, updateStrength } from './views/enrol.ts';
 import { loadRows, renderRows, rowButtons, select } from './views/list.ts';
 import { submitLogin } from './views/login.ts';
 import { initSecondFactor } from './views/second-factor.ts';
+import { initSecondFactorPolicy } from './admin/second-factor-policy.ts';
 import { backToList, patch, post, renderDetail } from './views/thread.ts';
 
 // ---------------------------------------------------------------- language
@@ -203,6 +204,7 @@ async function start(): Promise<void> {
   $('to-login').addEventListener('click', () => show('login'));
   $('login-form').addEventListener('submit', (e) => void submitLogin(e));
   initSecondFactor();
+  initSecondFactorPolicy();
   $('logout').addEventListener('click', () => void logout());
   $('admin-nav').addEventListener('click', () => void toggleAdmin());
   initAdmin({

@@ -19,7 +19,8 @@ import { keyFloors } from '../key-floor.ts';
 import { showKeyRefusals } from './key-refusals.ts';
 import { $, alertError, api, ApiError, fillTeamFilter, primitives, show, state, wipe } from '../shell.ts';
 import { loadRows } from './list.ts';
-import { askSecondFactor, hideSecondFactor, loadAdminSecondFactor } from './second-factor.ts';
+import { askSecondFactor, hideSecondFactor } from './second-factor.ts';
+import { loadSecondFactorPolicy } from '../admin/second-factor-policy.ts';
 
 interface AccountJson {
   id: string;
@@ -132,7 +133,7 @@ export async function openDashboard(p: Primitives, wrapKey: Uint8Array, root: Tr
     // An admin's browser opens the root seed now (in memory only, wiped with everything else).
     if (state.me.role === 'admin') {
       await openAdmin();
-      await loadAdminSecondFactor();
+      await loadSecondFactorPolicy();
     }
   } finally {
     unwrapped?.x25519Secret.fill(0);

@@ -4,7 +4,7 @@
  * the account lacks. The server hands out the key bundle only once this step is done, so
  * until then the wrap key waits here in memory; it is wiped when the step ends either way.
  *
- * Also the admin's setting of the organisation's policy (the form in the admin screen).
+ * The admin's policy form is web/triage/admin/second-factor-policy.ts.
  */
 import type { TrustedRoot } from '../root-pin.ts';
 import { $, api, ApiError, primitives, state } from '../shell.ts';
@@ -143,35 +143,9 @@ export function cancelSecondFactor(): void {
   $('login-passphrase').focus();
 }
 
-// ---------------------------------------------------------------- admin: the organisation's policy
-
-export async function loadAdminSecondFactor(): Promise<void> {
-  try {
-    const r = await api<{ policy: string }>('GET', '/api/v1/second-factor');
-    $<HTMLSelectElement>('adm-2fa-policy').value = r.policy;
-  } catch {
-    // The admin screen works without it; saving still sets it.
-  }
-}
-
-export async function saveSecondFactorPolicy(event: Event): Promise<void> {
-  event.preventDefault();
-  const status = $('adm-2fa-status');
-  status.classList.remove('error');
-  const policy = $<HTMLSelectElement>('adm-2fa-policy').value;
-  try {
-    await api('PUT', '/api/v1/admin/second-factor-policy', { policy });
-    status.textContent = policy === 'none' ? state.t.adm2faSavedNone : state.t.adm2faSavedAny;
-  } catch {
-    status.classList.add('error');
-    status.textContent = state.t.unavailable;
-  }
-}
-
 export function initSecondFactor(): void {
   $('sf-form').addEventListener('submit', (e) => void submitSecondFactor(e));
   $('sf-enrol').addEventListener('submit', (e) => void submitTotpEnrolment(e));
   $('sf-cancel').addEventListener('click', cancelSecondFactor);
   $('sf-enrol-cancel').addEventListener('click', cancelSecondFactor);
-  $('adm-2fa-form').addEventListener('submit', (e) => void saveSecondFactorPolicy(e));
 }
