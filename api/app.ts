@@ -20,12 +20,17 @@ import type { Primitives } from '../crypto/primitives.ts';
 import { intakeRoutes } from './intake/intake.routes.ts';
 import { IntakeService, PlainIntakeService } from './intake/intake.service.ts';
 import { noscriptRoutes } from './noscript/noscript.routes.ts';
+import { NoscriptFollowUpService } from './noscript/noscript.service.ts';
+import { FormTokens } from './noscript/form-token.ts';
 import { PowService } from './intake/pow.service.ts';
+import { EffortQueue } from './intake/effort-queue.ts';
 import { accountRoutes } from './accounts/account.routes.ts';
 import { AccountService } from './accounts/account.service.ts';
 import { TriageService } from './accounts/triage.service.ts';
 import { adminRoutes } from './admin/admin.routes.ts';
 import { AdminService } from './admin/admin.service.ts';
+import { rootRotationRoutes } from './admin/root-rotation.routes.ts';
+import { RootRotationService, type RootReplaced } from './admin/root-rotation.service.ts';
 
 export interface AppDeps {
   db: Kysely<Database>;
@@ -38,6 +43,8 @@ export interface AppDeps {
   rootPublicKey: Uint8Array | null;
   /** Both front ends, loaded from dist/ and rendered; absent in API-only tests. */
   sites?: Sites;
+  /** Makes a rotated root the configured one (key file, pages, services); absent: this server refuses root rotation. */
+  onRootReplaced?: RootReplaced;
 }
 
 function baseApp(site: Site, deps: AppDeps): Hono {
@@ -66,11 +73,28 @@ function finish(app: Hono, site: Site, deps: AppDeps): Hono {
 
 export function createRequesterApp(deps: AppDeps): Hono {
   const app = baseApp('requester', deps);
-  const pow = new PowService(deps.crypto, deps.serverSecret, deps.config.powBaseDifficulty, deps.config.powMaxDifficulty);
-  const intake = new IntakeService(deps.db, deps.crypto, pow, deps.rootPublicKey);
+  const q = deps.config.intakeQueue;
+  const queue = new EffortQueue({ concurrency: q.concurrency, maxWaiting: q.maxWaiting, maxWaitMs: q.maxWaitSeconds * 1000, perSecond: q.perSecond });
+  const pow = new PowService(deps.crypto, deps.serverSecret, deps.config.powBaseDifficulty, deps.config.powMaxDifficulty).watch(queue);
+  const intake = new IntakeService(deps.db, deps.crypto, pow, deps.rootPublicKey, queue);
   app.route('/api/v1', intakeRoutes(intake));
-  const plain = new PlainIntakeService(intake, deps.db, deps.crypto, deps.rootPublicKey, deps.config.plainPerMinute);
-  app.route('/', noscriptRoutes(deps.db, plain, deps.sites));
+  const plain = new PlainIntakeService(intake, deps.db, deps.crypto, deps.rootPublicKey);
+  app.route(
+    '/',
+    noscriptRoutes({
+      db: deps.db,
+      plain,
+      followUps: new NoscriptFollowUpService(deps.db, deps.crypto, intake, plain, deps.rootPublicKey),
+      tokens: new FormTokens(deps.crypto, deps.serverSecret),
+      sites: deps.sites,
+      options: {
+        submitPerMinute: deps.config.plainPerMinute,
+        readPerMinute: deps.config.plainReadsPerMinute,
+        quickExitUrl: deps.config.quickExitUrl,
+        onionRequesterUrl: deps.config.onionRequesterUrl,
+      },
+    }),
+  );
   return finish(app, 'requester', deps);
 }
 
@@ -78,6 +102,9 @@ export function createTriageApp(deps: AppDeps): Hono {
   const app = baseApp('triage', deps);
   const accounts = new AccountService(deps.db, deps.crypto, deps.config, deps.serverSecret);
   app.route('/api/v1', accountRoutes(accounts, new TriageService(deps.db, deps.crypto, deps.rootPublicKey), deps.config));
-  app.route('/api/v1/admin', adminRoutes(new AdminService(deps.db, deps.crypto, deps.rootPublicKey, deps.config, deps.logger), accounts, deps.config, manifestService(deps)));
+  const admin = new AdminService(deps.db, deps.crypto, deps.rootPublicKey, deps.config, deps.logger);
+  // Before the admin routes: its POST carries its own admin check.
+  app.route('/api/v1', rootRotationRoutes(new RootRotationService(deps.db, deps.crypto, admin, deps.onRootReplaced ?? null, deps.logger), accounts, deps.config));
+  app.route('/api/v1/admin', adminRoutes(admin, accounts, deps.config, manifestService(deps)));
   return finish(app, 'triage', deps);
 }

@@ -27,8 +27,14 @@ export interface Config {
   rootPublicKeyFile: string;
   powBaseDifficulty: number;
   powMaxDifficulty: number;
-  /** Ceiling on no-JavaScript submissions per minute per instance (they carry no proof of work). */
+  /** The effort-ordered intake queue (api/intake/effort-queue.ts). */
+  intakeQueue: { concurrency: number; maxWaiting: number; maxWaitSeconds: number; perSecond: number };
+  /** Ceiling on valid no-JavaScript submissions per minute per instance (they carry no proof of work). */
   plainPerMinute: number;
+  /** Ceiling on no-JavaScript lookups per minute per instance: a budget of its own, so reading never blocks sending. */
+  plainReadsPerMinute: number;
+  /** Where the quick exit of the no-JavaScript pages goes: a neutral, common site. */
+  quickExitUrl: string;
   /** Set cookies `Secure` and send HSTS: the site is reached over TLS (directly or via a proxy). */
   behindTls: boolean;
   sessionIdleMinutes: number;
@@ -87,7 +93,17 @@ export function loadConfig(env: Env = process.env): Config {
     rootPublicKeyFile: path.resolve(read.string('HAVEN_ROOT_PUBLIC_KEY_FILE', path.join(dataDir, 'root-public-key.txt'))),
     powBaseDifficulty: read.integer('HAVEN_POW_DIFFICULTY', 16, 0, 32),
     powMaxDifficulty: read.integer('HAVEN_POW_MAX_DIFFICULTY', 20, 0, 32),
+    intakeQueue: {
+      // Submissions being stored at once; more wait in the queue, highest effort first.
+      concurrency: read.integer('HAVEN_INTAKE_CONCURRENCY', 64, 1, 10_000),
+      maxWaiting: read.integer('HAVEN_INTAKE_QUEUE', 256, 0, 100_000),
+      maxWaitSeconds: read.integer('HAVEN_INTAKE_QUEUE_WAIT_SECONDS', 10, 1, 120),
+      // 0: no rate, the database's pace sets the capacity. A rate caps stored submissions per second per instance.
+      perSecond: read.integer('HAVEN_INTAKE_PER_SECOND', 0, 0, 100_000),
+    },
     plainPerMinute: read.integer('HAVEN_PLAIN_PER_MINUTE', 20, 0, 10_000),
+    plainReadsPerMinute: read.integer('HAVEN_PLAIN_READS_PER_MINUTE', 60, 0, 10_000),
+    quickExitUrl: read.webUrl('HAVEN_QUICK_EXIT_URL', 'https://www.wikipedia.org/'),
     behindTls: read.boolean('HAVEN_BEHIND_TLS', mode === 'production'),
     sessionIdleMinutes: read.integer('HAVEN_SESSION_IDLE_MINUTES', 30, 1, 24 * 60),
     sessionMaxHours: read.integer('HAVEN_SESSION_MAX_HOURS', 12, 1, 24 * 7),
@@ -179,6 +195,19 @@ class Reader {
     // The URL may carry a password: never repeat it.
     if (!ok) this.problems.push(`${name}: must be a postgres:// or postgresql:// URL with a host (value hidden)`);
     return ok ? value : null;
+  }
+
+  webUrl(name: string, fallback: string): string {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    try {
+      const url = new URL(value);
+      if ((url.protocol === 'https:' || url.protocol === 'http:') && url.hostname !== '') return url.href;
+    } catch {
+      // reported below
+    }
+    this.problems.push(`${name}: must be an http(s):// URL (got "${value.slice(0, 80)}")`);
+    return fallback;
   }
 
   onionUrl(name: string): string | null {

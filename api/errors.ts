@@ -27,6 +27,12 @@ export const ERROR_CODES = [
   'proof_required',
   'proof_invalid',
   'proof_replayed',
+  // the proof's effort is below what the intake requires now (it rose since the challenge was fetched)
+  'proof_too_weak',
+  // the challenge's lifetime (5 minutes) ended before it was submitted
+  'proof_expired',
+  // the intake is saturated and waiting submissions carried more work: solve again at more effort
+  'proof_outranked',
   'rate_limited',
   'request_timeout',
   'unavailable',
@@ -43,6 +49,14 @@ export class AppError extends Error {
   ) {
     super(message);
     this.name = new.target.name;
+  }
+
+  /**
+   * Numbers a client needs to act on the error (the proof-of-work difficulty it must reach),
+   * sent beside `code` and `message`. Never user data: numbers the server chose.
+   */
+  get details(): Readonly<Record<string, number>> | undefined {
+    return undefined;
   }
 }
 
@@ -167,10 +181,10 @@ export function errorBody(code: ErrorCode, message: string) {
 export function errorHandler(logger: Logger) {
   return (err: Error, c: Context) => {
     if (err instanceof AppError) {
-      if (err instanceof RateLimitedError || err instanceof UnavailableError || err instanceof MisconfiguredError) {
-        c.header('Retry-After', String(err.retryAfterSeconds));
-      }
-      return c.json(errorBody(err.code, err.message), err.status);
+      const retryAfter = (err as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+      if (typeof retryAfter === 'number') c.header('Retry-After', String(retryAfter));
+      const body = errorBody(err.code, err.message);
+      return c.json(err.details ? { error: { ...body.error, ...err.details } } : body, err.status);
     }
     if (clientWentAway(c)) {
       // Neutral and at debug level: a flood of aborted uploads must not become a flood of

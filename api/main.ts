@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { DataDirInUseError } from './db/data-dir-lock.ts';
 import { createLogger, printError, printLine } from './logger.ts';
 import { startServer } from './server.ts';
+import { rootKeyIsWrong } from './health/root-key.service.ts';
 
 async function main(): Promise<number> {
   let config;
@@ -39,10 +40,14 @@ async function main(): Promise<number> {
   printLine(`Haven is running on the ${where}.`);
   printLine(`  Requester site:   ${running.requesterUrl}`);
   printLine(`  Triage dashboard: ${running.triageUrl}`);
-  if (running.rootKey === 'missing' || running.rootKey === 'mismatch') {
+  if (rootKeyIsWrong(running.rootKey)) {
     const rule = '!'.repeat(78);
     printError(rule);
-    printError(running.rootKey === 'missing' ? 'haven: THE ROOT PUBLIC KEY IS MISSING, but this database holds an organisation.' : 'haven: THE ROOT PUBLIC KEY IS WRONG: it verifies none of this organisation\'s certificates.');
+    printError(
+      running.rootKey === 'missing' ? 'haven: THE ROOT PUBLIC KEY IS MISSING, but this database holds an organisation.'
+        : running.rootKey === 'superseded' ? 'haven: THE ROOT PUBLIC KEY IS AN OLD ONE: a root rotation replaced it (use the newest root).'
+          : 'haven: THE ROOT PUBLIC KEY IS WRONG: it verifies none of this organisation\'s certificates.',
+    );
     printError('haven: requester pages cannot verify any team key, so nobody can send a request, and');
     printError('haven: /api/v1/health/ready answers 503. Set HAVEN_ROOT_PUBLIC_KEY (or the file named by');
     printError('haven: HAVEN_ROOT_PUBLIC_KEY_FILE) to the key you published at setup, then restart.');

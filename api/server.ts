@@ -7,14 +7,16 @@
 import type { Server, ServerOptions } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
-import { createRequesterApp, createTriageApp } from './app.ts';
+import type { Hono } from 'hono';
+import { createRequesterApp, createTriageApp, type AppDeps } from './app.ts';
 import type { Config } from './config.ts';
 import { openDatabase, type OpenDatabase } from './db/connect.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import type { Logger } from './logger.ts';
 import { findOrganisation } from './intake/intake.repository.ts';
 import { loadSodiumPrimitives } from '../crypto/sodium.ts';
-import { resolveRootPublicKey, resolveServerSecret } from './deployment-keys.ts';
+import { resolveRootPublicKey, resolveServerSecret, writeRootPublicKeyFile } from './deployment-keys.ts';
+import { printLine } from './logger.ts';
 import { startRetentionJob } from './admin/retention.service.ts';
 import { currentKeySerialFloors } from './admin/admin.service.ts';
 import { DIST_DIR } from './dist-location.ts';
@@ -45,7 +47,8 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-function listen(fetch: (req: Request) => Response | Promise<Response>, host: string, port: number, options: ServerOptions): Promise<ServerType> {
+/** `env` carries the Node request (`c.env.incoming`), which api/errors.ts reads to tell a dropped client from a database outage. */
+function listen(fetch: (req: Request, env: unknown) => Response | Promise<Response>, host: string, port: number, options: ServerOptions): Promise<ServerType> {
   return new Promise((resolve, reject) => {
     const server = serve({ fetch, hostname: host, port, serverOptions: options }, () => {
       server.off('error', reject);
@@ -88,7 +91,7 @@ export async function startServer(config: Config, logger: Logger, options: Start
     if (applied.length > 0) logger.info('migrated', { count: applied.length });
     // Before listening: no page goes out without the floors of the keys current right now.
     sites.render({ rootPublicKey, keySerialFloors: await currentKeySerialFloors(database.db) });
-    const deps = {
+    const deps: AppDeps = {
       db: database.db,
       config,
       logger,
@@ -97,16 +100,37 @@ export async function startServer(config: Config, logger: Logger, options: Start
       rootPublicKey,
       sites,
     };
+    // A root rotation (api/admin/root-rotation.service.ts) makes the new root this instance's
+    // configured one at once: written where the configuration reads it, pages rendered with it,
+    // and every service built again with it (requests in flight finish on the old ones).
+    deps.onRootReplaced = async (newRoot) => {
+      let rootKeyFile: string | null = null;
+      if (config.rootPublicKey) {
+        printLine(`haven: the root key was rotated. Set HAVEN_ROOT_PUBLIC_KEY=${Buffer.from(newRoot).toString('hex')} on every instance before the next start.`);
+      } else {
+        try {
+          rootKeyFile = writeRootPublicKeyFile(config, newRoot);
+        } catch {
+          printLine(`haven: could not write ${config.rootPublicKeyFile}; set HAVEN_ROOT_PUBLIC_KEY=${Buffer.from(newRoot).toString('hex')} before the next start.`);
+        }
+      }
+      deps.rootPublicKey = newRoot;
+      sites.render({ rootPublicKey: newRoot, keySerialFloors: await currentKeySerialFloors(database.db) });
+      apps = { triage: createTriageApp(deps), requester: createRequesterApp(deps) };
+      rootKey = await checkRootKey(database.db, deps.crypto, newRoot);
+      return { rootKeyFile };
+    };
+    let apps: { triage: Hono; requester: Hono } = { triage: createTriageApp(deps), requester: createRequesterApp(deps) };
     const budgets = connectionBudgets(config.connections);
     if (budgets.loweredFrom !== null) {
       logger.warn('requester_connections_lowered', { from: budgets.loweredFrom, to: budgets.requester, openFileLimit: budgets.openFileLimit });
     }
     const options = serverOptions(config.connections);
     // Triage first: its budget is the one that must always be there.
-    const triage = await listen(createTriageApp(deps).fetch, config.host, config.triagePort, options);
+    const triage = await listen((req, env) => apps.triage.fetch(req, env), config.host, config.triagePort, options);
     servers.push(triage);
     applyConnectionLimits(triage as Server, 'triage', config.connections, budgets.triage, logger);
-    const requester = await listen(createRequesterApp(deps).fetch, config.host, config.requesterPort, options);
+    const requester = await listen((req, env) => apps.requester.fetch(req, env), config.host, config.requesterPort, options);
     servers.push(requester);
     applyConnectionLimits(requester as Server, 'requester', config.connections, budgets.requester, logger);
     setUp = deps.rootPublicKey !== null && (await findOrganisation(database.db)) !== null;
@@ -124,7 +148,9 @@ export async function startServer(config: Config, logger: Logger, options: Start
   let stopping: Promise<void> | null = null;
   return {
     setUp,
-    rootKey,
+    get rootKey() {
+      return rootKey;
+    },
     requesterUrl: urlOf(servers[1]!, config.host),
     triageUrl: urlOf(servers[0]!, config.host),
     database,

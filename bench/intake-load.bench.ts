@@ -241,9 +241,8 @@ export async function measure(): Promise<IntakeLoadResult> {
   const { seedDemo } = await import('../seeds/demo.ts');
   const { loadConfig } = await import('../api/config.ts');
   const { PowService } = await import('../api/intake/pow.service.ts');
-  const { solvePow } = await import('../crypto/v1/pow.ts');
   const { lookupTokenHash } = await import('../crypto/v1/requester.ts');
-  const { requestBody, requesterKeys, sealRequest } = await import('../tests/helpers/requester-client.ts');
+  const { proofFor, requestBody, requesterKeys, sealRequest } = await import('../tests/helpers/requester-client.ts');
   const p = await loadSodiumPrimitives();
 
   const name = `haven_bench_${randomBytes(6).toString('hex')}`;
@@ -284,7 +283,7 @@ export async function measure(): Promise<IntakeLoadResult> {
         JSON.stringify({
           envelope: Buffer.from(envelope).toString('base64url'),
           lookupHash: Buffer.from(lookupTokenHash(p, p.randomBytes(32))).toString('base64url'),
-          pow: { challenge: Buffer.from(challenge).toString('base64url'), nonce: Buffer.from(solvePow(p, challenge)).toString('base64url') },
+          pow: proofFor(p, challenge, 0),
         }),
       );
     }

@@ -4,7 +4,10 @@
  * child process with its output passed through. One failing benchmark does not stop the rest;
  * the exit code says whether any failed.
  *
- * `npm run bench -- intake-load` runs only the files whose names contain one of the words.
+ * `npm run bench -- intake-load` runs only the files named by the words: a word that is a
+ * benchmark's exact name (`flood` for flood.bench.ts) selects that file alone; any other word
+ * selects every file whose name contains it. So `bench -- flood` runs flood.bench.ts and not
+ * connection-flood.bench.ts, and `bench -- connection` still runs the latter.
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -13,10 +16,15 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const dir = path.dirname(fileURLToPath(import.meta.url));
 const only = process.argv.slice(2);
-const files = readdirSync(dir)
-  .filter((f) => f.endsWith('.bench.ts'))
-  .filter((f) => only.length === 0 || only.some((word) => f.includes(word)))
-  .sort();
+const all = readdirSync(dir).filter((f) => f.endsWith('.bench.ts'));
+const chosen = (word: string) => {
+  const exact = all.filter((f) => f === `${word}.bench.ts` || f === word);
+  return exact.length > 0 ? exact : all.filter((f) => f.includes(word));
+};
+const files = (only.length === 0 ? all : [...new Set(only.flatMap(chosen))]).sort();
+if (files.length === 0) {
+  process.stdout.write(`no benchmark matches ${only.join(', ')}\n`);
+}
 
 let failed = 0;
 for (const file of files) {
@@ -37,4 +45,4 @@ for (const file of files) {
     process.stdout.write(`\n${file} FAILED: ${(err as Error).message}\n`);
   }
 }
-process.exitCode = failed > 0 ? 1 : 0;
+process.exitCode = failed > 0 || files.length === 0 ? 1 : 0;

@@ -93,7 +93,7 @@ export interface Primitives {
   /** Constant-time equality; false (not an exception) for different lengths. */
   constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean;
 
-  /** Only the libsodium backend offers secretstream (attachments). */
+  /** crypto_secretstream_xchacha20poly1305 (attachments): both backends, byte-identical. */
   readonly secretstream?: SecretStream;
 }
 

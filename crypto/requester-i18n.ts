@@ -127,3 +127,57 @@ export function pickLanguage(preferred: readonly string[]): Lang {
   }
   return 'en';
 }
+
+// ---------------------------------------------------------------------------------------------
+// The no-JavaScript path's own words (api/noscript). A block of its own, beside the page's
+// table above, so the two can change independently; every page of that path takes its words
+// from STRINGS and NOSCRIPT_STRINGS only (tests/noscript-browser.test.ts walks the Russian
+// pages for any English left).
+
+const noscriptEn = {
+  quickExitNote: 'Quick exit opens a neutral site. Without JavaScript it cannot remove this page from the tab history: close the tab when you can.',
+  languageLabel: 'Language',
+  formTitle: 'Send a request',
+  refusedTitle: 'This form was not sent from this site',
+  refused: 'For your safety, a form sent from another site is refused. Nothing was saved. Type this site’s address yourself and use the form there.',
+  expired: 'This form is too old or damaged, so nothing was sent. Your text is below: check it and send again.',
+  alreadySentTitle: 'This request was already sent',
+  alreadySent: 'This form was already sent (for example by reloading the page or clicking twice), so no second request was made. Use the passphrase shown when it was first sent; it is not shown again.',
+  alreadySentLost: 'If you never saw a passphrase, that request cannot be opened: send a new request with a fresh form.',
+  freshForm: 'Open a fresh form',
+  followUpTitle: 'Add a message (less protected)',
+  followUpWarning: 'Less protected: the server sees this message. To sign it as you, the server derives your keys from the passphrase you type here, for this one request only, and keeps neither the passphrase nor the keys afterwards. Type your passphrase again: it is never put into this page.',
+  followUpSend: 'Send message',
+  followUpAlreadyTitle: 'This message was already added',
+  followUpAlready: 'This form was already sent (for example by reloading the page), so the message was not added a second time. Open your conversation with your passphrase to see it.',
+  followUpInvalid: 'Please type your passphrase and write a message (not too long).',
+  legacyThread: 'This older request cannot take new messages on this page. Please send a new request.',
+  readBusy: 'Too many people are reading replies right now. Please wait a minute and try again.',
+  closeTab: 'When you are done, close this tab: the browser keeps what you sent in this tab’s history until then.',
+} as const;
+
+export type NoscriptStrings = { [K in keyof typeof noscriptEn]: string };
+
+const noscriptRu: NoscriptStrings = {
+  quickExitNote: 'Быстрый выход открывает нейтральный сайт. Без JavaScript эта страница останется в истории вкладки: закройте вкладку, как только сможете.',
+  languageLabel: 'Язык',
+  formTitle: 'Отправить запрос',
+  refusedTitle: 'Эта форма отправлена не с этого сайта',
+  refused: 'Для вашей безопасности форма, отправленная с другого сайта, не принимается. Ничего не сохранено. Введите адрес этого сайта сами и воспользуйтесь формой на нём.',
+  expired: 'Эта форма устарела или повреждена, поэтому ничего не отправлено. Ваш текст ниже: проверьте его и отправьте снова.',
+  alreadySentTitle: 'Этот запрос уже отправлен',
+  alreadySent: 'Эта форма уже была отправлена (например, при обновлении страницы или повторном нажатии), поэтому второй запрос не создан. Используйте кодовую фразу, показанную при первой отправке; повторно она не показывается.',
+  alreadySentLost: 'Если вы так и не увидели кодовую фразу, тот запрос открыть нельзя: отправьте новый запрос через новую форму.',
+  freshForm: 'Открыть новую форму',
+  followUpTitle: 'Добавить сообщение (менее защищённо)',
+  followUpWarning: 'Менее защищённо: сервер видит это сообщение. Чтобы подписать его от вашего имени, сервер получает ваши ключи из кодовой фразы, которую вы вводите здесь, только для этого одного запроса и потом не хранит ни фразу, ни ключи. Введите кодовую фразу ещё раз: она никогда не вставляется в эту страницу.',
+  followUpSend: 'Отправить сообщение',
+  followUpAlreadyTitle: 'Это сообщение уже добавлено',
+  followUpAlready: 'Эта форма уже была отправлена (например, при обновлении страницы), поэтому сообщение не добавлено второй раз. Откройте переписку с помощью кодовой фразы, чтобы его увидеть.',
+  followUpInvalid: 'Введите кодовую фразу и напишите сообщение (не слишком длинное).',
+  legacyThread: 'К этому старому запросу нельзя добавлять сообщения на этой странице. Пожалуйста, отправьте новый запрос.',
+  readBusy: 'Сейчас слишком много людей читают ответы. Подождите минуту и попробуйте снова.',
+  closeTab: 'Когда закончите, закройте эту вкладку: до тех пор браузер хранит отправленное в истории вкладки.',
+};
+
+export const NOSCRIPT_STRINGS: Record<Lang, NoscriptStrings> = { en: noscriptEn, ru: noscriptRu };

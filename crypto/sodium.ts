@@ -3,7 +3,7 @@
  *
  * Used by the dashboard, the API (for tests and server-side checks) and the requester page
  * when WebAssembly is available. `-sumo` because the standard build has no crypto_pwhash.
- * Also provides crypto_secretstream (attachments), which the pure-JS backend does not.
+ * Also provides crypto_secretstream (attachments); the pure-JS backend rebuilds it byte for byte.
  *
  * libsodium is loaded by a DYNAMIC import inside loadSodiumPrimitives(): merely importing
  * crypto/index.ts must not start instantiating WebAssembly, because where WebAssembly is off

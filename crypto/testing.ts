@@ -34,7 +34,7 @@ export function deterministicPrimitives(p: Primitives, seed: Uint8Array): Primit
       return { secretKey, publicKey: p.x25519PublicFromSecret(secretKey) };
     },
   };
-  // Note: secretstream draws its header from libsodium's own RNG, so attachment blobs are not
-  // deterministic and have round-trip tests rather than known-answer vectors.
+  // Note: secretstream draws its header from the backend's own RNG, so attachment blobs are not
+  // deterministic; crypto/secretstream.test.ts pins the stream itself with a libsodium vector.
   return wrapped;
 }

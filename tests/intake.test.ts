@@ -67,7 +67,9 @@ describeEachDatabase('requester API', (t) => {
   it('serves intake info whose team keys verify against the configured root key', async () => {
     const res = await apps.requester.request('/api/v1/intake');
     expect(res.status).toBe(200);
-    const info = (await res.json()) as { organisation: { id: string; name: string }; rootFingerprint: string; teams: { id: string; slug: string; certificate: string }[]; pow: { challenge: string } };
+    const info = (await res.json()) as {
+      organisation: { id: string; name: string }; rootFingerprint: string; teams: { id: string; slug: string; certificate: string }[]; pow: { challenge: string; difficulty: number; effort: number };
+    };
     expect(info.organisation.name).toBe('Haven demo hotline');
     expect(info.rootFingerprint).toMatch(/^([0-9a-f]{4} ){15}[0-9a-f]{4}$/);
     expect(info.teams.map((x) => x.slug)).toEqual(['legal', 'medical', 'evacuation']);
@@ -75,7 +77,8 @@ describeEachDatabase('requester API', (t) => {
       const verified = verifyCertificate(p, demo.root.publicKey, demo, demo.teams[i]!, base64urlDecode(team.certificate));
       expect(new Uint8Array(verified.publicKey)).toEqual(new Uint8Array(demo.teams[i]!.publicKey));
     }
-    expect(base64urlDecode(info.pow.challenge)).toHaveLength(55);
+    expect(base64urlDecode(info.pow.challenge)).toHaveLength(54);
+    expect(info.pow).toMatchObject({ difficulty: 4, effort: 4 });
   });
 
   it('answers 503 not set up when no root key is configured', async () => {
@@ -153,6 +156,9 @@ describeEachDatabase('requester API', (t) => {
       copy[i] = value;
       return copy;
     };
+    const forgedChallenge = base64urlDecode(body.pow.challenge);
+    forgedChallenge[53]! ^= 1;
+    const v1Challenge = new Uint8Array([1, ...forgedChallenge, 0]); // 55 bytes starting 0x01
     const otherOrg = { ...demo, organisationId: p.randomBytes(16) };
     const otherTeam = { ...demo.teams[0]!, id: p.randomBytes(16) };
     const staleTeam = { ...demo.teams[0]!, epoch: 7 };
@@ -165,7 +171,11 @@ describeEachDatabase('requester API', (t) => {
       ['bad base64url', () => post(apps, '/api/v1/requests', { ...body, envelope: '***' }), 400, 'validation_failed'],
       ['a short lookup hash', () => post(apps, '/api/v1/requests', { ...body, lookupHash: 'AAAA' }), 400, 'validation_failed'],
       ['no proof of work', () => post(apps, '/api/v1/requests', { ...body, pow: undefined }), 400, 'proof_required'],
-      ['a forged challenge', () => post(apps, '/api/v1/requests', { ...body, pow: { ...body.pow, challenge: base64urlEncode(flipped(0, 1).subarray(0, 55)) } }), 400, 'proof_invalid'],
+      ['a forged challenge', () => post(apps, '/api/v1/requests', { ...body, pow: { ...body.pow, challenge: base64urlEncode(forgedChallenge) } }), 400, 'proof_invalid'],
+      ['a version 1 challenge', () => post(apps, '/api/v1/requests', { ...body, pow: { ...body.pow, challenge: base64urlEncode(v1Challenge) } }), 400, 'unsupported_version'],
+      ['a proof without its effort', () => post(apps, '/api/v1/requests', { ...body, pow: { ...body.pow, effort: undefined } }), 400, 'validation_failed'],
+      ['an effort over 32', () => post(apps, '/api/v1/requests', { ...body, pow: { ...body.pow, effort: 33 } }), 400, 'validation_failed'],
+      ['an effort claimed above the work', () => post(apps, '/api/v1/requests', { ...body, pow: { ...body.pow, effort: body.pow.effort + 8 } }), 400, 'proof_invalid'],
       ['an unknown version', () => post(apps, '/api/v1/requests', withEnvelope(flipped(0, 3))), 400, 'unknown_version'],
       ['a v1 (unsigned) envelope', () => post(apps, '/api/v1/requests', withEnvelope(sealRequestV1(p, demo, demo.teams[0]!, keys))), 400, 'unsupported_version'],
       ['version zero (never issued)', () => post(apps, '/api/v1/requests', withEnvelope(flipped(0, 0))), 400, 'unknown_version'],
@@ -189,7 +199,7 @@ describeEachDatabase('requester API', (t) => {
   it('refuses a wrong proof-of-work solution at a real difficulty', async () => {
     const { body } = await validSubmission();
     const hard = createTestApps(t.db, { rootPublicKey: demo.root.publicKey, env: { HAVEN_POW_DIFFICULTY: '20' } });
-    const res = await post(hard, '/api/v1/requests', { ...body, pow: { challenge: base64urlEncode(await challenge(hard)), nonce: base64urlEncode(new Uint8Array(8)) } });
+    const res = await post(hard, '/api/v1/requests', { ...body, pow: { challenge: base64urlEncode(await challenge(hard)), effort: 20, nonce: base64urlEncode(new Uint8Array(8)) } });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: { code: 'proof_invalid' } });
   });

@@ -19,7 +19,7 @@ import { describeWithBrowser } from './helpers/browser-suite.ts';
 import { createRootAdmin, openAdminScreen } from './helpers/dashboard.ts';
 import { startLiveServer, type LiveServer } from './helpers/live-server.ts';
 import { makeCredentials } from './helpers/responder-client.ts';
-import { proofFor } from './helpers/requester-client.ts';
+import { solvePow } from '../crypto/v1/pow.ts';
 
 const p = await loadSodiumPrimitives();
 const PASSPHRASE = 'quiet harbour seven lanterns';
@@ -73,7 +73,8 @@ describeWithBrowser('sign-in: no lock-out, second factors', () => {
     }
     for (let i = 0; i < 3; i++) {
       const salt = await post('/api/v1/login/salt', { username: 'target.one' });
-      const pow = proofFor(p, base64urlDecode(salt.json.challenge!));
+      const challenge = base64urlDecode(salt.json.challenge!);
+      const pow = { challenge: salt.json.challenge!, nonce: base64urlEncode(solvePow(p, challenge)) };
       expect((await post('/api/v1/login', { username: 'target.one', verifier: base64urlEncode(p.randomBytes(32)), pow })).status).toBe(401);
     }
 

@@ -16,13 +16,16 @@ import { FREE_FAILURES } from '../api/accounts/login-throttle.ts';
 import type { DemoOrganisation } from '../seeds/demo.ts';
 import { createTestApps, type TestApps, seedDemoOrganisation } from './helpers/test-app.ts';
 import { describeEachDatabase } from './helpers/test-database.ts';
-import { proofFor } from './helpers/requester-client.ts';
+import { createPowChallenge, solvePow } from '../crypto/v1/pow.ts';
 import { approveAccount, createAdminAccount, insertAccountDirectly } from './helpers/approve.ts';
 import { makeCredentials, sessionCookie, type ResponderCredentials } from './helpers/responder-client.ts';
 
 const p = await loadSodiumPrimitives();
 const b64 = base64urlEncode;
 const unb64 = base64urlDecode;
+
+/** What the dashboard does with a sign-in challenge (PROTOCOL 22.3: the 15.1 layout, its own key). */
+const proofFor = (_p: typeof p, challenge: Uint8Array) => ({ challenge: b64(challenge), nonce: b64(solvePow(p, challenge)) });
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- API answers are read field by field
 type Json = Record<string, any>;
@@ -86,7 +89,7 @@ describeEachDatabase('login hardening and second factors', (t) => {
     expect((await signIn(bystander)).status).toBe(200);
   });
 
-  it('[no lock-out] a proof is spent once, and a requester-site proof does not count for sign-in', async () => {
+  it('[no lock-out] a proof is spent once, and neither a requester-site proof nor a forged challenge counts for sign-in', async () => {
     const owner = await responder('target.two');
     for (let i = 0; i < FREE_FAILURES; i++) await wrongAttempt('target.two');
     const salt = await call(triage(), '/api/v1/login/salt', { body: { username: 'target.two' } });
@@ -95,8 +98,13 @@ describeEachDatabase('login hardening and second factors', (t) => {
     const replay = await call(triage(), '/api/v1/login', { body: { username: 'target.two', verifier: b64(owner.secrets.loginVerifier), pow } });
     expect(replay.status).toBe(409);
     expect(replay.json.error.code).toBe('proof_replayed');
+    // The requester site's challenges are another format altogether (15.2), refused as such.
     const intake = unb64(((await (await apps.requester.request('/api/v1/pow/challenge')).json()) as Json).challenge);
-    const foreign = await call(triage(), '/api/v1/login', { body: { username: 'target.two', verifier: b64(owner.secrets.loginVerifier), pow: proofFor(p, intake) } });
+    const wrongFormat = await call(triage(), '/api/v1/login', { body: { username: 'target.two', verifier: b64(owner.secrets.loginVerifier), pow: { challenge: b64(intake), nonce: b64(new Uint8Array(8)) } } });
+    expect(wrongFormat.status).toBe(400);
+    // A challenge of the sign-in layout MACed under any other key is refused.
+    const forged = createPowChallenge(p, p.randomBytes(32), { challengeId: p.randomBytes(16), difficulty: 4, expiresAtMinute: Math.floor(Date.now() / 60_000) + 5 });
+    const foreign = await call(triage(), '/api/v1/login', { body: { username: 'target.two', verifier: b64(owner.secrets.loginVerifier), pow: proofFor(p, forged) } });
     expect(foreign.status).toBe(400);
     expect(foreign.json.error.code).toBe('proof_invalid');
     expect((await signIn(owner)).status).toBe(200);

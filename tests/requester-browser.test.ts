@@ -125,7 +125,7 @@ for (const disableWasm of [false, true]) {
 }
 
 describeWithBrowser('requester page with JavaScript off', () => {
-  it('shows the labelled less protected form, which sends and gives a passphrase', async () => {
+  it('shows the labelled less protected form, which sends and gives a passphrase', { timeout: 120_000 }, async () => {
     const live = await startLiveServer();
     const browser = await launchBrowser();
     try {

@@ -21,7 +21,8 @@ import { REWRAP_MAX_PAGE, REWRAP_PAGE, type AdminService } from './admin.service
 import { readSignatureBody } from '../site/site-manifest.routes.ts';
 import type { SiteManifestService } from '../site/site-manifest.service.ts';
 
-type Env = { Variables: { session: Session } };
+export type AdminEnv = { Variables: { session: Session } };
+type Env = AdminEnv;
 
 const MAX_LIST = 1000;
 /** 2 + 16 + 16 + 1 + 4 + 1 + 16 * INVITATION_MAX_TEAMS + 16 + 64 (crypto/v2/invitation.ts). */
@@ -32,7 +33,7 @@ function hourIso(d: Date): string {
   return d.toISOString().slice(0, 13) + ':00:00Z';
 }
 
-function auditField(body: JsonObject): AuditInput {
+export function auditField(body: JsonObject): AuditInput {
   const a = objectField(body, 'audit');
   return {
     entry: bytesField(a, 'entry', { maxLength: 4096 }),
@@ -41,7 +42,19 @@ function auditField(body: JsonObject): AuditInput {
   };
 }
 
-function listField(body: JsonObject, name: string, max = MAX_LIST): JsonObject[] {
+/** A signed-in admin's session, or 401/403: every admin route (and root rotation) sits behind it. */
+export function adminOnly(accounts: AccountService): MiddlewareHandler<AdminEnv> {
+  return async (c, next) => {
+    const value = getCookie(c, SESSION_COOKIE);
+    const token = value && value.length <= 64 ? decodeBase64url(value) : null;
+    const session = await accounts.authenticate(token);
+    if (session.account.role !== 'admin') throw new ForbiddenError('Only an admin can do this.');
+    c.set('session', session);
+    await next();
+  };
+}
+
+export function listField(body: JsonObject, name: string, max = MAX_LIST): JsonObject[] {
   const value = body[name];
   if (!Array.isArray(value) || value.length > max) throw new ValidationError(`Field "${name}" must be a list of at most ${max} items.`);
   return value.map((v) => {
@@ -89,15 +102,7 @@ function readFilePath(value: string | undefined): string {
 export function adminRoutes(admin: AdminService, accounts: AccountService, config: Pick<Config, 'behindTls'>, siteManifests?: SiteManifestService) {
   const app = new Hono<Env>();
   app.use('*', sameOriginOnly(config.behindTls));
-  const adminOnly: MiddlewareHandler<Env> = async (c, next) => {
-    const value = getCookie(c, SESSION_COOKIE);
-    const token = value && value.length <= 64 ? decodeBase64url(value) : null;
-    const session = await accounts.authenticate(token);
-    if (session.account.role !== 'admin') throw new ForbiddenError('Only an admin can do this.');
-    c.set('session', session);
-    await next();
-  };
-  app.use('*', adminOnly);
+  app.use('*', adminOnly(accounts));
   const who = (c: Context<Env>) => c.get('session').account;
 
   // A root signature over the manifest a site serves now (crypto/v2/site-manifest.ts). No

@@ -130,7 +130,7 @@ export async function currentKeySerialFloors(db: Kysely<Database>): Promise<Reco
 }
 
 /** The highest serial of every stored key of a team (its epochs' rows, locked by the caller). */
-function highestSerial(epochs: { certificate: Uint8Array }[]): number {
+export function highestSerial(epochs: { certificate: Uint8Array }[]): number {
   return Math.max(0, ...epochs.map((e) => storedKeyInfo(e.certificate).serial));
 }
 
@@ -183,6 +183,16 @@ export class AdminService {
     }
     if (fields.role !== Role.admin) throw new ForbiddenError('Only an admin can do this.');
     return { id: account.id, signPublicKey: fields.ed25519Public };
+  }
+
+  /** The organisation and the configured root. For sibling admin services (root rotation). @throws UnavailableError before setup. */
+  organisation(): Promise<{ orgId: Uint8Array; root: Uint8Array }> {
+    return this.context();
+  }
+
+  /** The audited-transaction rule below, for sibling admin services (root rotation): same checks, same log. */
+  runAudited<T>(account: Account, action: AuditAction, targets: AuditTargets, audit: AuditInput, run: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    return this.audited(account, action, targets, audit, run);
   }
 
   /** Checks the entry first (no work for a wrong one), then runs `action` and appends the entry in one transaction. */

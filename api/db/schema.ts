@@ -80,6 +80,13 @@ export interface Database {
   team_members: TeamMembersTable;
   grants: GrantsTable;
   sessions: SessionsTable;
+  root_handovers: RootHandoversTable;
+}
+
+/** One per root rotation (migrations/0017): the signed hand-over, public and self-authenticating. */
+export interface RootHandoversTable {
+  serial: number;
+  statement: Uint8Array;
 }
 
 export type AccountRole = 'responder' | 'admin';

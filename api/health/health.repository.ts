@@ -8,6 +8,8 @@ export interface RootSignedSample {
   teamCertificates: { teamId: Uint8Array; certificate: Uint8Array }[];
   /** Admin account certificates, signed by the root at setup or approval. */
   adminCertificates: { accountId: Uint8Array; certificate: Uint8Array }[];
+  /** Root hand-over statements (root rotations), oldest first. */
+  handovers: Uint8Array[];
 }
 
 /** How many of each are read: one that verifies is proof enough, and a health check must stay cheap. */
@@ -38,8 +40,10 @@ export async function rootSignedSample(db: Kysely<Database>): Promise<RootSigned
     .select(['id', 'certificate'])
     .limit(SAMPLE)
     .execute();
+  const handovers = await db.selectFrom('root_handovers').select('statement').orderBy('serial').execute();
   return {
     organisationId: org.id,
+    handovers: handovers.map((h) => h.statement),
     teamCertificates: teams.map((t) => ({ teamId: t.team_id, certificate: t.certificate })),
     adminCertificates: admins.map((a) => ({ accountId: a.id, certificate: a.certificate! })),
   };

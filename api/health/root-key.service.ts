@@ -13,6 +13,7 @@ import type { Kysely } from 'kysely';
 import type { Primitives } from '../../crypto/primitives.ts';
 import { verifyHistoricTeamKey } from '../../crypto/team-key-any.ts';
 import { verifyResponderCert } from '../../crypto/v1/certs.ts';
+import { verifyRootHandover } from '../../crypto/v2/root-handover.ts';
 import type { Database } from '../db/schema.ts';
 import { rootSignedSample, type RootSignedSample } from './health.repository.ts';
 
@@ -23,6 +24,8 @@ export type RootKeyStatus =
   | 'missing'
   /** The configured key verifies none of the organisation's certificates. */
   | 'mismatch'
+  /** The configured key is an old root of this organisation: a root rotation replaced it. */
+  | 'superseded'
   /** The configured key verifies the organisation's certificates. */
   | 'ok'
   /** An organisation and a key, but nothing signed in the database to check the key against. */
@@ -30,7 +33,7 @@ export type RootKeyStatus =
 
 /** True for the states in which the service must not report itself ready. */
 export function rootKeyIsWrong(status: RootKeyStatus): boolean {
-  return status === 'missing' || status === 'mismatch';
+  return status === 'missing' || status === 'mismatch' || status === 'superseded';
 }
 
 /** What an operator reads: names the problem and the setting, never a key. */
@@ -40,6 +43,8 @@ export function describeRootKeyStatus(status: RootKeyStatus): string {
       return 'An organisation exists but no root public key is configured (HAVEN_ROOT_PUBLIC_KEY or HAVEN_ROOT_PUBLIC_KEY_FILE).';
     case 'mismatch':
       return "The configured root public key does not match this organisation: it verifies none of the organisation's certificates.";
+    case 'superseded':
+      return 'The configured root public key was replaced by a root rotation: configure the newest root on every instance (docs/DEPLOY.md, root rotation).';
     case 'no_organisation':
       return 'No organisation is set up yet.';
     case 'unchecked':
@@ -74,5 +79,17 @@ export async function checkRootKey(db: Kysely<Database>, p: Primitives, rootPubl
   if (!sample) return 'no_organisation';
   if (!rootPublicKey) return 'missing';
   if (sample.teamCertificates.length === 0 && sample.adminCertificates.length === 0) return 'unchecked';
-  return verifiesAny(p, rootPublicKey, sample) ? 'ok' : 'mismatch';
+  if (verifiesAny(p, rootPublicKey, sample)) return 'ok';
+  return replacedByRotation(p, rootPublicKey, sample) ? 'superseded' : 'mismatch';
+}
+
+/** Whether a verified hand-over names `rootPublicKey` as the root it replaced. */
+function replacedByRotation(p: Primitives, rootPublicKey: Uint8Array, sample: RootSignedSample): boolean {
+  return sample.handovers.some((bytes) => {
+    try {
+      return p.constantTimeEqual(verifyRootHandover(p, bytes, sample.organisationId).oldRootPublic, rootPublicKey);
+    } catch {
+      return false;
+    }
+  });
 }

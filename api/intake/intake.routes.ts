@@ -1,18 +1,27 @@
 /** Requester-site API: `/api/v1/intake`, `/api/v1/requests`, `/api/v1/threads/*`. */
 import { Hono } from 'hono';
 import { MAX_ENVELOPE_BYTES } from './limits.ts';
-import { bytesField, encodeBase64url, objectField, readJsonObject, type JsonObject } from '../http/validate.ts';
-import type { IntakeService, Proof } from './intake.service.ts';
-import { POW_CHALLENGE_BYTES, POW_NONCE_BYTES } from '../../crypto/v1/pow.ts';
-import { ProofError } from './pow.service.ts';
+import { bytesField, encodeBase64url, intField, objectField, readJsonObject, type JsonObject } from '../http/validate.ts';
+import type { IntakeService } from './intake.service.ts';
+import { POW_V2_MAX_EFFORT, POW_V2_NONCE_BYTES } from '../../crypto/v2/pow.ts';
+import { ProofError, type PowOffer, type Proof } from './pow.service.ts';
 
+/**
+ * `pow: {challenge, effort, nonce}` (PROTOCOL.md 20.2). The challenge's length is left to the
+ * version dispatch (54 bytes in v2; a 55-byte v1 challenge gets its own `unsupported_version`).
+ */
 function proofField(body: JsonObject): Proof {
   if (body.pow === undefined) throw new ProofError('proof_required', 'A proof of work is required.');
   const pow = objectField(body, 'pow');
   return {
-    challenge: bytesField(pow, 'challenge', { length: POW_CHALLENGE_BYTES }),
-    nonce: bytesField(pow, 'nonce', { length: POW_NONCE_BYTES }),
+    challenge: bytesField(pow, 'challenge', { maxLength: 64 }),
+    effort: intField(pow, 'effort', 0, POW_V2_MAX_EFFORT),
+    nonce: bytesField(pow, 'nonce', { length: POW_V2_NONCE_BYTES }),
   };
+}
+
+function offerJson(offer: PowOffer) {
+  return { challenge: encodeBase64url(offer.challenge), difficulty: offer.difficulty, effort: offer.effort };
 }
 
 export function intakeRoutes(intake: IntakeService) {
@@ -25,11 +34,11 @@ export function intakeRoutes(intake: IntakeService) {
       rootPublicKey: encodeBase64url(info.rootPublicKey),
       rootFingerprint: info.rootFingerprint,
       teams: info.teams.map((t) => ({ id: encodeBase64url(t.id), slug: t.slug, name: t.name, epoch: t.epoch, certificate: encodeBase64url(t.certificate) })),
-      pow: { challenge: encodeBase64url(info.challenge) },
+      pow: offerJson(info.pow),
     });
   });
 
-  app.get('/pow/challenge', (c) => c.json({ challenge: encodeBase64url(intake.challenge()) }));
+  app.get('/pow/challenge', (c) => c.json(offerJson(intake.challenge())));
 
   app.post('/requests', async (c) => {
     const body = await readJsonObject(c);

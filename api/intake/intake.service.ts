@@ -20,11 +20,14 @@ import type { Primitives } from '../../crypto/primitives.ts';
 import { CryptoError } from '../../crypto/errors.ts';
 import { readThread } from '../../crypto/thread-reading.ts';
 import type { Database } from '../db/schema.ts';
-import { AppError, ConflictError, NotFoundError, PositionTakenError, RateLimitedError, UnavailableError, ValidationError } from '../errors.ts';
+import { AppError, ConflictError, NotFoundError, PositionTakenError, UnavailableError, ValidationError } from '../errors.ts';
 import { coarseHour } from '../time.ts';
 import * as repo from './intake.repository.ts';
-import { ProofError, type PowService } from './pow.service.ts';
+import { ProofError, type CheckedProof, type PowService, type Proof } from './pow.service.ts';
+import { EffortQueue } from './effort-queue.ts';
 import { GroupCommit, type Outcome } from './group-commit.ts';
+
+export type { Proof };
 
 /**
  * The strict structural parse of a NEW thread message: it must be v2 (signed author, position
@@ -58,12 +61,7 @@ export interface IntakeInfo {
   rootPublicKey: Uint8Array;
   rootFingerprint: string;
   teams: repo.IntakeTeam[];
-  challenge: Uint8Array;
-}
-
-export interface Proof {
-  challenge: Uint8Array;
-  nonce: Uint8Array;
+  pow: ReturnType<PowService['offer']>;
 }
 
 export class StaleEpochError extends AppError {
@@ -89,7 +87,36 @@ export class IntakeService {
     private readonly crypto: Primitives,
     private readonly pow: PowService,
     private readonly rootPublicKey: Uint8Array | null,
+    /** Orders waiting submissions by proof-of-work effort when the intake is saturated. */
+    private readonly queue: EffortQueue = new EffortQueue({ concurrency: 64, maxWaiting: 256, maxWaitMs: 10_000 }),
   ) {}
+
+  /**
+   * Runs `store` for a checked proof: claims its challenge in this instance (one valid proof
+   * sent many times at once takes one place), waits in the effort queue, and gives the claim
+   * back when the submission failed for a reason that leaves the proof unspent.
+   * @throws ProofError('proof_replayed'), OutrankedError, whatever `store` throws.
+   */
+  async #withProof<T>(checked: CheckedProof, store: () => Promise<T>): Promise<T> {
+    if (!this.pow.claim(checked)) throw replayed();
+    let keepClaim = false;
+    try {
+      const release = await this.queue.admit(checked.effort);
+      try {
+        const value = await store();
+        keepClaim = true;
+        return value;
+      } finally {
+        release();
+      }
+    } catch (err) {
+      // Spent elsewhere (another instance): the claim may stay, the database has the last word anyway.
+      if (err instanceof ProofError && err.code === 'proof_replayed') keepClaim = true;
+      throw err;
+    } finally {
+      if (!keepClaim) this.pow.release(checked);
+    }
+  }
 
   private async organisation(): Promise<repo.OrganisationRecord> {
     const org = await repo.findOrganisation(this.db);
@@ -106,12 +133,13 @@ export class IntakeService {
       rootPublicKey,
       rootFingerprint: rootFingerprint(this.crypto, rootPublicKey),
       teams: await repo.listTeamsWithCurrentEpoch(this.db),
-      challenge: this.pow.issue(),
+      pow: this.pow.offer(),
     };
   }
 
-  challenge(): Uint8Array {
-    return this.pow.issue();
+  /** A fresh challenge with the difficulty required now and the effort to solve for. */
+  challenge() {
+    return this.pow.offer();
   }
 
   /** Parses and checks an envelope addressed to a team's current epoch. */
@@ -136,7 +164,7 @@ export class IntakeService {
    * crypto decoder errors.
    */
   async submit(envelope: Uint8Array, lookupHash: Uint8Array, proof: Proof): Promise<Uint8Array> {
-    const checked = this.pow.check(proof.challenge, proof.nonce);
+    const checked = this.pow.check(proof);
     if (!this.rootPublicKey) throw new UnavailableError('This hotline is not set up yet.', 60);
     // v2 only; its parse also pins a request to position 0 (and nothing else there).
     const header = parseNewThreadMessage(envelope);
@@ -144,9 +172,9 @@ export class IntakeService {
     if (!sameBytes(this.crypto, header.threadId, header.messageId)) {
       throw new ValidationError("A request's thread id must equal its message id.", 'malformed');
     }
-    const id = await this.#submissions.submit({ header, envelope, lookupHash, challengeId: checked.challengeId, expiresHour: expiryHour(checked.expiresAtMinute) });
-    this.pow.noteAccepted();
-    return id;
+    return this.#withProof(checked, () =>
+      this.#submissions.submit({ header, envelope, lookupHash, challengeId: checked.challengeId, expiresHour: expiryHour(checked.expiresAt) }),
+    );
   }
 
   /**
@@ -220,26 +248,27 @@ export class IntakeService {
    * @throws NotFoundError for an unknown token, PositionTakenError, plus everything `submit` throws.
    */
   async followUp(token: Uint8Array, envelope: Uint8Array, proof: Proof): Promise<Uint8Array> {
-    const checked = this.pow.check(proof.challenge, proof.nonce);
+    const checked = this.pow.check(proof);
     const header = await this.checkEnvelope(envelope, MessageKind.followup);
     const thread = await repo.findRequestByLookupHash(this.db, lookupTokenHash(this.crypto, token));
     if (!thread) throw new NotFoundError('No request matches this passphrase.');
     if (!sameBytes(this.crypto, header.threadId, thread.id) || !sameBytes(this.crypto, header.teamId, thread.teamId)) {
       throw new ValidationError('The message is addressed to another thread.');
     }
-    try {
-      await this.db.transaction().execute(async (trx) => {
-        if (!(await repo.spendChallenge(trx, checked.challengeId, expiryHour(checked.expiresAtMinute)))) throw replayed();
-        const appended = await repo.appendMessage(trx, {
-          id: header.messageId, requestId: thread.id, position: header.position, kind: 'followup', epoch: header.epoch, authorId: null, blob: envelope, hour: coarseHour(),
+    await this.#withProof(checked, async () => {
+      try {
+        await this.db.transaction().execute(async (trx) => {
+          if (!(await repo.spendChallenge(trx, checked.challengeId, expiryHour(checked.expiresAt)))) throw replayed();
+          const appended = await repo.appendMessage(trx, {
+            id: header.messageId, requestId: thread.id, position: header.position, kind: 'followup', epoch: header.epoch, authorId: null, blob: envelope, hour: coarseHour(),
+          });
+          if (!appended) throw new PositionTakenError();
         });
-        if (!appended) throw new PositionTakenError();
-      });
-    } catch (err) {
-      if (isUniqueViolation(err)) throw new ConflictError('A message with this id already exists.');
-      throw err;
-    }
-    this.pow.noteAccepted();
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new ConflictError('A message with this id already exists.');
+        throw err;
+      }
+    });
     return header.messageId;
   }
 }
@@ -262,33 +291,23 @@ export type PlainThreadEntry =
  * team key whose signed statement it first verifies against the configured root key. It
  * derives the requester's keys from the passphrase it generates, signs the request as the
  * requester (v2), and keeps none of it. Plaintext is never written anywhere; there is no
- * proof of work (no script to compute it), so a global per-instance ceiling stands in for it.
+ * proof of work (no script to compute it): the caller (api/noscript) holds the per-minute
+ * budgets that stand in for it, one for reading and one for submitting.
  */
 export class PlainIntakeService {
-  #window: number[] = [];
-
   constructor(
     private readonly intake: IntakeService,
     private readonly db: Kysely<Database>,
     private readonly crypto: Primitives,
     private readonly rootPublicKey: Uint8Array | null,
-    private readonly perMinute: number,
   ) {}
-
-  /** @throws RateLimitedError when the global ceiling is reached. */
-  private admit(): void {
-    const now = Date.now();
-    this.#window = this.#window.filter((at) => now - at < 60_000);
-    if (this.#window.length >= this.perMinute) throw new RateLimitedError('Too many requests right now.', 60);
-    this.#window.push(now);
-  }
 
   /**
    * The team's intake key from its root-signed word. Here the server itself seals (it is
    * trusted with the text on this path anyway), so a v1 certificate is still accepted; the
    * browser page, which must not trust the server, refuses v1 certificates.
    */
-  private teamKey(org: repo.OrganisationRecord, team: repo.IntakeTeam): { epoch: number; publicKey: Uint8Array } {
+  teamKey(org: repo.OrganisationRecord, team: repo.IntakeTeam): { epoch: number; publicKey: Uint8Array } {
     const root = this.rootPublicKey!;
     try {
       if (blobVersion(team.certificate) === 2) {
@@ -304,7 +323,6 @@ export class PlainIntakeService {
 
   /** Seals and stores a request; returns the generated passphrase (shown once, never stored). */
   async submit(r: PlainRequest): Promise<string> {
-    this.admit();
     const org = await repo.findOrganisation(this.db);
     if (!org || !this.rootPublicKey) throw new UnavailableError('This hotline is not set up yet.', 60);
     const team = (await repo.listTeamsWithCurrentEpoch(this.db)).find((t) => t.slug === r.teamSlug);
@@ -340,7 +358,6 @@ export class PlainIntakeService {
    * an `unverified` entry and the rest stay readable.
    */
   async read(passphrase: string): Promise<PlainThreadEntry[]> {
-    this.admit();
     const org = await repo.findOrganisation(this.db);
     if (!org || !this.rootPublicKey) throw new UnavailableError('This hotline is not set up yet.', 60);
     const keys = await deriveRequesterKeysV2(this.crypto, passphrase, org.id, REQUESTER_PARAM_SETS[CURRENT_REQUESTER_PARAM_SET]!);
@@ -368,6 +385,6 @@ export class PlainIntakeService {
 }
 
 /** Spent challenges are kept until the hour after they expire, then swept. */
-function expiryHour(expiresAtMinute: number): Date {
-  return coarseHour(new Date((expiresAtMinute + 60) * 60_000));
+function expiryHour(expiresAtSecond: number): Date {
+  return coarseHour(new Date((expiresAtSecond + 3600) * 1000));
 }

@@ -1,98 +1,214 @@
 /**
- * The less protected no-JavaScript path: `GET /plain` (the forms, with the current teams,
- * in the browser's language) and the two form endpoints. The requester page itself is
- * static (api/web/static-site.ts); its `<noscript>` links here. Answers are HTML pages,
- * errors included.
+ * The less protected no-JavaScript path: `GET /plain` (the forms, with the current teams, in the
+ * browser's language) and three form endpoints, all POST so no passphrase ever enters a URL or
+ * the browser's history list:
+ *
+ * - `POST /plain/request`  a new request (one-time form token; a repeat creates nothing);
+ * - `POST /plain/thread`   read a thread with the passphrase (then a follow-up form is shown);
+ * - `POST /plain/followup` add a follow-up, passphrase typed again (one-time form token).
+ *
+ * Every POST must come from this site (same-site.ts) and is answered with an HTML page in the
+ * person's language, errors included; every answer is `Cache-Control: no-store`
+ * (api/http/security-headers.ts). Two budgets per minute (budgets.ts): reading and submitting.
  */
 import { Hono, type Context } from 'hono';
+import type { Kysely } from 'kysely';
 import type { Sites } from '../web/static-site.ts';
 import { AppError } from '../errors.ts';
 import type { PlainIntakeService } from '../intake/intake.service.ts';
 import { listTeamsWithCurrentEpoch } from '../intake/intake.repository.ts';
-import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
+import { coarseHour } from '../time.ts';
 import { WORDS as EN_WORDS } from '../../crypto/wordlists/en.ts';
 import { WORDS as RU_WORDS } from '../../crypto/wordlists/ru.ts';
 import { REQUEST_LIMITS } from '../../crypto/v1/request-body.ts';
-import { escapeHtml, noscriptForms, pickLanguageFromHeader, plainPage, stringsFor } from './noscript.page.ts';
 import type { Lang } from '../../crypto/requester-i18n.ts';
+import { MinuteBudget } from './budgets.ts';
+import { FormPurpose, type FormTokens } from './form-token.ts';
+import * as spent from './noscript.repository.ts';
+import type { NoscriptFollowUpService } from './noscript.service.ts';
+import { isSameSitePost } from './same-site.ts';
+import {
+  escapeHtml, followUpForm, lookupForm, pickLanguageFromHeader, plainPage, requestForm, stringsFor, threadList, type PageFrame, type RequestValues,
+} from './noscript.page.ts';
 
 const MAX_MESSAGE_CHARS = 20_000;
+const MAX_PASSPHRASE_CHARS = 500;
 
-function formLang(value: unknown, c: Context): Lang {
+export interface NoscriptOptions {
+  /** valid submissions (requests and follow-ups) per minute per instance */
+  submitPerMinute: number;
+  /** lookups (each an Argon2id derivation, follow-ups included) per minute per instance */
+  readPerMinute: number;
+  quickExitUrl: string;
+  onionRequesterUrl: string | null;
+}
+
+export interface NoscriptDeps {
+  db: Kysely<Database>;
+  plain: PlainIntakeService;
+  followUps: NoscriptFollowUpService;
+  tokens: FormTokens;
+  sites: Sites | undefined;
+  options: NoscriptOptions;
+}
+
+type Form = Record<string, unknown>;
+type Status = 200 | 201 | 400 | 403 | 429 | 503;
+
+function field(form: Form, name: string): string {
+  const value = form[name];
+  return typeof value === 'string' ? value : '';
+}
+
+function langOf(value: unknown, c: Context): Lang {
   return value === 'ru' || value === 'en' ? value : pickLanguageFromHeader(c.req.header('accept-language'));
 }
 
-export function noscriptRoutes(db: Kysely<Database>, plain: PlainIntakeService, sites: Sites | undefined) {
+/** Spent tokens are kept until the hour after they expire (then the retention sweep drops them). */
+function spentUntil(expiresAtMinute: number): Date {
+  return coarseHour(new Date((expiresAtMinute + 60) * 60_000));
+}
+
+export function noscriptRoutes(deps: NoscriptDeps) {
+  const { db, plain, followUps, tokens, options } = deps;
   const app = new Hono();
-  const css = sites ? [...sites.get('requester').files].find(([url]) => url.endsWith('.css')) : undefined;
+  const css = deps.sites ? [...deps.sites.get('requester').files].find(([url]) => url.endsWith('.css')) : undefined;
   const styleTag = css ? `<link rel="stylesheet" href="${css[0]}" integrity="${css[1].integrity}">` : '';
+  const reading = new MinuteBudget(options.readPerMinute);
+  const submitting = new MinuteBudget(options.submitPerMinute);
 
-  app.get('/plain', async (c) => {
-    const lang = formLang(c.req.query('lang'), c);
+  const frame = (lang: Lang): PageFrame => ({ lang, styleTag, quickExitUrl: options.quickExitUrl });
+  const page = (c: Context, lang: Lang, status: Status, title: string, body: string) => c.html(plainPage(frame(lang), title, body), status);
+  const p = (cls: string, text: string) => `<p class="${cls}">${escapeHtml(text)}</p>`;
+  const teams = () => listTeamsWithCurrentEpoch(db).catch(() => []);
+
+  /** The form body and language; null when the POST did not come from this site. */
+  const readForm = async (c: Context): Promise<{ form: Form; lang: Lang; sameSite: boolean }> => {
+    const form = (await c.req.parseBody().catch(() => ({}))) as Form;
+    const sameSite = isSameSitePost(
+      { secFetchSite: c.req.header('sec-fetch-site'), origin: c.req.header('origin'), referer: c.req.header('referer'), host: c.req.header('host') },
+      options.onionRequesterUrl,
+    );
+    return { form, lang: langOf(form.lang, c), sameSite };
+  };
+
+  /** @returns true (spent now), false (already spent) or null (the database cannot be reached). */
+  const claim = (id: Uint8Array, expiresAtMinute: number): Promise<boolean | null> => spent.claimFormToken(db, id, spentUntil(expiresAtMinute)).catch(() => null);
+  // Best effort: if the database is gone too, the original failure is still what the person sees.
+  const release = (id: Uint8Array): Promise<void> => spent.releaseFormToken(db, id).catch(() => undefined);
+
+  const refused = (c: Context, lang: Lang) => {
     const t = stringsFor(lang);
-    const teams = await listTeamsWithCurrentEpoch(db).catch(() => []);
-    return c.html(plainPage(lang, styleTag, t.title, noscriptForms(lang, teams)));
-  });
+    return page(c, lang, 403, t.refusedTitle, p('error', t.refused));
+  };
 
-  const answer = (c: Context, lang: Lang, status: 200 | 201 | 400 | 429 | 503, title: string, body: string) =>
-    c.html(plainPage(lang, styleTag, title, body), status);
-
-  const failure = (c: Context, lang: Lang, err: unknown) => {
-    const t = stringsFor(lang);
-    if (err instanceof AppError && err.status === 429) return answer(c, lang, 429, t.title, `<p class="error">${escapeHtml(t.noscriptBusy)}</p>`);
-    if (err instanceof AppError && err.status === 503) return answer(c, lang, 503, t.title, `<p class="error">${escapeHtml(t.unavailable)}</p>`);
-    if (err instanceof AppError || (err instanceof Error && 'code' in err)) return answer(c, lang, 400, t.title, `<p class="error">${escapeHtml(t.noscriptInvalid)}</p>`);
+  /** A failure of the services as a page: busy, unavailable, or the input was refused. */
+  const failureStatus = (err: unknown): { status: Status; key: 'noscriptBusy' | 'unavailable' | 'noscriptInvalid' } => {
+    if (err instanceof AppError && err.status === 429) return { status: 429, key: 'noscriptBusy' };
+    if (err instanceof AppError && err.status >= 500) return { status: 503, key: 'unavailable' };
+    if (err instanceof AppError || (err instanceof Error && 'code' in err)) return { status: 400, key: 'noscriptInvalid' };
     throw err;
   };
 
-  app.post('/plain/request', async (c) => {
-    const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
-    const lang = formLang(form.lang, c);
+  app.get('/plain', async (c) => {
+    const lang = langOf(c.req.query('lang'), c);
     const t = stringsFor(lang);
-    const team = typeof form.team === 'string' ? form.team : '';
-    const message = typeof form.message === 'string' ? form.message : '';
-    const contact = typeof form.contact === 'string' ? form.contact.trim() : '';
-    if (team === '' || message.trim() === '' || message.length > MAX_MESSAGE_CHARS || contact.length > REQUEST_LIMITS.contact) {
-      return answer(c, lang, 400, t.title, `<p class="error">${escapeHtml(t.noscriptInvalid)}</p>`);
+    return page(c, lang, 200, t.title, requestForm(lang, await teams(), tokens.issue(FormPurpose.request)) + lookupForm(lang));
+  });
+
+  app.post('/plain/request', async (c) => {
+    const { form, lang, sameSite } = await readForm(c);
+    if (!sameSite) return refused(c, lang);
+    const t = stringsFor(lang);
+    const values: RequestValues = { team: field(form, 'team'), message: field(form, 'message'), contact: field(form, 'contact').trim() };
+    const message = values.message!;
+    const again = async (status: Status, text: string, token: string) => page(c, lang, status, t.title, p('error', text) + requestForm(lang, await teams(), token, values));
+
+    const token = tokens.check(form.form, FormPurpose.request);
+    if (!token.ok) return again(400, t.expired, tokens.issue(FormPurpose.request));
+    const tokenText = field(form, 'form');
+    const known = (await teams()).some((team) => team.slug === values.team);
+    if (!known || message.trim() === '' || message.length > MAX_MESSAGE_CHARS || values.contact!.length > REQUEST_LIMITS.contact) {
+      return again(400, t.noscriptInvalid, tokenText);
+    }
+    // Spend the token first: of a double click or a reload, exactly one gets past here.
+    const claimed = await claim(token.spentId, token.expiresAtMinute);
+    if (claimed === null) return again(503, t.unavailable, tokenText);
+    if (!claimed) {
+      return page(c, lang, 200, t.alreadySentTitle, p('warning', t.alreadySent) + p('hint', t.alreadySentLost) + `<p><a href="/plain?lang=${lang}" id="ns-fresh">${escapeHtml(t.freshForm)}</a></p>`);
+    }
+    if (!submitting.take()) {
+      await release(token.spentId);
+      return again(429, t.noscriptBusy, tokenText);
     }
     try {
-      const passphrase = await plain.submit({ teamSlug: team, message, contact, words: lang === 'ru' ? RU_WORDS : EN_WORDS });
-      return answer(
-        c,
-        lang,
-        201,
-        t.noscriptSent,
-        `<p>${escapeHtml(t.sentIntro)}</p><p class="passphrase" id="passphrase-out">${escapeHtml(passphrase)}</p><p class="warning">${escapeHtml(t.sentAdvice)}</p>`,
+      const passphrase = await plain.submit({ teamSlug: values.team!, message, contact: values.contact!, words: lang === 'ru' ? RU_WORDS : EN_WORDS });
+      return page(
+        c, lang, 201, t.noscriptSent,
+        `${p('', t.sentIntro)}<p class="passphrase" id="passphrase-out">${escapeHtml(passphrase)}</p>${p('warning', t.sentAdvice)}${p('hint', t.closeTab)}`,
       );
     } catch (err) {
-      return failure(c, lang, err);
+      submitting.refund();
+      await release(token.spentId);
+      const failure = failureStatus(err);
+      return again(failure.status, t[failure.key], tokenText);
     }
   });
 
   app.post('/plain/thread', async (c) => {
-    const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
-    const lang = formLang(form.lang, c);
+    const { form, lang, sameSite } = await readForm(c);
+    if (!sameSite) return refused(c, lang);
     const t = stringsFor(lang);
-    const passphrase = typeof form.passphrase === 'string' ? form.passphrase : '';
-    if (passphrase.trim() === '' || passphrase.length > 500) return answer(c, lang, 400, t.returnTitle, `<p class="error">${escapeHtml(t.notFound)}</p>`);
+    const passphrase = field(form, 'passphrase');
+    if (passphrase.trim() === '' || passphrase.length > MAX_PASSPHRASE_CHARS) return page(c, lang, 400, t.returnTitle, p('error', t.notFound) + lookupForm(lang));
+    if (!reading.take()) return page(c, lang, 429, t.returnTitle, p('error', t.readBusy) + lookupForm(lang));
     try {
       const entries = await plain.read(passphrase);
-      if (entries.length === 0) return answer(c, lang, 200, t.returnTitle, `<p class="error">${escapeHtml(t.notFound)}</p>`);
-      // A message that did not verify shows as such, with no author and no text.
-      const items = entries
-        .map((e) =>
-          e.from === 'unverified'
-            ? `<li class="unverified"><span class="who">${escapeHtml(t.unverified)}</span></li>`
-            : `<li class="${e.from === 'team' ? 'from-team' : 'from-you'}"><span class="who">${escapeHtml(e.from === 'team' ? t.fromTeam : t.fromYou)}</span>${
-                e.legacy ? `<span class="legacy">${escapeHtml(t.legacy)}</span>` : ''
-              }${escapeHtml(e.text)}</li>`,
-        )
-        .join('');
-      const noReply = entries.some((e) => e.from === 'team') ? '' : `<p class="hint">${escapeHtml(t.noReplies)}</p>`;
-      return answer(c, lang, 200, t.thread, `<ol class="messages">${items}</ol>${noReply}`);
+      if (entries.length === 0) return page(c, lang, 200, t.returnTitle, p('error', t.notFound) + lookupForm(lang));
+      return page(c, lang, 200, t.thread, threadList(lang, entries) + followUpForm(lang, tokens.issue(FormPurpose.followup)) + p('hint', t.closeTab));
     } catch (err) {
-      return failure(c, lang, err);
+      const failure = failureStatus(err);
+      return page(c, lang, failure.status, t.returnTitle, p('error', t[failure.key]) + lookupForm(lang));
+    }
+  });
+
+  app.post('/plain/followup', async (c) => {
+    const { form, lang, sameSite } = await readForm(c);
+    if (!sameSite) return refused(c, lang);
+    const t = stringsFor(lang);
+    const message = field(form, 'message');
+    const passphrase = field(form, 'passphrase');
+    const again = (status: Status, text: string, token: string) => page(c, lang, status, t.followUpTitle, p('error', text) + followUpForm(lang, token, message));
+
+    const token = tokens.check(form.form, FormPurpose.followup);
+    if (!token.ok) return again(400, t.expired, tokens.issue(FormPurpose.followup));
+    const tokenText = field(form, 'form');
+    if (passphrase.trim() === '' || passphrase.length > MAX_PASSPHRASE_CHARS || message.trim() === '' || message.length > MAX_MESSAGE_CHARS) {
+      return again(400, t.followUpInvalid, tokenText);
+    }
+    const claimed = await claim(token.spentId, token.expiresAtMinute);
+    if (claimed === null) return again(503, t.unavailable, tokenText);
+    if (!claimed) {
+      return page(c, lang, 200, t.followUpAlreadyTitle, p('warning', t.followUpAlready) + lookupForm(lang));
+    }
+    if (!reading.take()) {
+      await release(token.spentId);
+      return again(429, t.readBusy, tokenText);
+    }
+    try {
+      const outcome = await followUps.followUp(passphrase, message, submitting);
+      if (outcome.status === 'added') {
+        return page(c, lang, 201, t.added, threadList(lang, outcome.entries) + followUpForm(lang, tokens.issue(FormPurpose.followup)) + p('hint', t.closeTab));
+      }
+      await release(token.spentId);
+      if (outcome.status === 'busy') return again(429, t.noscriptBusy, tokenText);
+      if (outcome.status === 'legacy_thread') return page(c, lang, 200, t.followUpTitle, p('error', t.legacyThread));
+      return again(200, t.notFound, tokenText);
+    } catch (err) {
+      await release(token.spentId);
+      const failure = failureStatus(err);
+      return again(failure.status, failure.status === 400 ? t.followUpInvalid : t[failure.key], tokenText);
     }
   });
 

@@ -56,6 +56,8 @@ export const AUDIT_ACTIONS = [
   'team.epoch.retire',
   'team.epoch.renew',
   'retention.set',
+  // targets: serial (of the hand-over), newRoot (base64url of the new root public key)
+  'root.rotate',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

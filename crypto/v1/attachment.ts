@@ -6,8 +6,8 @@
  * Blob: version | 0x50 | secretstream header(24) | chunk* where every chunk is 65536 + 17 bytes.
  * Each chunk's AD is version | 0x50.
  *
- * Only the libsodium backend has secretstream; on the noble path these functions throw
- * NotSupportedError and the requester page hides the attachment control (docs/PROTOCOL.md).
+ * Both backends have secretstream (the noble one rebuilt byte for byte, crypto/noble.ts); a
+ * Primitives without one makes these functions throw NotSupportedError.
  */
 import { ByteReader, ByteWriter, concat } from '../encoding.ts';
 import { DecryptionError, MalformedError, NotSupportedError } from '../errors.ts';
@@ -19,7 +19,7 @@ const CHUNK_CT_BYTES = ATTACHMENT_CHUNK_BYTES + 17;
 const AD = new Uint8Array([VERSION, ObjectType.attachment]);
 
 function stream(p: Primitives): SecretStream {
-  if (!p.secretstream) throw new NotSupportedError('attachments need the libsodium backend');
+  if (!p.secretstream) throw new NotSupportedError('this crypto backend has no secretstream');
   return p.secretstream;
 }
 
@@ -34,7 +34,7 @@ export function newAttachmentKey(p: Primitives): Uint8Array {
   return p.randomBytes(32);
 }
 
-/** @throws NotSupportedError on the noble backend; MalformedError for a bad key. */
+/** @throws NotSupportedError without a secretstream; MalformedError for a bad key. */
 export function encryptAttachment(p: Primitives, key: Uint8Array, file: Uint8Array): Uint8Array {
   const ss = stream(p);
   if (key.length !== 32) throw new MalformedError('key must be 32 bytes');
@@ -53,7 +53,7 @@ export function encryptAttachment(p: Primitives, key: Uint8Array, file: Uint8Arr
 }
 
 /**
- * @throws NotSupportedError on the noble backend; version errors / MalformedError on a blob that
+ * @throws NotSupportedError without a secretstream; version errors / MalformedError on a blob that
  *   is not header + whole chunks; DecryptionError on a wrong key, tampering, reordering,
  *   truncation (no FINAL chunk) or data after FINAL.
  */

@@ -16,6 +16,8 @@ export const VERSION_V2 = 0x02;
 export const ObjectTypeV2 = {
   teamKeyStatement: 0x10,
   invitation: 0x13,
+  /** the old root hands the organisation over to a new root (root-handover.ts) */
+  rootHandover: 0x15,
   message: 0x40,
   /** prefix of the signed message inside a thread message (signed bytes only, never a blob) */
   messageSignature: 0x41,

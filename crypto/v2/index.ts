@@ -32,3 +32,14 @@ export { encodeRequestBodyV2, decodeRequestBodyV2 } from './request-body.ts';
 export type { RequestBodyV2 } from './request-body.ts';
 export { verifyAuditChain } from './audit.ts';
 export type { AuditChainEntry, AuditChainResult } from './audit.ts';
+export {
+  POW_V2_TYPE, POW_V2_CHALLENGE_BYTES, POW_V2_NONCE_BYTES, POW_V2_MAX_EFFORT, POW_V2_DOMAIN, POW_V2_WORK_INPUT_BYTES,
+  powMacKeyV2, createPowChallengeV2, parsePowChallengeV2, verifyPowChallengeV2, powWorkInputV2, checkPowSolutionV2, solvePowV2, solvePowV2Sync,
+} from './pow.ts';
+export type { Sha256, Sha256Batch, PowChallengeV2, PowSolutionV2, SolveOptions } from './pow.ts';
+export {
+  ROOT_HANDOVER_BYTES, ROOT_HANDOVER_MAX_CHAIN, signRootHandover, parseRootHandoverUnverified, verifyRootHandover, followRootChain,
+} from './root-handover.ts';
+export type { RootHandoverFields, RootChainArgs } from './root-handover.ts';
+export { buildRootRotation } from './root-rotation.ts';
+export type { RootRotationArgs, RootRotationUpload, RotationAccountInput, RotationEpochInput } from './root-rotation.ts';

@@ -6,7 +6,8 @@
 import { MessageKind } from '../../crypto/v1/message.ts';
 import { verifyCurrentTeamKey } from '../../crypto/team-key-any.ts';
 import { unixHour } from '../../crypto/v2/constants.ts';
-import { solvePow } from '../../crypto/v1/pow.ts';
+import { solvePowV2Sync } from '../../crypto/v2/pow.ts';
+import { nobleSha256 } from '../../crypto/noble.ts';
 import { lookupTokenHash } from '../../crypto/v1/requester.ts';
 import { encodeTextBody } from '../../crypto/v1/text-body.ts';
 import { sealMessageV2, sealRequestV2 } from '../../crypto/v2/message.ts';
@@ -61,8 +62,13 @@ export function verifyCertificate(p: Primitives, rootPublic: Uint8Array, org: De
   return verifyCurrentTeamKey(p, rootPublic, certificate, { orgId: org.organisationId, teamId: team.id, nowHour: unixHour(Date.now()) });
 }
 
-export function proofFor(p: Primitives, challenge: Uint8Array) {
-  return { challenge: base64urlEncode(challenge), nonce: base64urlEncode(solvePow(p, challenge)) };
+/**
+ * The `pow` field for a v2 challenge, solved at `effort` (8 by default: at or above the floor of
+ * every test server, 256 hashes). `p` names the random source of the nonce's first bytes.
+ */
+export function proofFor(p: Primitives, challenge: Uint8Array, effort = 8) {
+  const solution = solvePowV2Sync(nobleSha256, challenge, effort, p.randomBytes(4));
+  return { challenge: base64urlEncode(challenge), effort: solution.effort, nonce: base64urlEncode(solution.nonce) };
 }
 
 export { lookupTokenHash };

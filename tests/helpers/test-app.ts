@@ -35,6 +35,8 @@ export interface TestAppOptions {
   sites?: boolean;
   /** The per-team serial floors the pages are rendered with (none by default). */
   keySerialFloors?: Record<string, number>;
+  /** What the server does once a root rotation is committed (absent: rotation is refused). */
+  onRootReplaced?: (newRoot: Uint8Array) => Promise<{ rootKeyFile: string | null }>;
 }
 
 export function createTestApps(db: Kysely<Database>, options: TestAppOptions = {}): TestApps {
@@ -43,7 +45,10 @@ export function createTestApps(db: Kysely<Database>, options: TestAppOptions = {
   const logger = createLogger(config.logLevel, (line) => logLines.push(line));
   const rootPublicKey = options.rootPublicKey ?? null;
   const sites = options.sites ? Sites.load(DIST_DIR, { rootPublicKey, keySerialFloors: options.keySerialFloors ?? {} }) : undefined;
-  const deps = { db, config, logger, crypto: sodium, serverSecret: config.serverSecret!, rootPublicKey, ...(sites ? { sites } : {}) };
+  const deps = {
+    db, config, logger, crypto: sodium, serverSecret: config.serverSecret!, rootPublicKey,
+    ...(sites ? { sites } : {}), ...(options.onRootReplaced ? { onRootReplaced: options.onRootReplaced } : {}),
+  };
   return { requester: createRequesterApp(deps), triage: createTriageApp(deps), config, logLines };
 }
 

@@ -31,8 +31,7 @@ import { STRINGS, pickLanguage, type Lang, type Strings } from '../../crypto/req
 import { api, ApiError } from './api.ts';
 import { verifiedTeamKey, type Team } from './team-keys.ts';
 import { renderThread } from './thread-view.ts';
-
-declare const __WORKER_URLS__: Record<string, string>;
+import { sendWithProof } from './pow.ts';
 
 /** Where the quick exit goes: a neutral, common site; the history entry is replaced. */
 const QUICK_EXIT_URL = 'https://www.wikipedia.org/';
@@ -110,34 +109,6 @@ function renderTeams(teams: Team[]): void {
   }
 }
 
-function solveInWorker(challenge: Uint8Array, progress: HTMLProgressElement): Promise<Uint8Array> {
-  progress.hidden = false;
-  progress.value = 0;
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(__WORKER_URLS__['pow-worker']!);
-    worker.onmessage = (event: MessageEvent<{ progress?: number; nonce?: Uint8Array }>) => {
-      if (event.data.progress !== undefined) progress.value = event.data.progress;
-      if (event.data.nonce) {
-        progress.value = 1;
-        worker.terminate();
-        resolve(event.data.nonce);
-      }
-    };
-    worker.onerror = () => {
-      worker.terminate();
-      reject(new ApiError(0, 'worker'));
-    };
-    worker.postMessage({ challenge });
-  });
-}
-
-async function proveWork(progress: HTMLProgressElement) {
-  const { challenge } = await api<{ challenge: string }>('/api/v1/pow/challenge');
-  const bytes = base64urlDecode(challenge);
-  const nonce = await solveInWorker(bytes, progress);
-  return { challenge, nonce: base64urlEncode(nonce) };
-}
-
 /** Words for a failed send: encoders refuse only oversized text; anything else failed as a whole. */
 function messageError(err: unknown): string {
   if (err instanceof MalformedError) return t.tooLong;
@@ -172,9 +143,11 @@ async function submitRequest(event: Event): Promise<void> {
     const id = p.randomBytes(16);
     const envelope = sealRequestV2(p, { orgId: intake.orgId, teamId: team.id, epoch: key.epoch, teamPublic: key.publicKey, id, requester: keys, body });
     setStatus('compose-status', t.proving);
-    const pow = await proveWork($<HTMLProgressElement>('progress'));
-    setStatus('compose-status', t.sending);
-    await api('/api/v1/requests', { envelope: base64urlEncode(envelope), lookupHash: base64urlEncode(lookupTokenHash(p, keys.lookupToken)), pow });
+    // A proof the server finds too weak when it arrives (the intake got busy) is solved again, harder.
+    await sendWithProof($<HTMLProgressElement>('progress'), (pow) => {
+      setStatus('compose-status', t.sending);
+      return api('/api/v1/requests', { envelope: base64urlEncode(envelope), lookupHash: base64urlEncode(lookupTokenHash(p, keys.lookupToken)), pow });
+    }, () => setStatus('compose-status', t.proving));
     form.reset();
     setStatus('compose-status', '');
     $('progress').hidden = true;
@@ -257,39 +230,41 @@ async function submitFollowUp(event: Event): Promise<void> {
   if (!team || !threadId) return setStatus('thread-status', t.failed, true);
   if (!team.key) return setStatus('thread-status', t.keysExpired, true);
   const key = team.key;
+  const orgId = intake.orgId;
   const button = $<HTMLButtonElement>('send-followup');
   button.disabled = true;
   try {
     const body = encodeTextBody(text);
     setStatus('thread-status', t.proving);
     // A refused position rolls the server's transaction back, proof included: the same proof
-    // goes with every re-signed attempt.
-    const pow = await proveWork($<HTMLProgressElement>('followup-progress'));
-    for (let attempt = 0; ; attempt++) {
-      const envelope = sealMessageV2(p, {
-        kind: MessageKind.followup,
-        orgId: intake.orgId,
-        teamId: team.id,
-        epoch: key.epoch,
-        threadId,
-        messageId: p.randomBytes(16),
-        position: current.nextPosition,
-        teamPublic: key.publicKey,
-        requesterPublic: current.keys.replyPublic,
-        body,
-        author: { type: 'requester', signSeed: current.keys.signSeed },
-      });
-      try {
-        await api('/api/v1/threads/messages', { token: base64urlEncode(current.keys.lookupToken), envelope: base64urlEncode(envelope), pow });
-        break;
-      } catch (err) {
-        if (!(err instanceof ApiError && err.code === 'position_taken') || attempt >= POSITION_RETRIES) throw err;
-        // Someone (the team) wrote first: re-read the thread for its next position, sign again.
-        setStatus('thread-status', t.retrying);
-        await loadThread(current.keys);
-        current.nextPosition = session?.nextPosition ?? current.nextPosition;
+    // goes with every re-signed attempt. A proof found too weak is solved again, harder.
+    await sendWithProof($<HTMLProgressElement>('followup-progress'), async (pow) => {
+      for (let attempt = 0; ; attempt++) {
+        const envelope = sealMessageV2(p, {
+          kind: MessageKind.followup,
+          orgId,
+          teamId: team.id,
+          epoch: key.epoch,
+          threadId,
+          messageId: p.randomBytes(16),
+          position: current.nextPosition,
+          teamPublic: key.publicKey,
+          requesterPublic: current.keys.replyPublic,
+          body,
+          author: { type: 'requester', signSeed: current.keys.signSeed },
+        });
+        try {
+          await api('/api/v1/threads/messages', { token: base64urlEncode(current.keys.lookupToken), envelope: base64urlEncode(envelope), pow });
+          break;
+        } catch (err) {
+          if (!(err instanceof ApiError && err.code === 'position_taken') || attempt >= POSITION_RETRIES) throw err;
+          // Someone (the team) wrote first: re-read the thread for its next position, sign again.
+          setStatus('thread-status', t.retrying);
+          await loadThread(current.keys);
+          current.nextPosition = session?.nextPosition ?? current.nextPosition;
+        }
       }
-    }
+    }, () => setStatus('thread-status', t.proving));
     $<HTMLTextAreaElement>('followup').value = '';
     $('followup-progress').hidden = true;
     await loadThread(current.keys);

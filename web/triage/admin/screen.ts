@@ -18,6 +18,7 @@ import { renderAudit, renderRetention, saveRetention } from './audit.ts';
 import { $, admin, ADMIN, type AdminDeps, deps, loadAccountsAndTeams, loadAudit, reload, setDeps, step, t } from './shared.ts';
 import { createTeam, renderTeams } from './teams.ts';
 import { checkManifestsAtSignIn, renderManifests, wipeManifests } from './site-manifests.ts';
+import { rotateRoot } from './root-rotation.ts';
 
 // ---------------------------------------------------------------- lifecycle
 
@@ -36,6 +37,7 @@ export function initAdmin(d: AdminDeps): void {
     e.preventDefault();
     void step(saveRetention);
   });
+  $('adm-root-rotate').addEventListener('click', () => void step(rotateRoot));
   $('adm-audit-verify').addEventListener('click', () =>
     void step(async () => {
       await loadAccountsAndTeams();
@@ -107,7 +109,7 @@ export function wipeAdmin(): void {
   admin.keyStates = new Map();
   wipeManifests();
   admin.busy = false;
-  for (const id of ['adm-pending', 'adm-teams', 'adm-accounts', 'adm-audit', 'adm-audit-result', 'adm-inv-teams-list', 'adm-team-members', 'adm-must-rotate', 'adm-status', 'adm-root-status']) {
+  for (const id of ['adm-pending', 'adm-teams', 'adm-accounts', 'adm-audit', 'adm-audit-result', 'adm-inv-teams-list', 'adm-team-members', 'adm-must-rotate', 'adm-status', 'adm-root-status', 'adm-root-rotation-status']) {
     $(id).replaceChildren();
   }
   for (const id of ['adm-inv-link', 'adm-team-slug', 'adm-team-name', 'adm-retention']) $<HTMLInputElement>(id).value = '';

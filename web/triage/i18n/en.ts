@@ -49,6 +49,7 @@ export const en = {
   expired: 'Your session ended. Sign in again.',
   signedOut: 'Signed out. Keys and decrypted text were wiped from this page.',
   rootChanged: 'The organisation key changed from {old} to {new}. Do not continue until an admin confirms this out of band.',
+  rootHandedOver: 'The organisation key was replaced by a root rotation (the key this browser trusted, {old}, handed over to it). Compare the new fingerprint with the one your organisation published.',
   keyProblem: 'Your keys could not be verified against the organisation key. Do not continue; tell your admin.',
   unavailable: 'The service is unavailable. Try again later.',
   // list
@@ -238,6 +239,18 @@ export const en = {
   admMakeAdminIntro: 'They get a copy of the organisation key, sealed to their own key. Compare their fingerprint first.',
   admMadeAdmin: '{name} is now an admin.',
   // retention
+  // root rotation (admin/root-rotation.ts)
+  admRootRotationTitle: 'Organisation root key',
+  admRootRotationIntro: 'Rotate the root key when an admin who held it leaves, or on a schedule. A new root is made in this browser; every active account is certified again after you compare their fingerprints, and dashboards that trusted the old root follow a hand-over signed by both. Afterwards, publish the new fingerprint, set it on every server instance, sign the site manifests again, and rotate the keys of teams whose members changed.',
+  admRootRotate: 'Rotate the root key…',
+  admRootRotateTitle: 'Rotate the organisation root key',
+  admRootRotateIntro: 'The new root below replaces the current one. Every account listed keeps its keys and role and is certified by the new root; removed accounts are not. Compare each fingerprint with its owner, out of band, before you continue.',
+  admRootRotateNewFp: 'New root key fingerprint:',
+  admRootRotateAccounts: '{n} active accounts will be certified again:',
+  admRootRotateCheck: 'I compared every fingerprint, and I will publish the new root fingerprint',
+  admRootRotateOk: 'Rotate',
+  admRootRotating: 'Signing and uploading…',
+  admRootRotated: 'The root key was rotated. New fingerprint: {fp}. Publish it, set it on every server instance, then reload this page.',
   admRetentionTitle: 'Retention',
   admRetentionLabel: 'Delete closed requests after (days)',
   admRetentionSave: 'Save',

@@ -12,7 +12,7 @@ import { solvePow } from '../../../crypto/v1/pow.ts';
 import type { Primitives } from '../../../crypto/primitives.ts';
 import { openAdmin } from '../admin/screen.ts';
 import { KeyError, openVault, type TeamsJson } from '../keys.ts';
-import { RootChangedError, trustedRoot, type TrustedRoot } from '../root-pin.ts';
+import { RootChangedError, trustedRootFollowingHandovers, type RootHandovers, type TrustedRoot } from '../root-pin.ts';
 import { DeploymentConfigError } from '../../shared/deployment.ts';
 import { fill } from '../i18n.ts';
 import { keyFloors } from '../key-floor.ts';
@@ -58,7 +58,8 @@ export async function submitLogin(event: Event): Promise<void> {
     const p = await primitives();
     // The root from this page (pinned on first use), checked before anything is derived or
     // sent: with a changed root nothing is unlocked at all.
-    const root = trustedRoot(p);
+    // After a root rotation, the published hand-overs lead from the pinned root to the page's.
+    const root = await trustedRootFollowingHandovers(p, fetchHandovers);
     const salt = await api<{ salt: string; params: { ops: number; memKiB: number }; challenge: string | null }>('POST', '/api/v1/login/salt', { username });
     // deriveAccountSecrets refuses parameters below the floor (a server downgrading the cost).
     secrets = await deriveAccountSecrets(p, passphrase, base64urlDecode(salt.salt), salt.params);
@@ -111,7 +112,7 @@ export function failLogin(status: HTMLElement, err: unknown): void {
  * Unwraps the account keys with `wrapKey` (the caller wipes it), opens the vault and shows
  * the requests. @throws KeyError, DecryptionError (wrong passphrase), ApiError.
  */
-export async function openDashboard(p: Primitives, wrapKey: Uint8Array, root: TrustedRoot, login: FullLoginJson): Promise<void> {
+export async function openDashboard(p: Primitives, wrapKey: Uint8Array, root: TrustedRoot & { replacedFingerprint?: string }, login: FullLoginJson): Promise<void> {
   let unwrapped: ReturnType<typeof unwrapAccountKeys> | null = null;
   try {
     unwrapped = unwrapAccountKeys(p, wrapKey, base64urlDecode(login.keyBundle));
@@ -125,6 +126,7 @@ export async function openDashboard(p: Primitives, wrapKey: Uint8Array, root: Tr
     $('login-status').textContent = '';
     $('who').textContent = `${state.t.signedInAs} ${state.me.username}`;
     $('root-fp').textContent = `${state.t.rootFp} ${state.vault.rootFingerprint}`;
+    if (root.replacedFingerprint) $('root-fp').textContent += ` ${fill(state.t.rootHandedOver, { old: root.replacedFingerprint })}`;
     fillTeamFilter();
     show('list');
     $('keys-warning').hidden = state.vault.rejected === 0;
@@ -139,6 +141,11 @@ export async function openDashboard(p: Primitives, wrapKey: Uint8Array, root: Tr
     unwrapped?.x25519Secret.fill(0);
     unwrapped?.ed25519Seed.fill(0);
   }
+}
+
+async function fetchHandovers(): Promise<RootHandovers> {
+  const listed = await api<{ organisationId: string; handovers: string[] }>('GET', '/api/v1/root-handovers');
+  return { organisationId: base64urlDecode(listed.organisationId), handovers: listed.handovers.map(base64urlDecode) };
 }
 
 function loginError(err: unknown): string {
