@@ -2,8 +2,10 @@
  * Database access for the triage side: accounts, invitations, sessions, team membership,
  * grants, and the responder's view of requests and threads.
  */
-import type { Kysely, Transaction } from 'kysely';
-import type { AccountRole, AccountStatus, Database, EpochState, MessageKindName, RequestPriority, RequestStatus } from '../db/schema.ts';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type {
+  AccountRole, AccountStatus, Database, EpochState, MessageKindName, RequestPriority, RequestStatus, SecondFactorPolicy, SessionStage,
+} from '../db/schema.ts';
 
 export interface Account {
   id: Uint8Array;
@@ -17,22 +19,42 @@ export interface AccountLogin extends Account {
   salt: Uint8Array;
   verifierHash: Uint8Array;
   keyBundle: Uint8Array;
-  failedLogins: number;
-  lockedUntil: Date | null;
+  /** Whether a TOTP secret is set (its value is read only by the TOTP check). */
+  hasTotp: boolean;
 }
 
-const loginColumns = [
-  'id', 'username', 'role', 'status', 'certificate', 'salt', 'verifier_hash', 'key_bundle', 'failed_logins', 'locked_until',
-] as const;
+/** Stand-in column values for a name without an account: the same sizes as a real row's. */
+export interface DecoyRow {
+  id: Uint8Array;
+  salt: Uint8Array;
+  verifierHash: Uint8Array;
+  keyBundle: Uint8Array;
+  certificate: Uint8Array;
+}
 
-export async function findAccountForLogin(db: Kysely<Database>, username: string): Promise<AccountLogin | null> {
-  const r = await db.selectFrom('accounts').select(loginColumns).where('username', '=', username).executeTakeFirst();
-  return r
-    ? {
-        id: r.id, username: r.username, role: r.role, status: r.status, certificate: r.certificate,
-        salt: r.salt, verifierHash: r.verifier_hash, keyBundle: r.key_bundle, failedLogins: r.failed_logins, lockedUntil: r.locked_until,
-      }
-    : null;
+/**
+ * The one query of a login attempt, shaped so a name without an account costs what a real one
+ * costs: always exactly one row of the same columns and sizes (the decoy's values fill in
+ * where no account matched), no second query, no write. Only `found` tells them apart, and
+ * the caller does the same work either way.
+ */
+export async function findAccountForLogin(db: Kysely<Database>, username: string, decoy: DecoyRow): Promise<AccountLogin & { found: boolean }> {
+  const r = await sql<{
+    id: Uint8Array; username: string; role: AccountRole; status: AccountStatus; certificate: Uint8Array | null; salt: Uint8Array;
+    verifier_hash: Uint8Array; key_bundle: Uint8Array; has_totp: boolean; found: boolean;
+  }>`
+    select coalesce(a.id, d.id) as id, coalesce(a.username, ${username}) as username, coalesce(a.role, 'responder') as role,
+           coalesce(a.status, 'removed') as status, case when a.id is null then d.certificate else a.certificate end as certificate,
+           coalesce(a.salt, d.salt) as salt, coalesce(a.verifier_hash, d.verifier_hash) as verifier_hash,
+           coalesce(a.key_bundle, d.key_bundle) as key_bundle, coalesce(a.totp_secret is not null, false) as has_totp, a.id is not null as found
+      from (select ${decoy.id}::bytea as id, ${decoy.salt}::bytea as salt, ${decoy.verifierHash}::bytea as verifier_hash,
+                   ${decoy.keyBundle}::bytea as key_bundle, ${decoy.certificate}::bytea as certificate) d
+      left join accounts a on a.username = ${username}`.execute(db);
+  const row = r.rows[0]!;
+  return {
+    id: row.id, username: row.username, role: row.role, status: row.status, certificate: row.certificate,
+    salt: row.salt, verifierHash: row.verifier_hash, keyBundle: row.key_bundle, hasTotp: row.has_totp === true, found: row.found === true,
+  };
 }
 
 export interface NewAccount {
@@ -60,24 +82,6 @@ export async function insertAccount(trx: Transaction<Database>, a: NewAccount & 
       certificate: a.certificate ?? null, totp_secret: null, created_hour: a.hour,
     })
     .execute();
-}
-
-/** Counts a failed login and sets the lock the service computed from the new count. */
-export async function recordFailedLogin(db: Kysely<Database>, id: Uint8Array, lockFor: (failures: number) => Date | null): Promise<number> {
-  return db.transaction().execute(async (trx) => {
-    const row = await trx
-      .updateTable('accounts')
-      .set((eb) => ({ failed_logins: eb('failed_logins', '+', 1) }))
-      .where('id', '=', id)
-      .returning('failed_logins')
-      .executeTakeFirstOrThrow();
-    await trx.updateTable('accounts').set({ locked_until: lockFor(row.failed_logins) }).where('id', '=', id).execute();
-    return row.failed_logins;
-  });
-}
-
-export async function clearFailedLogins(db: Kysely<Database>, id: Uint8Array): Promise<void> {
-  await db.updateTable('accounts').set({ failed_logins: 0, locked_until: null }).where('id', '=', id).execute();
 }
 
 // ---- invitations
@@ -116,21 +120,22 @@ export interface SessionRecord {
   account: Account;
   createdAt: Date;
   lastSeenAt: Date;
+  stage: SessionStage;
 }
 
-export async function insertSession(db: Kysely<Database>, s: { tokenHash: Uint8Array; accountId: Uint8Array; minute: Date }): Promise<void> {
-  await db.insertInto('sessions').values({ token_hash: s.tokenHash, account_id: s.accountId, created_at: s.minute, last_seen_at: s.minute }).execute();
+export async function insertSession(db: Kysely<Database>, s: { tokenHash: Uint8Array; accountId: Uint8Array; minute: Date; stage: SessionStage }): Promise<void> {
+  await db.insertInto('sessions').values({ token_hash: s.tokenHash, account_id: s.accountId, created_at: s.minute, last_seen_at: s.minute, stage: s.stage }).execute();
 }
 
 export async function findSession(db: Kysely<Database>, tokenHash: Uint8Array): Promise<SessionRecord | null> {
   const r = await db
     .selectFrom('sessions')
     .innerJoin('accounts', 'accounts.id', 'sessions.account_id')
-    .select(['accounts.id', 'accounts.username', 'accounts.role', 'accounts.status', 'accounts.certificate', 'sessions.created_at', 'sessions.last_seen_at'])
+    .select(['accounts.id', 'accounts.username', 'accounts.role', 'accounts.status', 'accounts.certificate', 'sessions.created_at', 'sessions.last_seen_at', 'sessions.stage'])
     .where('sessions.token_hash', '=', tokenHash)
     .executeTakeFirst();
   return r
-    ? { account: { id: r.id, username: r.username, role: r.role, status: r.status, certificate: r.certificate }, createdAt: r.created_at, lastSeenAt: r.last_seen_at }
+    ? { account: { id: r.id, username: r.username, role: r.role, status: r.status, certificate: r.certificate }, createdAt: r.created_at, lastSeenAt: r.last_seen_at, stage: r.stage }
     : null;
 }
 
@@ -140,6 +145,84 @@ export async function touchSession(db: Kysely<Database>, tokenHash: Uint8Array, 
 
 export async function deleteSession(db: Kysely<Database>, tokenHash: Uint8Array): Promise<void> {
   await db.deleteFrom('sessions').where('token_hash', '=', tokenHash).execute();
+}
+
+/** Moves a session to its next stage (after a second factor, or its enrolment). */
+export async function setSessionStage(db: Kysely<Database>, tokenHash: Uint8Array, stage: SessionStage): Promise<void> {
+  await db.updateTable('sessions').set({ stage }).where('token_hash', '=', tokenHash).execute();
+}
+
+/** Counts a wrong second factor on a half-open session. @returns the new count. */
+export async function recordSecondFactorFailure(db: Kysely<Database>, tokenHash: Uint8Array): Promise<number> {
+  const row = await db
+    .updateTable('sessions')
+    .set((eb) => ({ second_factor_failures: eb('second_factor_failures', '+', 1) }))
+    .where('token_hash', '=', tokenHash)
+    .returning('second_factor_failures')
+    .executeTakeFirst();
+  return row?.second_factor_failures ?? Number.MAX_SAFE_INTEGER;
+}
+
+// ---- login proofs of work
+
+/** Spends a login challenge id (shared pow_spent table, ids are random). @returns false on a replay. */
+export async function spendLoginProof(db: Kysely<Database>, challengeId: Uint8Array, expiresHour: Date): Promise<boolean> {
+  const inserted = await db
+    .insertInto('pow_spent')
+    .values({ challenge_id: challengeId, expires_hour: expiresHour })
+    .onConflict((oc) => oc.column('challenge_id').doNothing())
+    .returning('challenge_id')
+    .executeTakeFirst();
+  return inserted !== undefined;
+}
+
+// ---- second factors
+
+/** The organisation's second-factor policy (the first organisation: one per deployment). */
+export async function secondFactorPolicy(db: Kysely<Database>): Promise<SecondFactorPolicy> {
+  const row = await db.selectFrom('organisations').select('second_factor_policy').orderBy('created_hour').limit(1).executeTakeFirst();
+  return row?.second_factor_policy ?? 'none';
+}
+
+export async function setSecondFactorPolicy(db: Kysely<Database>, policy: SecondFactorPolicy): Promise<void> {
+  await db.updateTable('organisations').set({ second_factor_policy: policy }).execute();
+}
+
+/** The sealed TOTP secret and used-step hashes, locked for this transaction. */
+export async function lockTotp(trx: Transaction<Database>, accountId: Uint8Array): Promise<{ sealed: Uint8Array | null; used: Uint8Array | null }> {
+  const row = await trx.selectFrom('accounts').select(['totp_secret', 'totp_used']).where('id', '=', accountId).forUpdate().executeTakeFirst();
+  return { sealed: row?.totp_secret ?? null, used: row?.totp_used ?? null };
+}
+
+export async function setTotpUsed(trx: Transaction<Database>, accountId: Uint8Array, used: Uint8Array): Promise<void> {
+  await trx.updateTable('accounts').set({ totp_used: used }).where('id', '=', accountId).execute();
+}
+
+/** Sets (or with null, clears) the sealed TOTP secret; the used steps start afresh either way. */
+export async function setTotpSecret(trx: Transaction<Database>, accountId: Uint8Array, sealed: Uint8Array | null): Promise<void> {
+  await trx.updateTable('accounts').set({ totp_secret: sealed, totp_used: null }).where('id', '=', accountId).execute();
+}
+
+/** Replaces all of an account's recovery codes with these hashes. */
+export async function replaceRecoveryCodes(trx: Transaction<Database>, accountId: Uint8Array, hashes: Uint8Array[]): Promise<void> {
+  await trx.deleteFrom('recovery_codes').where('account_id', '=', accountId).execute();
+  if (hashes.length > 0) await trx.insertInto('recovery_codes').values(hashes.map((h) => ({ code_hash: h, account_id: accountId }))).execute();
+}
+
+/** Deletes the recovery code if it is this account's. @returns whether it was. */
+export async function spendRecoveryCode(db: Kysely<Database>, accountId: Uint8Array, hash: Uint8Array): Promise<boolean> {
+  const row = await db.deleteFrom('recovery_codes').where('code_hash', '=', hash).where('account_id', '=', accountId).returning('code_hash').executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function countRecoveryCodes(db: Kysely<Database>, accountId: Uint8Array): Promise<number> {
+  const row = await db.selectFrom('recovery_codes').select((eb) => eb.fn.countAll<number>().as('n')).where('account_id', '=', accountId).executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export async function hasTotp(db: Kysely<Database>, accountId: Uint8Array): Promise<boolean> {
+  const row = await db.selectFrom('accounts').select('id').where('id', '=', accountId).where('totp_secret', 'is not', null).executeTakeFirst();
+  return row !== undefined;
 }
 
 // ---- teams and grants

@@ -2,8 +2,9 @@
  * Triage-site API, mounted at `/api/v1` on the triage app only: enrolment, login, sessions,
  * the responder's teams and requests. (Invitations: POST /api/v1/admin/invitations, admin.routes.ts.)
  *
- * Every endpoint but enrol, login and logout needs a session cookie; state-changing
- * requests from another origin are refused (the cookie is also SameSite=Strict).
+ * Every endpoint but enrol, login and logout needs a full session cookie (a half-open one,
+ * owing a second factor, reaches only the second-factor endpoints); state-changing requests
+ * from another origin are refused (the cookie is also SameSite=Strict).
  */
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
@@ -11,7 +12,9 @@ import { ACCOUNT_BUNDLE_BYTES } from '../../crypto/v1/account.ts';
 import type { Config } from '../config.ts';
 import type { RequestPriority, RequestStatus } from '../db/schema.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
-import { bytesField, decodeBase64url, encodeBase64url, enumField, queryBytes, queryInt, readJsonObject, type JsonObject } from '../http/validate.ts';
+import { bytesField, decodeBase64url, encodeBase64url, enumField, objectField, queryBytes, queryInt, readJsonObject, type JsonObject } from '../http/validate.ts';
+import { POW_CHALLENGE_BYTES, POW_NONCE_BYTES } from '../../crypto/v1/pow.ts';
+import type { SessionStage } from '../db/schema.ts';
 import { MAX_ENVELOPE_BYTES } from '../intake/limits.ts';
 import type { Account, AccountService, Session } from './account.service.ts';
 import type { RequestSummary } from './account.repository.ts';
@@ -138,28 +141,78 @@ export function accountRoutes(accounts: AccountService, triage: TriageService, c
     return c.json({ account: accountJson(account) }, 201);
   });
 
+  const at = (...stages: SessionStage[]): MiddlewareHandler<Env> => async (c, next) => {
+    c.set('session', await accounts.authenticate(token(c), stages));
+    await next();
+  };
+
+  /** The answer that hands over the key bundle: a full session. */
+  const fullLogin = (account: Account, keyBundle: Uint8Array) => ({
+    stage: 'full' as const,
+    account: accountJson(account),
+    keyBundle: encodeBase64url(keyBundle),
+    certificate: account.certificate ? encodeBase64url(account.certificate) : null,
+  });
+
   app.post('/login/salt', async (c) => {
     const body = await readJsonObject(c);
-    const { salt, params } = await accounts.loginSalt(stringField(body, 'username', 100));
-    return c.json({ salt: encodeBase64url(salt), params: { ops: params.ops, memKiB: params.memKiB } });
+    const { salt, params, challenge } = await accounts.loginSalt(stringField(body, 'username', 100));
+    return c.json({ salt: encodeBase64url(salt), params: { ops: params.ops, memKiB: params.memKiB }, challenge: challenge ? encodeBase64url(challenge) : null });
   });
 
   app.post('/login', async (c) => {
     const body = await readJsonObject(c);
     const username = stringField(body, 'username', 100);
     const verifier = bytesField(body, 'verifier', { length: 32 });
-    const result = await accounts.login(username, verifier);
+    let proof;
+    if (body.pow !== undefined && body.pow !== null) {
+      const pow = objectField(body, 'pow');
+      proof = { challenge: bytesField(pow, 'challenge', { length: POW_CHALLENGE_BYTES }), nonce: bytesField(pow, 'nonce', { length: POW_NONCE_BYTES }) };
+    }
+    const result = await accounts.login(username, verifier, proof);
     setCookie(c, SESSION_COOKIE, encodeBase64url(result.token), {
       httpOnly: true,
       sameSite: 'Strict',
       path: '/',
       secure: config.behindTls,
     });
-    return c.json({
-      account: accountJson(result.account),
-      keyBundle: encodeBase64url(result.keyBundle),
-      certificate: result.account.certificate ? encodeBase64url(result.account.certificate) : null,
-    });
+    if (result.keyBundle) return c.json(fullLogin(result.account, result.keyBundle));
+    return c.json({ stage: result.stage, account: accountJson(result.account) });
+  });
+
+  // A TOTP code or a recovery code, for a session that owes one.
+  app.post('/login/second-factor', at('second_factor'), async (c) => {
+    const body = await readJsonObject(c);
+    const input: { totp?: string; recoveryCode?: string } = {};
+    if (body.totp !== undefined) input.totp = stringField(body, 'totp', 10);
+    if (body.recoveryCode !== undefined) input.recoveryCode = stringField(body, 'recoveryCode', 40);
+    const session = c.get('session');
+    const keyBundle = await accounts.completeSecondFactor(session, input);
+    return c.json(fullLogin(session.account, keyBundle));
+  });
+
+  app.get('/second-factor', at('full', 'enrol_second_factor'), async (c) => c.json(await accounts.secondFactorStatus(c.get('session').account)));
+
+  app.post('/second-factor/totp/start', at('full', 'enrol_second_factor'), (c) => {
+    const e = accounts.startTotp(c.get('session'));
+    return c.json({ uri: e.uri, secret: e.base32, pending: encodeBase64url(e.pending) });
+  });
+
+  app.post('/second-factor/totp/confirm', at('full', 'enrol_second_factor'), async (c) => {
+    const body = await readJsonObject(c);
+    const session = c.get('session');
+    const r = await accounts.confirmTotp(session, bytesField(body, 'pending', { maxLength: 128 }), stringField(body, 'code', 10));
+    return c.json({ recoveryCodes: r.recoveryCodes, ...(r.keyBundle ? { login: fullLogin(session.account, r.keyBundle) } : {}) });
+  });
+
+  app.post('/second-factor/recovery-codes', signedIn, async (c) => c.json({ recoveryCodes: await accounts.renewRecoveryCodes(c.get('session')) }));
+
+  // The organisation's policy; mounted here (not in api/admin) because it is about sign-in.
+  app.put('/admin/second-factor-policy', signedIn, async (c) => {
+    const body = await readJsonObject(c);
+    const policy = enumField(body, 'policy', ['none', 'any', 'passkey'] as const);
+    await accounts.setSecondFactorPolicy(c.get('session'), policy);
+    return c.json({ policy });
   });
 
   app.post('/logout', async (c) => {

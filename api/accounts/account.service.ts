@@ -1,28 +1,40 @@
 /**
  * Responder and admin accounts: enrolment with a one-time invitation, the pre-login salt
- * query, login with per-account throttling, and sessions. Invitations are made and signed in
- * the inviting admin's browser and stored by api/admin/admin.service.ts.
+ * query, login, second factors (TOTP and recovery codes, totp.service.ts) and sessions.
+ * Invitations are made and signed in the inviting admin's browser and stored by
+ * api/admin/admin.service.ts.
  *
  * The server never sees a passphrase or a key that unwraps anything: the browser derives a
  * wrap key and a separate login verifier from the passphrase (crypto/v1/account.ts) and sends
  * only the verifier, of which the server keeps a hash. Unknown user names are answered
- * exactly like known ones (a deterministic fake salt, the same 401, the same lock-out), so
- * nobody can list the accounts.
+ * exactly like known ones, in content and in time: a deterministic fake salt, the same one
+ * query, the same comparison, the same 401, the same throttle (login-throttle.ts). Nobody
+ * can lock an account: a throttled name needs a fresh proof of work per attempt, which its
+ * owner can always pay.
+ *
+ * Sessions have stages: a right passphrase on an account with a second factor opens a
+ * `second_factor` session that can do nothing but present it; when the organisation requires
+ * a second factor the account lacks, an `enrol_second_factor` session that can only enrol
+ * one. The key bundle is handed out only with a `full` session.
  */
 import type { Kysely } from 'kysely';
 import {
-  checkArgon2Params, fakeSalt, loginVerifierHash, parseAccountBundleHeader, RESPONDER_DEFAULT_PARAMS, RESPONDER_MIN_PARAMS,
+  checkArgon2Params, fakeSalt, loginVerifierHash, parseAccountBundleHeader, RESPONDER_DEFAULT_PARAMS, RESPONDER_MIN_PARAMS, wrapAccountKeys,
   type Argon2Params,
 } from '../../crypto/v1/account.ts';
 import { WeakInputError } from '../../crypto/errors.ts';
+import { RESPONDER_CERT_BYTES } from '../../crypto/v1/certs.ts';
 import type { Primitives } from '../../crypto/primitives.ts';
 import { utf8Encode } from '../../crypto/encoding.ts';
 import { INVITE_CODE_BYTES, invitationIdFromCode } from '../../crypto/v2/invitation.ts';
 import type { Config } from '../config.ts';
-import type { AccountRole, Database } from '../db/schema.ts';
-import { ConflictError, ForbiddenError, RateLimitedError, UnauthorizedError, ValidationError } from '../errors.ts';
+import type { AccountRole, Database, SecondFactorPolicy, SessionStage } from '../db/schema.ts';
+import { ConflictError, ForbiddenError, UnauthorizedError, ValidationError } from '../errors.ts';
+import { ProofError } from '../intake/pow.service.ts';
 import { coarseHour } from '../time.ts';
 import * as repo from './account.repository.ts';
+import { LoginThrottle } from './login-throttle.ts';
+import { TotpService } from './totp.service.ts';
 
 export type { Account } from './account.repository.ts';
 
@@ -30,9 +42,6 @@ const SESSION_PERSONAL = utf8Encode('haven-session-v1');
 const INVITE_PERSONAL = utf8Encode('haven-invite-v1');
 const SERVER_KEY_PERSONAL = utf8Encode('haven-srvkey-v1');
 
-/** Failures allowed before the account is locked; each further failure doubles the lock. */
-export const LOGIN_FREE_FAILURES = 5;
-export const LOGIN_MAX_LOCK_MINUTES = 60;
 export const SESSION_TOKEN_BYTES = 32;
 
 const USERNAME = /^[a-z0-9._-]{3,40}$/;
@@ -50,16 +59,8 @@ export function minuteOf(now: Date): Date {
   return m;
 }
 
-function ceilMinute(t: Date): Date {
-  const m = minuteOf(t);
-  return m.getTime() === t.getTime() ? m : new Date(m.getTime() + 60_000);
-}
-
-/** The lock after `failures` failed logins: none for the first few, then 1, 2, 4 ... 60 minutes. */
-export function lockMinutes(failures: number): number {
-  if (failures < LOGIN_FREE_FAILURES) return 0;
-  return Math.min(LOGIN_MAX_LOCK_MINUTES, 2 ** (failures - LOGIN_FREE_FAILURES));
-}
+/** Wrong second factors a half-open session may present before it is closed. */
+export const SECOND_FACTOR_TRIES = 5;
 
 /**
  * The stored hash of a v2 invitation (invitations.code_hash): BLAKE2b-256 over the invitation
@@ -85,53 +86,64 @@ export interface EnrolInput {
   loginVerifier: Uint8Array;
 }
 
+export interface LoginProofInput {
+  challenge: Uint8Array;
+  nonce: Uint8Array;
+}
+
 export interface LoginResult {
   token: Uint8Array;
   account: repo.Account;
-  keyBundle: Uint8Array;
+  stage: SessionStage;
+  /** Only with a full session. */
+  keyBundle: Uint8Array | null;
 }
 
 export interface Session {
   account: repo.Account;
   tokenHash: Uint8Array;
+  stage: SessionStage;
 }
 
-/**
- * Lock-out bookkeeping for user names that do not exist, kept in memory only (writing
- * guessed names to disk would be worse). Without it an unknown name would never answer 429
- * and so would stand out from a real one. Bounded: the oldest entries go first.
- */
-class PhantomThrottle {
-  private readonly entries = new Map<string, { failures: number; lockedUntil: Date | null }>();
-  constructor(private readonly max = 10_000) {}
+export interface SecondFactorStatus {
+  policy: SecondFactorPolicy;
+  totp: boolean;
+  recoveryCodesLeft: number;
+}
 
-  lockedUntil(key: string): Date | null {
-    return this.entries.get(key)?.lockedUntil ?? null;
-  }
-
-  fail(key: string, lockFor: (failures: number) => Date | null): void {
-    const failures = (this.entries.get(key)?.failures ?? 0) + 1;
-    this.entries.delete(key);
-    this.entries.set(key, { failures, lockedUntil: lockFor(failures) });
-    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
-  }
+export interface TotpEnrolment {
+  uri: string;
+  base32: string;
+  /** The secret sealed for the round trip to `confirmTotp` (the server keeps nothing yet). */
+  pending: Uint8Array;
 }
 
 export class AccountService {
   private readonly serverKey: Uint8Array;
-  private readonly phantoms = new PhantomThrottle();
-  /** Compared against when the user name is unknown, so both paths do the same work. */
-  private readonly dummyHash: Uint8Array;
+  readonly throttle: LoginThrottle;
+  readonly totp: TotpService;
+  /** Fills the login query's row when the user name is unknown, so both paths do the same work. */
+  private readonly decoy: repo.DecoyRow;
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly crypto: Primitives,
-    private readonly config: Pick<Config, 'sessionIdleMinutes' | 'sessionMaxHours'>,
+    private readonly config: Pick<Config, 'sessionIdleMinutes' | 'sessionMaxHours' | 'powBaseDifficulty' | 'powMaxDifficulty'>,
     serverSecret: Uint8Array,
   ) {
     // fakeSalt wants exactly 32 bytes; the configured secret may be longer.
     this.serverKey = serverSecret.length === 32 ? serverSecret : crypto.blake2b(32, serverSecret, { personal: SERVER_KEY_PERSONAL });
-    this.dummyHash = crypto.randomBytes(32);
+    // A well-formed bundle at the default parameters, so parsing it costs what parsing a real one does.
+    this.decoy = {
+      id: crypto.randomBytes(16), salt: crypto.randomBytes(16), verifierHash: crypto.randomBytes(32), certificate: crypto.randomBytes(RESPONDER_CERT_BYTES),
+      keyBundle: wrapAccountKeys(crypto, {
+        wrapKey: crypto.randomBytes(32), salt: crypto.randomBytes(16), params: RESPONDER_DEFAULT_PARAMS, x25519Secret: crypto.randomBytes(32), ed25519Seed: crypto.randomBytes(32),
+      }),
+    };
+    // Four bits above the requester's base work (16 by default: 20 bits, a second or two in a
+    // browser), capped by the configured maximum.
+    this.throttle = new LoginThrottle(crypto, this.serverKey, Math.min(config.powMaxDifficulty, config.powBaseDifficulty + 4));
+    this.totp = new TotpService(crypto, this.serverKey);
   }
 
   private tokenHash(token: Uint8Array): Uint8Array {
@@ -193,71 +205,194 @@ export class AccountService {
   }
 
   /**
-   * The salt and Argon2id parameters the browser needs before it can derive the verifier.
-   * An unknown name gets a stable fake salt and the default parameters: the same shape.
+   * The salt and Argon2id parameters the browser needs before it can derive the verifier,
+   * and a proof-of-work challenge when the name is throttled. An unknown name gets a stable
+   * fake salt and the default parameters: the same shape, the same work (the fake salt is
+   * computed for every name).
    * @throws ValidationError for a string that cannot be a user name.
    */
-  async loginSalt(name: string): Promise<{ salt: Uint8Array; params: Argon2Params }> {
+  async loginSalt(name: string): Promise<{ salt: Uint8Array; params: Argon2Params; challenge: Uint8Array | null }> {
     const username = normalizeUsername(name);
     if (username === null) throw new ValidationError('Field "username" is not a valid user name.');
-    const account = await repo.findAccountForLogin(this.db, username);
-    if (!account) return { salt: fakeSalt(this.crypto, this.serverKey, username), params: { ...RESPONDER_DEFAULT_PARAMS } };
-    return { salt: account.salt, params: parseAccountBundleHeader(account.keyBundle).params };
+    const row = await repo.findAccountForLogin(this.db, username, this.decoy);
+    const fake = fakeSalt(this.crypto, this.serverKey, username);
+    const challenge = this.throttle.throttled(username) ? this.throttle.issue() : null;
+    // The decoy's bundle carries the default parameters, so both paths parse one bundle.
+    const { params } = parseAccountBundleHeader(row.keyBundle);
+    return { salt: row.found ? row.salt : fake, params, challenge };
   }
 
-  private lockFor(now: Date) {
-    return (failures: number): Date | null => {
-      const minutes = lockMinutes(failures);
-      return minutes === 0 ? null : ceilMinute(new Date(now.getTime() + minutes * 60_000));
-    };
-  }
-
-  private throwIfLocked(lockedUntil: Date | null, now: Date): void {
-    if (lockedUntil && lockedUntil.getTime() > now.getTime()) {
-      const seconds = Math.ceil((lockedUntil.getTime() - now.getTime()) / 1000);
-      throw new RateLimitedError('Too many wrong passphrases for this account; try again later.', seconds);
+  /**
+   * For a throttled name, checks and spends the attempt's proof of work.
+   * @throws ProofError (required, invalid, replayed).
+   */
+  private async payForAttempt(throttleKey: string, proof: LoginProofInput | undefined): Promise<void> {
+    if (!this.throttle.throttled(throttleKey)) return;
+    if (!proof) throw new ProofError('proof_required', 'Too many wrong attempts for this name: solve the challenge from /login/salt and send it with the attempt.');
+    const checked = this.throttle.check(proof.challenge, proof.nonce);
+    const expiresHour = new Date(Math.ceil(checked.expiresAtMinute / 60) * 3_600_000);
+    if (!(await repo.spendLoginProof(this.db, checked.challengeId, expiresHour))) {
+      throw new ProofError('proof_replayed', 'This proof of work was already used; solve a new challenge.');
     }
   }
 
   /**
-   * Checks the verifier and opens a session.
-   * @throws UnauthorizedError (unknown name, wrong verifier, removed account: one message),
-   *   RateLimitedError while the account is locked, ForbiddenError while pending approval.
+   * Checks the verifier and opens a session at the stage the account's second factors and
+   * the organisation's policy call for. Every failure, for a real name or an unknown one,
+   * does the same work: one query, one hash, one constant-time comparison, one in-memory count.
+   * @throws ProofError when the name is throttled and the proof is missing or bad;
+   *   UnauthorizedError (unknown name, wrong verifier, removed account: one message);
+   *   ForbiddenError while pending approval.
    */
-  async login(name: string, verifier: Uint8Array): Promise<LoginResult> {
+  async login(name: string, verifier: Uint8Array, proof?: LoginProofInput): Promise<LoginResult> {
     const now = new Date();
     const username = normalizeUsername(name);
-    const account = username === null ? null : await repo.findAccountForLogin(this.db, username);
+    const throttleKey = username ?? name.slice(0, 100);
+    await this.payForAttempt(throttleKey, proof);
+    // A string that cannot be a user name is looked up too (as a name no account can have).
+    const account = await repo.findAccountForLogin(this.db, username ?? '', this.decoy);
     const presented = loginVerifierHash(this.crypto, verifier);
-    if (!account) {
-      const key = Buffer.from(fakeSalt(this.crypto, this.serverKey, username ?? name.slice(0, 100))).toString('hex');
-      this.throwIfLocked(this.phantoms.lockedUntil(key), now);
-      this.crypto.constantTimeEqual(presented, this.dummyHash);
-      this.phantoms.fail(key, this.lockFor(now));
+    const matches = this.crypto.constantTimeEqual(presented, account.verifierHash);
+    if (!account.found || !matches || account.status === 'removed') {
+      this.throttle.fail(throttleKey);
       throw new UnauthorizedError(BAD_LOGIN);
     }
-    this.throwIfLocked(account.lockedUntil, now);
-    if (!this.crypto.constantTimeEqual(presented, account.verifierHash)) {
-      await repo.recordFailedLogin(this.db, account.id, this.lockFor(now));
-      throw new UnauthorizedError(BAD_LOGIN);
-    }
-    if (account.failedLogins > 0 || account.lockedUntil) await repo.clearFailedLogins(this.db, account.id);
-    if (account.status === 'removed') throw new UnauthorizedError(BAD_LOGIN);
     if (account.status === 'pending') throw new ForbiddenError('Your account is waiting for approval.');
+    let stage: SessionStage = 'full';
+    if (account.hasTotp) stage = 'second_factor';
+    else if ((await repo.secondFactorPolicy(this.db)) !== 'none') stage = 'enrol_second_factor';
     const token = this.crypto.randomBytes(SESSION_TOKEN_BYTES);
-    await repo.insertSession(this.db, { tokenHash: this.tokenHash(token), accountId: account.id, minute: minuteOf(now) });
+    await repo.insertSession(this.db, { tokenHash: this.tokenHash(token), accountId: account.id, minute: minuteOf(now), stage });
     const { id, role, status, certificate } = account;
-    return { token, account: { id, username: account.username, role, status, certificate }, keyBundle: account.keyBundle };
+    return { token, stage, account: { id, username: account.username, role, status, certificate }, keyBundle: stage === 'full' ? account.keyBundle : null };
+  }
+
+  /** The key bundle, for a session that has just become full. */
+  private async bundleFor(account: repo.Account): Promise<Uint8Array> {
+    const found = await repo.findAccountForLogin(this.db, account.username, this.decoy);
+    if (!found.found) throw new UnauthorizedError();
+    return found.keyBundle;
+  }
+
+  /**
+   * Completes a `second_factor` session with a TOTP code or a recovery code (each used once).
+   * A wrong one counts against the name's throttle too (a guesser holding the passphrase
+   * then pays work per guess) and after SECOND_FACTOR_TRIES the half-open session is closed.
+   * @returns the key bundle.
+   * @throws UnauthorizedError on a wrong or reused code; ValidationError when neither is given.
+   */
+  async completeSecondFactor(session: Session, input: { totp?: string; recoveryCode?: string }): Promise<Uint8Array> {
+    if (session.stage !== 'second_factor') throw new ForbiddenError('This session does not owe a second factor.');
+    let ok: boolean;
+    if (input.totp !== undefined) ok = await this.checkTotp(session.account.id, input.totp);
+    else if (input.recoveryCode !== undefined) {
+      const hash = this.totp.recoveryCodeHash(input.recoveryCode);
+      ok = hash !== null && (await repo.spendRecoveryCode(this.db, session.account.id, hash));
+    } else throw new ValidationError('Send "totp" or "recoveryCode".');
+    if (!ok) {
+      this.throttle.fail(session.account.username);
+      if ((await repo.recordSecondFactorFailure(this.db, session.tokenHash)) >= SECOND_FACTOR_TRIES) await repo.deleteSession(this.db, session.tokenHash);
+      throw new UnauthorizedError('The code is wrong or was already used.');
+    }
+    await repo.setSessionStage(this.db, session.tokenHash, 'full');
+    return this.bundleFor(session.account);
+  }
+
+  private async checkTotp(accountId: Uint8Array, code: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const { sealed, used } = await repo.lockTotp(trx, accountId);
+      const secret = sealed ? this.totp.open(sealed, accountId, 'stored') : null;
+      if (!secret) return false;
+      const next = this.totp.verify(secret, accountId, code, used);
+      secret.fill(0);
+      if (!next) return false;
+      await repo.setTotpUsed(trx, accountId, next);
+      return true;
+    });
+  }
+
+  /** What the account has and what the organisation asks for. */
+  async secondFactorStatus(account: repo.Account): Promise<SecondFactorStatus> {
+    return {
+      policy: await repo.secondFactorPolicy(this.db),
+      totp: await repo.hasTotp(this.db, account.id),
+      recoveryCodesLeft: await repo.countRecoveryCodes(this.db, account.id),
+    };
+  }
+
+  /** A new TOTP secret to show (URI and text); nothing is stored until `confirmTotp`. */
+  startTotp(session: Session): TotpEnrolment {
+    if (session.stage === 'second_factor') throw new ForbiddenError('Present your second factor first.');
+    const secret = this.totp.newSecret();
+    const shown = this.totp.describe(secret, session.account.username);
+    const pending = this.totp.seal(secret, session.account.id, 'pending');
+    secret.fill(0);
+    return { ...shown, pending };
+  }
+
+  /**
+   * Stores the TOTP secret once the authenticator shows it has it (a current code), makes ten
+   * new recovery codes (the old ones stop working) and, for an `enrol_second_factor` session,
+   * makes it full.
+   * @returns the recovery codes (shown once, stored only hashed) and, when the session just
+   *   became full, the key bundle.
+   * @throws ValidationError for a pending secret that is not this server's for this account;
+   *   UnauthorizedError for a wrong code.
+   */
+  async confirmTotp(session: Session, pending: Uint8Array, code: string): Promise<{ recoveryCodes: string[]; keyBundle: Uint8Array | null }> {
+    if (session.stage === 'second_factor') throw new ForbiddenError('Present your second factor first.');
+    const secret = this.totp.open(pending, session.account.id, 'pending');
+    if (!secret) throw new ValidationError('Field "pending" is not a secret this server made for this account.');
+    const used = this.totp.verify(secret, session.account.id, code, null);
+    if (!used) {
+      secret.fill(0);
+      throw new UnauthorizedError('The code is wrong: check the authenticator\'s clock and try the next code.');
+    }
+    const sealed = this.totp.seal(secret, session.account.id, 'stored');
+    secret.fill(0);
+    const recoveryCodes = this.totp.newRecoveryCodes();
+    const hashes = recoveryCodes.map((c) => this.totp.recoveryCodeHash(c)!);
+    await this.db.transaction().execute(async (trx) => {
+      await repo.setTotpSecret(trx, session.account.id, sealed);
+      await repo.setTotpUsed(trx, session.account.id, used);
+      await repo.replaceRecoveryCodes(trx, session.account.id, hashes);
+    });
+    if (session.stage !== 'enrol_second_factor') return { recoveryCodes, keyBundle: null };
+    await repo.setSessionStage(this.db, session.tokenHash, 'full');
+    return { recoveryCodes, keyBundle: await this.bundleFor(session.account) };
+  }
+
+  /**
+   * Ten new recovery codes for a full session; the old ones stop working.
+   * @throws ForbiddenError when the account has no second factor (codes would stand in for nothing).
+   */
+  async renewRecoveryCodes(session: Session): Promise<string[]> {
+    if (!(await repo.hasTotp(this.db, session.account.id))) throw new ForbiddenError('Set up a second factor first; recovery codes come with it.');
+    const codes = this.totp.newRecoveryCodes();
+    await this.db.transaction().execute((trx) => repo.replaceRecoveryCodes(trx, session.account.id, codes.map((c) => this.totp.recoveryCodeHash(c)!)));
+    return codes;
+  }
+
+  /**
+   * The organisation's second-factor policy, set by an admin. 'passkey' is refused until
+   * passkeys can be enrolled (it would shut everyone out).
+   * @throws ForbiddenError for a non-admin; ValidationError for 'passkey'.
+   */
+  async setSecondFactorPolicy(session: Session, policy: SecondFactorPolicy): Promise<void> {
+    if (session.account.role !== 'admin') throw new ForbiddenError();
+    if (policy === 'passkey') throw new ValidationError('Passkey-only sign-in is not available yet; choose "none" or "any".');
+    await repo.setSecondFactorPolicy(this.db, policy);
   }
 
   /**
    * The signed-in account behind a session token, enforcing the idle and absolute timeouts.
    * Times are minute-truncated (migration 0003), so a session may end up to a minute early,
    * never late.
-   * @throws UnauthorizedError when there is no such session, it expired, or the account is
-   *   no longer active.
+   * @param stages the session stages this caller accepts (full only, unless it says otherwise).
+   * @throws UnauthorizedError when there is no such session, it expired, the account is
+   *   no longer active, or the session is at another stage.
    */
-  async authenticate(token: Uint8Array | null): Promise<Session> {
+  async authenticate(token: Uint8Array | null, stages: readonly SessionStage[] = ['full']): Promise<Session> {
     if (token === null || token.length !== SESSION_TOKEN_BYTES) throw new UnauthorizedError();
     const tokenHash = this.tokenHash(token);
     const found = await repo.findSession(this.db, tokenHash);
@@ -271,7 +406,9 @@ export class AccountService {
     }
     const minute = minuteOf(new Date(now));
     if (minute.getTime() > found.lastSeenAt.getTime()) await repo.touchSession(this.db, tokenHash, minute);
-    return { account: found.account, tokenHash };
+    // A half-open session is refused everywhere but where its stage is asked for.
+    if (!stages.includes(found.stage)) throw new UnauthorizedError(found.stage === 'second_factor' ? 'Present your second factor first.' : 'Set up a second factor first.');
+    return { account: found.account, tokenHash, stage: found.stage };
   }
 
   async logout(token: Uint8Array | null): Promise<void> {

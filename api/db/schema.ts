@@ -94,7 +94,7 @@ export interface RootHandoversTable {
 export type AccountRole = 'responder' | 'admin';
 export type AccountStatus = 'pending' | 'active' | 'removed';
 
-/** A minute-truncated time (sessions and lock-outs only; see migration 0003). */
+/** A minute-truncated time (sessions only; see migration 0003). */
 export type MinuteColumn = ColumnType<Date, Date, Date>;
 
 export interface AccountsTable {
@@ -108,9 +108,8 @@ export interface AccountsTable {
   enc_public_key: Uint8Array;
   sign_public_key: Uint8Array;
   certificate: Uint8Array | null;
-  failed_logins: ColumnType<number, number | undefined, number>;
-  locked_until: ColumnType<Date | null, Date | null | undefined, Date | null>;
-  totp_secret: Uint8Array | null;
+  /** Sealed under the server key (migration 0012, api/accounts/totp.service.ts). */
+  totp_secret: ColumnType<Uint8Array | null, Uint8Array | null | undefined, Uint8Array | null>;
   created_hour: HourColumn;
 }
 
@@ -200,4 +199,32 @@ export interface NotificationSubscriptionsTable {
 
 export interface Database {
   notification_subscriptions: NotificationSubscriptionsTable;
+}
+
+// ---- second factors (migration 0012)
+
+export type SessionStage = 'full' | 'second_factor' | 'enrol_second_factor';
+export type SecondFactorPolicy = 'none' | 'any' | 'passkey';
+
+export interface AccountsTable {
+  /** Keyed hashes of the last accepted TOTP steps (up to three of 32 bytes). */
+  totp_used: ColumnType<Uint8Array | null, Uint8Array | null | undefined, Uint8Array | null>;
+}
+
+export interface SessionsTable {
+  stage: ColumnType<SessionStage, SessionStage | undefined, SessionStage>;
+  second_factor_failures: ColumnType<number, number | undefined, number>;
+}
+
+export interface OrganisationsTable {
+  second_factor_policy: ColumnType<SecondFactorPolicy, SecondFactorPolicy | undefined, SecondFactorPolicy>;
+}
+
+export interface RecoveryCodesTable {
+  code_hash: Uint8Array;
+  account_id: Uint8Array;
+}
+
+export interface Database {
+  recovery_codes: RecoveryCodesTable;
 }

@@ -14,6 +14,7 @@ import type { Browser } from 'playwright-core';
 import { launchBrowser } from '../helpers/browser.ts';
 import { describeWithBrowser } from '../helpers/browser-suite.ts';
 import { startLiveServer, type LiveServer } from '../helpers/live-server.ts';
+import { passCheck } from '../helpers/requester-page.ts';
 
 const CANARY = `CANARY${randomBytes(6).toString('hex')}`;
 const USER_AGENT = `Mozilla/5.0 HavenProbe-${CANARY}`;
@@ -29,7 +30,7 @@ async function submitThroughUi(browser: Browser, live: LiveServer): Promise<void
   await page.locator('#send').click();
   await page.locator('#sent').waitFor({ state: 'visible', timeout: 60_000 });
   const passphrase = (await page.locator('#passphrase-out').textContent())!;
-  await page.getByRole('button', { name: 'I have written it down' }).click();
+  await passCheck(page, passphrase);
   await page.locator('#passphrase-in').fill(passphrase);
   await page.locator('#open').click();
   await page.locator('#thread').waitFor({ state: 'visible' });

@@ -26,6 +26,8 @@ import { readSetupToken, showSetup } from './views/setup.ts';
 import { loadRows, renderRows, rowButtons, select } from './views/list.ts';
 import { submitLogin } from './views/login.ts';
 import { initNotifications } from './views/notifications.ts';
+import { initSecondFactor } from './views/second-factor.ts';
+import { initSecondFactorPolicy } from './admin/second-factor-policy.ts';
 import { backToList, patch, post, renderDetail } from './views/thread.ts';
 
 // ---------------------------------------------------------------- language
@@ -203,6 +205,8 @@ async function start(): Promise<void> {
   for (const id of ['enrol-passphrase', 'enrol-confirm', 'enrol-username']) $(id).addEventListener('input', updateStrength);
   $('to-login').addEventListener('click', () => show('login'));
   $('login-form').addEventListener('submit', (e) => void submitLogin(e));
+  initSecondFactor();
+  initSecondFactorPolicy();
   $('logout').addEventListener('click', () => void logout());
   $('admin-nav').addEventListener('click', () => void toggleAdmin());
   initAdmin({

@@ -1,18 +1,26 @@
 /**
  * Sign-in: the passphrase is stretched here into the login verifier and the key that unwraps
  * the account keys; the vault is opened from the root-signed certificate and team grants.
+ *
+ * A name that has had many wrong attempts is throttled, never locked: the salt answer then
+ * carries a proof-of-work challenge, solved here before the attempt (a second or two). When
+ * the server asks for a second factor, views/second-factor.ts takes over with the wrap key.
  */
 import { base64urlDecode, base64urlEncode } from '../../../crypto/encoding.ts';
 import { deriveAccountSecrets, unwrapAccountKeys } from '../../../crypto/v1/account.ts';
+import { solvePow } from '../../../crypto/v1/pow.ts';
+import type { Primitives } from '../../../crypto/primitives.ts';
 import { openAdmin } from '../admin/screen.ts';
 import { KeyError, openVault, type TeamsJson } from '../keys.ts';
-import { RootChangedError, trustedRootFollowingHandovers, type RootHandovers } from '../root-pin.ts';
+import { RootChangedError, trustedRootFollowingHandovers, type RootHandovers, type TrustedRoot } from '../root-pin.ts';
 import { DeploymentConfigError } from '../../shared/deployment.ts';
 import { fill } from '../i18n.ts';
 import { keyFloors } from '../key-floor.ts';
 import { showKeyRefusals } from './key-refusals.ts';
 import { $, alertError, api, ApiError, fillTeamFilter, primitives, show, state, wipe } from '../shell.ts';
 import { loadRows } from './list.ts';
+import { askSecondFactor, hideSecondFactor } from './second-factor.ts';
+import { loadSecondFactorPolicy } from '../admin/second-factor-policy.ts';
 
 interface AccountJson {
   id: string;
@@ -21,9 +29,20 @@ interface AccountJson {
   status: string;
 }
 
+/** The server's answer that hands over the key bundle (a full session). */
+export interface FullLoginJson {
+  stage: 'full';
+  account: AccountJson;
+  keyBundle: string;
+  certificate: string | null;
+}
+
+type LoginJson = FullLoginJson | { stage: 'second_factor' | 'enrol_second_factor'; account: AccountJson };
+
 export async function submitLogin(event: Event): Promise<void> {
   event.preventDefault();
   alertError(null);
+  hideSecondFactor();
   const status = $('login-status');
   status.classList.remove('error');
   const username = $<HTMLInputElement>('login-username').value.trim().toLowerCase();
@@ -35,28 +54,76 @@ export async function submitLogin(event: Event): Promise<void> {
   button.disabled = true;
   status.textContent = state.t.signingIn;
   let secrets: { wrapKey: Uint8Array; loginVerifier: Uint8Array } | null = null;
-  let unwrapped: ReturnType<typeof unwrapAccountKeys> | null = null;
   try {
     const p = await primitives();
     // The root from this page (pinned on first use), checked before anything is derived or
     // sent: with a changed root nothing is unlocked at all.
     // After a root rotation, the published hand-overs lead from the pinned root to the page's.
     const root = await trustedRootFollowingHandovers(p, fetchHandovers);
-    const salt = await api<{ salt: string; params: { ops: number; memKiB: number } }>('POST', '/api/v1/login/salt', { username });
+    const salt = await api<{ salt: string; params: { ops: number; memKiB: number }; challenge: string | null }>('POST', '/api/v1/login/salt', { username });
     // deriveAccountSecrets refuses parameters below the floor (a server downgrading the cost).
     secrets = await deriveAccountSecrets(p, passphrase, base64urlDecode(salt.salt), salt.params);
-    const login = await api<{ account: AccountJson; keyBundle: string; certificate: string | null }>('POST', '/api/v1/login', {
+    let pow: { challenge: string; nonce: string } | undefined;
+    if (salt.challenge) {
+      status.textContent = state.t.solvingProof;
+      // Let the status paint before the (synchronous) search.
+      await new Promise((r) => setTimeout(r, 0));
+      const challenge = base64urlDecode(salt.challenge);
+      pow = { challenge: salt.challenge, nonce: base64urlEncode(solvePow(p, challenge)) };
+      status.textContent = state.t.signingIn;
+    }
+    const login = await api<LoginJson>('POST', '/api/v1/login', {
       username,
       verifier: base64urlEncode(secrets.loginVerifier),
+      ...(pow ? { pow } : {}),
     });
-    unwrapped = unwrapAccountKeys(p, secrets.wrapKey, base64urlDecode(login.keyBundle));
+    secrets.loginVerifier.fill(0);
+    if (login.stage !== 'full') {
+      status.textContent = '';
+      // The wrap key now belongs to the second-factor step, which wipes it when done.
+      const wrapKey = secrets.wrapKey;
+      secrets = null;
+      askSecondFactor(login.stage, wrapKey, root);
+      return;
+    }
+    await openDashboard(p, secrets.wrapKey, root, login);
+  } catch (err) {
+    failLogin(status, err);
+  } finally {
+    secrets?.wrapKey.fill(0);
+    secrets?.loginVerifier.fill(0);
+    button.disabled = false;
+  }
+}
+
+/** Shows why sign-in failed and leaves nothing open. */
+export function failLogin(status: HTMLElement, err: unknown): void {
+  if (state.vault) {
+    wipe();
+    show('login');
+  }
+  status.classList.add('error');
+  status.textContent = loginError(err);
+  // Best effort: a session opened before a key check failed is closed again.
+  if (err instanceof KeyError) void fetch('/api/v1/logout', { method: 'POST', credentials: 'same-origin' }).catch(() => undefined);
+}
+
+/**
+ * Unwraps the account keys with `wrapKey` (the caller wipes it), opens the vault and shows
+ * the requests. @throws KeyError, DecryptionError (wrong passphrase), ApiError.
+ */
+export async function openDashboard(p: Primitives, wrapKey: Uint8Array, root: TrustedRoot & { replacedFingerprint?: string }, login: FullLoginJson): Promise<void> {
+  let unwrapped: ReturnType<typeof unwrapAccountKeys> | null = null;
+  try {
+    unwrapped = unwrapAccountKeys(p, wrapKey, base64urlDecode(login.keyBundle));
     const accountId = base64urlDecode(login.account.id);
     const teams = await api<TeamsJson>('GET', '/api/v1/teams');
     state.myCertificate = login.certificate ? base64urlDecode(login.certificate) : null;
     state.vault = openVault(p, unwrapped, accountId, state.myCertificate, teams, root, keyFloors());
     unwrapped = null; // now owned by the vault
     state.me = { id: login.account.id, username: login.account.username, role: login.account.role };
-    status.textContent = '';
+    hideSecondFactor();
+    $('login-status').textContent = '';
     $('who').textContent = `${state.t.signedInAs} ${state.me.username}`;
     $('root-fp').textContent = `${state.t.rootFp} ${state.vault.rootFingerprint}`;
     if (root.replacedFingerprint) $('root-fp').textContent += ` ${fill(state.t.rootHandedOver, { old: root.replacedFingerprint })}`;
@@ -66,22 +133,13 @@ export async function submitLogin(event: Event): Promise<void> {
     showKeyRefusals(state.vault);
     await loadRows(true);
     // An admin's browser opens the root seed now (in memory only, wiped with everything else).
-    if (state.me.role === 'admin') await openAdmin();
-  } catch (err) {
-    if (state.vault) {
-      wipe();
-      show('login');
+    if (state.me.role === 'admin') {
+      await openAdmin();
+      await loadSecondFactorPolicy();
     }
-    status.classList.add('error');
-    status.textContent = loginError(err);
-    // Best effort: a session opened before a key check failed is closed again.
-    if (err instanceof KeyError) void fetch('/api/v1/logout', { method: 'POST', credentials: 'same-origin' }).catch(() => undefined);
   } finally {
-    secrets?.wrapKey.fill(0);
-    secrets?.loginVerifier.fill(0);
     unwrapped?.x25519Secret.fill(0);
     unwrapped?.ed25519Seed.fill(0);
-    button.disabled = false;
   }
 }
 
@@ -96,7 +154,7 @@ function loginError(err: unknown): string {
   if (err instanceof ApiError) {
     if (err.status === 401) return state.t.badLogin;
     if (err.status === 403) return state.t.pending;
-    if (err.status === 429) return state.t.throttled;
+    if (err.status === 429 || err.code === 'proof_required' || err.code === 'proof_invalid' || err.code === 'proof_replayed') return state.t.throttled;
     if (err.status === 0 || err.status >= 500) return state.t.unavailable;
   }
   // A bundle that does not open means a wrong passphrase (or a tampered bundle).

@@ -1,0 +1,33 @@
+/**
+ * The admin's form for the organisation's second-factor policy (PROTOCOL 22.11): not required,
+ * or required for every account (an account without one sets it up at its next sign-in).
+ * The server enforces it; this form only reads and sets it.
+ */
+import { $, deps, t } from './shared.ts';
+
+export async function loadSecondFactorPolicy(): Promise<void> {
+  try {
+    const r = await deps.api<{ policy: string }>('GET', '/api/v1/second-factor');
+    $<HTMLSelectElement>('adm-2fa-policy').value = r.policy;
+  } catch {
+    // The rest of the admin screen works without it; saving still sets it.
+  }
+}
+
+export async function saveSecondFactorPolicy(event: Event): Promise<void> {
+  event.preventDefault();
+  const status = $('adm-2fa-status');
+  status.classList.remove('error');
+  const policy = $<HTMLSelectElement>('adm-2fa-policy').value;
+  try {
+    await deps.api('PUT', '/api/v1/admin/second-factor-policy', { policy });
+    status.textContent = policy === 'none' ? t().adm2faSavedNone : t().adm2faSavedAny;
+  } catch {
+    status.classList.add('error');
+    status.textContent = t().unavailable;
+  }
+}
+
+export function initSecondFactorPolicy(): void {
+  $('adm-2fa-form').addEventListener('submit', (e) => void saveSecondFactorPolicy(e));
+}
