@@ -303,14 +303,20 @@ describeEachDatabase('admin API', (t) => {
     const { rewrapMessage } = await import('../crypto/v1/message.ts');
     const [m0, m1] = page.json.messages;
     const wrapped0 = rewrapMessage(p, unb64(m0.blob), secrets.get(1)!, rotated.json ? (await currentTeam()).publicKey : new Uint8Array(), 2);
-    const swap = await admin.send(`/teams/${b64(legalId)}/rewrap`, { messages: [{ id: m1.id, blob: b64(wrapped0) }] });
+    const rewrapAudit = () => admin.audit('team.rewrap', { teamId: b64(legalId), epoch: 2, count: 1 });
+    const swap = await admin.send(`/teams/${b64(legalId)}/rewrap`, { epoch: 2, messages: [{ id: m1.id, blob: b64(wrapped0) }], audit: await rewrapAudit() });
     expect(swap.status).toBe(400);
     const staleEpoch = rewrapMessage(p, unb64(m0.blob), secrets.get(1)!, (await currentTeam()).publicKey, 3);
-    expect((await admin.send(`/teams/${b64(legalId)}/rewrap`, { messages: [{ id: m0.id, blob: b64(staleEpoch) }] })).status).toBe(400);
+    expect((await admin.send(`/teams/${b64(legalId)}/rewrap`, { epoch: 2, messages: [{ id: m0.id, blob: b64(staleEpoch) }], audit: await rewrapAudit() })).status).toBe(400);
     // A "re-wrap" that swaps the requester's slot (so replies could go elsewhere) is refused.
     const tampered = rewrapMessage(p, unb64(m0.blob), secrets.get(1)!, (await currentTeam()).publicKey, 2);
     tampered[72 + 81 + 40]! ^= 1;
-    expect((await admin.send(`/teams/${b64(legalId)}/rewrap`, { messages: [{ id: m0.id, blob: b64(tampered) }] })).status).toBe(400);
+    expect((await admin.send(`/teams/${b64(legalId)}/rewrap`, { epoch: 2, messages: [{ id: m0.id, blob: b64(tampered) }], audit: await rewrapAudit() })).status).toBe(400);
+    // Unaudited, or audited for another count: refused, nothing written.
+    const wrapped = rewrapMessage(p, unb64(m0.blob), secrets.get(1)!, (await currentTeam()).publicKey, 2);
+    expect((await admin.send(`/teams/${b64(legalId)}/rewrap`, { epoch: 2, messages: [{ id: m0.id, blob: b64(wrapped) }] })).status).toBe(400);
+    const miscounted = await admin.audit('team.rewrap', { teamId: b64(legalId), epoch: 2, count: 2 });
+    expect((await admin.send(`/teams/${b64(legalId)}/rewrap`, { epoch: 2, messages: [{ id: m0.id, blob: b64(wrapped) }], audit: miscounted })).status).toBe(400);
     expect((await admin.teams())[0]!.staleMessages).toBe(1000);
 
     const { batches } = await admin.rewrapAll(legalId, 200);
@@ -337,6 +343,10 @@ describeEachDatabase('admin API', (t) => {
     const actions = (await admin.get('/audit?limit=1000')).json.entries.map((e: Json) => JSON.parse(e.entryText).action);
     expect(actions).toContain('team.rotate');
     expect(actions).toContain('team.epoch.retire');
+    // [audit] every re-wrap batch is in the log, and together they count every record moved.
+    const rewraps = (await admin.get('/audit?limit=1000')).json.entries.map((e: Json) => JSON.parse(e.entryText)).filter((e: Json) => e.action === 'team.rewrap');
+    expect(rewraps.length).toBe(batches.length);
+    expect(rewraps.reduce((n: number, e: Json) => n + e.targets.count, 0)).toBe(1000);
   }, 120_000);
 
   it('creates a team, adds and removes a member (with grants for every live epoch), and makes a second admin', async () => {

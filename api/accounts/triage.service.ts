@@ -168,7 +168,8 @@ export class TriageService {
         const appended = await appendMessage(trx, {
           id: header.messageId, requestId: id, position: header.position, kind, epoch: header.epoch, authorId: account.id, blob: envelope, hour: coarseHour(),
         });
-        if (!appended) throw new PositionTakenError();
+        if (appended === 'stale_epoch') throw new StaleEpochError();
+        if (appended === 'position_taken') throw new PositionTakenError();
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError('A message with this id already exists.');

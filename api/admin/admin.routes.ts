@@ -296,7 +296,7 @@ export function adminRoutes(admin: AdminService, accounts: AccountService, confi
       id: bytesField(m, 'id', { length: 16 }),
       blob: bytesField(m, 'blob', { maxLength: MAX_ENVELOPE_BYTES }),
     }));
-    return c.json(await admin.rewrapUpload(who(c), teamId, messages));
+    return c.json(await admin.rewrapUpload(who(c), teamId, { epoch: intField(body, 'epoch', 1, INT4_MAX), messages, audit: auditField(body) }));
   });
 
   // A new statement for the current epoch's key: higher serial, new expiry (no new key, no grants).

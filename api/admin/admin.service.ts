@@ -28,7 +28,7 @@ import { parseTeamKeyStatementUnverified, verifyTeamKeyStatement, type TeamKeySt
 import { accountFingerprint, ROOT_WRAP_BYTES, type AuditAction, type AuditTargets } from '../../crypto/v1/admin.ts';
 import type { Config } from '../config.ts';
 import type { AccountRole, Database, EpochState, MessageKindName } from '../db/schema.ts';
-import { ConflictError, ForbiddenError, NotFoundError, UnavailableError, ValidationError } from '../errors.ts';
+import { ConflictError, ForbiddenError, NotFoundError, RewrapIncompleteError, UnavailableError, ValidationError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { coarseHour } from '../time.ts';
 import type { Account } from '../accounts/account.repository.ts';
@@ -636,18 +636,27 @@ export class AdminService {
   /**
    * Stores re-wrapped messages (one transaction): each must be a stored message of this team
    * still at an old epoch, and its new blob must keep kind, organisation, team, thread and
-   * message id and name the current epoch. @returns how many were updated and how many remain.
+   * message id and name the current epoch. Each batch is audited (`team.rewrap`: team, the
+   * epoch the records move to, how many), in the same transaction.
+   * @returns how many were updated and how many remain.
+   * @throws ValidationError, NotFoundError, ConflictError (not the current epoch), audit errors.
    */
-  async rewrapUpload(account: Account, teamId: Uint8Array, items: { id: Uint8Array; blob: Uint8Array }[]): Promise<{ updated: number; remaining: number }> {
-    await this.actor(account);
+  async rewrapUpload(
+    account: Account,
+    teamId: Uint8Array,
+    input: { epoch: number; messages: { id: Uint8Array; blob: Uint8Array }[]; audit: AuditInput },
+  ): Promise<{ updated: number; remaining: number }> {
     const ctx = await this.context();
+    const items = input.messages;
     const ids = items.map((m) => hex(m.id));
     if (new Set(ids).size !== ids.length) throw new ValidationError('Field "messages" names a message twice.');
-    const current = await this.db.transaction().execute(async (trx) => {
+    const targets = { teamId: b64(teamId), epoch: input.epoch, count: items.length };
+    const current = await this.audited(account, 'team.rewrap', targets, input.audit, async (trx) => {
       const team = await repo.lockTeam(trx, teamId);
       if (!team) throw new NotFoundError('No such team.');
       const cur = team.epochs.find((e) => e.state === 'current');
       if (!cur) throw new ConflictError('The team has no current epoch.');
+      if (cur.epoch !== input.epoch) throw new ConflictError('The team has rotated again; re-read the re-wrap page.');
       const stored = new Map((await repo.lockMessages(trx, teamId, items.map((m) => m.id))).map((m) => [hex(m.id), m]));
       for (const item of items) {
         const s = stored.get(hex(item.id));
@@ -688,7 +697,11 @@ export class AdminService {
   /**
    * Retires an old epoch once nothing references it: every grant of it is deleted, so the
    * epoch secret then exists nowhere (forward secrecy at rest).
-   * @throws NotFoundError, ConflictError (current, already retired, or still referenced).
+   * The count runs under the team's epoch lock, and writes to a non-current epoch are refused
+   * under a share lock of the same row (intake.repository `findIntakeTargets`, `appendMessage`),
+   * so no record can appear at this epoch after the count.
+   * @throws NotFoundError, ConflictError (current or already retired), RewrapIncompleteError
+   *   (records still wrapped to it).
    */
   async retire(account: Account, teamId: Uint8Array, epoch: number, audit: AuditInput): Promise<void> {
     await this.context();
@@ -700,7 +713,7 @@ export class AdminService {
       const state: EpochState = e.state;
       if (state !== 'retiring') throw new ConflictError(state === 'current' ? 'The current epoch cannot be retired; rotate first.' : 'This epoch is already retired.');
       const refs = await repo.countEpochReferences(trx, teamId, epoch);
-      if (refs > 0) throw new ConflictError(`${refs} records still use this epoch; re-wrap them first.`);
+      if (refs > 0) throw new RewrapIncompleteError(refs);
       await repo.deleteGrantsOfEpoch(trx, teamId, epoch);
       await repo.setEpochState(trx, teamId, epoch, 'retired');
     });

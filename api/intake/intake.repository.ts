@@ -66,20 +66,44 @@ export interface IntakeTargets {
   organisationId: Uint8Array | null;
   /** Current epoch by team (`bytesKey` of the team id); unknown teams are absent. */
   currentEpochs: Map<string, number>;
+  /**
+   * Teams that exist but whose current epoch changed while this transaction waited for the
+   * rotation holding it (`bytesKey`): their submissions are stale, not addressed to an unknown team.
+   */
+  rotatingTeams: Set<string>;
 }
 
 /**
  * The organisation and the current epoch of each given team, in one round trip (a group
  * commit runs this once per batch, inside its transaction).
+ *
+ * Threat it closes (issue 13, "rotation can lose a record"): the epoch rows are share-locked
+ * until the caller's transaction ends. A rotation locks them for update, so it waits for every
+ * write that checked the old epoch to commit (its record is then visible to the re-wrap and to
+ * the retire count), and a write that starts after the rotation sees the old epoch no longer
+ * current (PostgreSQL re-reads a locked row once the lock holder commits) and is refused as
+ * stale. Without the lock a record checked against epoch n before the rotation but committed
+ * after the re-wrap and the retirement stayed wrapped only to the retired epoch.
  */
-export async function findIntakeTargets(db: Kysely<Database>, teamIds: readonly Uint8Array[]): Promise<IntakeTargets> {
-  const { rows } = await sql<{ org_id: Uint8Array; team_id: Uint8Array | null; epoch: number | null }>`
-    select o.id as org_id, e.team_id, e.epoch
+export async function findIntakeTargets(db: Kysely<Database> | Transaction<Database>, teamIds: readonly Uint8Array[]): Promise<IntakeTargets> {
+  const { rows } = await sql<{ org_id: Uint8Array; team_id: Uint8Array | null; epoch: number | null; state: string | null }>`
+    select o.id as org_id, e.team_id, e.epoch, e.state
     from (select id from organisations order by created_hour limit 1) o
-    left join team_epochs e on e.state = 'current' and e.team_id in (${sql.join(teamIds.length > 0 ? [...teamIds] : [null])})`.execute(db);
+    left join lateral (
+      select team_id, epoch, state from team_epochs
+      where state <> 'retired' and team_id in (${sql.join(teamIds.length > 0 ? [...teamIds] : [null])})
+      order by team_id, epoch
+      for share
+    ) e on true`.execute(db);
   const currentEpochs = new Map<string, number>();
-  for (const r of rows) if (r.team_id !== null && r.epoch !== null) currentEpochs.set(bytesKey(r.team_id), r.epoch);
-  return { organisationId: rows[0]?.org_id ?? null, currentEpochs };
+  const rotatingTeams = new Set<string>();
+  for (const r of rows) {
+    if (r.team_id === null || r.epoch === null) continue;
+    if (r.state === 'current') currentEpochs.set(bytesKey(r.team_id), r.epoch);
+    else rotatingTeams.add(bytesKey(r.team_id));
+  }
+  for (const t of currentEpochs.keys()) rotatingTeams.delete(t);
+  return { organisationId: rows[0]?.org_id ?? null, currentEpochs, rotatingTeams };
 }
 
 export interface ChallengeToSpend {
@@ -202,24 +226,37 @@ export interface NewMessage {
   hour: Date;
 }
 
+/** What `appendMessage` did. */
+export type AppendOutcome = 'appended' | 'position_taken' | 'stale_epoch';
+
 /**
  * Appends to a thread at exactly `m.position`, which must be the thread's max + 1. The row lock
  * on the request serialises concurrent appends, so two messages signed for the same position
  * cannot both land, and a message can never fill a gap or take an old position (a replay).
- * @returns false (and writes nothing) when the position is not the next one.
+ * The epoch row the message is sealed to is share-locked first and must still be current (see
+ * `findIntakeTargets`: a rotation waits for this write, or this write sees the rotation); it is
+ * locked before the request row, in the order rotation and re-wrap lock them, so the two never
+ * deadlock.
+ * @returns 'position_taken' or 'stale_epoch' (and writes nothing) when the position is not the
+ *   next one or the epoch is no longer the team's current one.
  */
-export async function appendMessage(trx: Transaction<Database>, m: NewMessage): Promise<boolean> {
+export async function appendMessage(trx: Transaction<Database>, m: NewMessage): Promise<AppendOutcome> {
+  const epoch = await sql<{ state: string }>`
+    select e.state from team_epochs e
+    where e.team_id = (select team_id from requests where id = ${m.requestId}) and e.epoch = ${m.epoch}
+    for share of e`.execute(trx);
+  if (epoch.rows[0]?.state !== 'current') return 'stale_epoch';
   await sql`select 1 from requests where id = ${m.requestId} for update`.execute(trx);
   const next = await trx
     .selectFrom('messages')
     .select(sql<number>`coalesce(max(position), 0) + 1`.as('position'))
     .where('request_id', '=', m.requestId)
     .executeTakeFirstOrThrow();
-  if (Number(next.position) !== m.position) return false;
+  if (Number(next.position) !== m.position) return 'position_taken';
   await trx
     .insertInto('messages')
     .values({ id: m.id, request_id: m.requestId, position: m.position, kind: m.kind, epoch: m.epoch, author_id: m.authorId, blob: m.blob, created_hour: m.hour })
     .execute();
   await trx.updateTable('requests').set({ updated_hour: m.hour }).where('id', '=', m.requestId).execute();
-  return true;
+  return 'appended';
 }

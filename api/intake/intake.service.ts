@@ -170,6 +170,7 @@ export class IntakeService {
           const challengeKey = repo.bytesKey(s.challengeId);
           const current = targets.currentEpochs.get(repo.bytesKey(s.header.teamId));
           if (!sameBytes(this.crypto, s.header.orgId, orgId)) fail(i, new ValidationError('The envelope is addressed to another organisation.'));
+          else if (current === undefined && targets.rotatingTeams.has(repo.bytesKey(s.header.teamId))) fail(i, new StaleEpochError());
           else if (current === undefined) fail(i, new ValidationError('The envelope is addressed to an unknown team.'));
           else if (s.header.epoch !== current) fail(i, new StaleEpochError());
           // Two items of one batch with one challenge: the first spends it, the rest replay it.
@@ -233,7 +234,8 @@ export class IntakeService {
         const appended = await repo.appendMessage(trx, {
           id: header.messageId, requestId: thread.id, position: header.position, kind: 'followup', epoch: header.epoch, authorId: null, blob: envelope, hour: coarseHour(),
         });
-        if (!appended) throw new PositionTakenError();
+        if (appended === 'stale_epoch') throw new StaleEpochError();
+        if (appended === 'position_taken') throw new PositionTakenError();
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError('A message with this id already exists.');
@@ -320,11 +322,15 @@ export class PlainIntakeService {
       const id = this.crypto.randomBytes(16);
       const envelope = sealRequestV2(this.crypto, { orgId: org.id, teamId: team.id, epoch: key.epoch, teamPublic: key.publicKey, id, requester: keys, body });
       const header = parseNewThreadMessage(envelope);
-      await this.db.transaction().execute((trx) =>
-        repo.insertRequest(trx, {
+      await this.db.transaction().execute(async (trx) => {
+        // Under the epoch's share lock (see findIntakeTargets): a rotation that committed since
+        // the key was read makes this a stale write, never a record left at a retiring epoch.
+        const targets = await repo.findIntakeTargets(trx, [team.id]);
+        if (targets.currentEpochs.get(repo.bytesKey(team.id)) !== key.epoch) throw new StaleEpochError();
+        await repo.insertRequest(trx, {
           id, teamId: team.id, epoch: key.epoch, lookupHash: lookupTokenHash(this.crypto, keys.lookupToken), blob: envelope, hour: coarseHour(), position: header.position,
-        }),
-      );
+        });
+      });
       return passphrase;
     } finally {
       // Nothing of the requester's keys outlives this call.

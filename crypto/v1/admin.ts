@@ -55,6 +55,9 @@ export const AUDIT_ACTIONS = [
   'team.rotate',
   'team.epoch.retire',
   'team.epoch.renew',
+  // targets: teamId, epoch (the current epoch the records moved to), count (records in the
+  // batch). One entry per uploaded re-wrap batch: every re-wrap is in the log (issue 13).
+  'team.rewrap',
   'retention.set',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -33,9 +33,10 @@ export function renderTeams(): void {
       const epochs = el('ul', { cls: 'epochs' });
       for (const e of [...team.epochs].sort((a, b) => a.epoch - b.epoch)) {
         const item = el('li', { text: `${s.admEpoch} ${e.epoch}: ${s[`state_${e.state}` as keyof Strings] ?? e.state}` });
-        if (e.state === 'retiring') {
-          item.append(' ', button(fill(s.admRetire, { e: e.epoch }), () => void step(() => retireEpoch(team, e.epoch)), { disabled: team.staleMessages > 0 || !admin.keys }));
-        }
+        // Retiring is offered only once the re-wrap is complete (the server also refuses
+        // with `rewrap_incomplete`): until then the admin sees what is left to do instead.
+        if (e.state === 'retiring' && team.staleMessages > 0) item.append(' ', el('span', { cls: 'hint', text: fill(s.admRetireAfterRewrap, { n: team.staleMessages }) }));
+        else if (e.state === 'retiring') item.append(' ', button(fill(s.admRetire, { e: e.epoch }), () => void step(() => retireEpoch(team, e.epoch)), { disabled: !admin.keys }));
         epochs.append(item);
       }
       li.append(epochs);

@@ -306,6 +306,9 @@ export const en = {
   a_team_rotate: 'team key rotated',
   a_team_epoch_retire: 'old key retired',
   a_retention_set: 'retention set',
+  // Live dashboard and rotation (issue 13)
+  admRetireAfterRewrap: 'can be retired once its {n} records are re-wrapped',
+  a_team_rewrap: 'records re-wrapped',
 };
 
 export type Strings = typeof en;

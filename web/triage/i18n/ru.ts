@@ -296,4 +296,7 @@ export const ru: Strings = {
   a_team_rotate: 'ключ команды сменён',
   a_team_epoch_retire: 'старый ключ выведен',
   a_retention_set: 'срок хранения задан',
+  // Живая панель и смена ключей (issue 13)
+  admRetireAfterRewrap: 'можно вывести, когда будут перешифрованы оставшиеся записи: {n}',
+  a_team_rewrap: 'записи перешифрованы',
 };
