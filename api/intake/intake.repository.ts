@@ -257,6 +257,7 @@ export async function appendMessage(trx: Transaction<Database>, m: NewMessage): 
     .insertInto('messages')
     .values({ id: m.id, request_id: m.requestId, position: m.position, kind: m.kind, epoch: m.epoch, author_id: m.authorId, blob: m.blob, created_hour: m.hour })
     .execute();
-  await trx.updateTable('requests').set({ updated_hour: m.hour }).where('id', '=', m.requestId).execute();
+  // A new message is new activity: the request moves to the top of every list (migration 0013).
+  await trx.updateTable('requests').set({ updated_hour: m.hour, activity: sql<string>`nextval('request_activity_seq')` }).where('id', '=', m.requestId).execute();
   return 'appended';
 }

@@ -71,6 +71,8 @@ export const state = {
   filters: { status: '', team: '' },
   /** bumped by every wipe, so answers to requests made before it are dropped */
   generation: 0,
+  /** the last change marker GET /api/v1/changes answered (views/list.ts `pollChanges`) */
+  changeMarker: null as string | null,
   /** the invitation code read from the link's fragment, until enrolment uses it */
   inviteCode: null as string | null,
 };
@@ -175,6 +177,7 @@ export function wipe(): void {
   state.rows = [];
   state.current = null;
   state.nextCursor = null;
+  state.changeMarker = null;
   state.selected = -1;
   state.filters = { status: '', team: '' };
   for (const id of ['rows', 'thread', 'detail-meta', 'attachments', 'detail-title', 'list-count', 'root-fp', 'who', 'announce']) $(id).replaceChildren();

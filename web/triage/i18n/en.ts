@@ -309,6 +309,8 @@ export const en = {
   // Live dashboard and rotation (issue 13)
   admRetireAfterRewrap: 'can be retired once its {n} records are re-wrapped',
   a_team_rewrap: 'records re-wrapped',
+  liveUnread: 'new activity',
+  liveUpdated: 'The list was updated.',
 };
 
 export type Strings = typeof en;

@@ -299,4 +299,6 @@ export const ru: Strings = {
   // Живая панель и смена ключей (issue 13)
   admRetireAfterRewrap: 'можно вывести, когда будут перешифрованы оставшиеся записи: {n}',
   a_team_rewrap: 'записи перешифрованы',
+  liveUnread: 'новое',
+  liveUpdated: 'Список обновлён.',
 };

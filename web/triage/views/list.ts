@@ -25,7 +25,7 @@ function toRow(p: Primitives, json: RequestRowJson): Row {
 /** Bumped by every list load, so a slower answer to an older filter never lands on a newer list. */
 let loadSeq = 0;
 
-export async function loadRows(reset: boolean): Promise<void> {
+export async function loadRows(reset: boolean, quiet = false): Promise<void> {
   if (!state.vault) return;
   const seq = ++loadSeq;
   const p = await primitives();
@@ -34,18 +34,26 @@ export async function loadRows(reset: boolean): Promise<void> {
   if (state.filters.team) q.set('team', state.filters.team);
   if (!reset && state.nextCursor) q.set('cursor', state.nextCursor);
   try {
+    // The marker is read BEFORE the list: a change landing in between moves it again, so the
+    // next poll re-reads (at worst once too often, never a change missed).
+    if (reset) {
+      const { marker } = await api<{ marker: string }>('GET', '/api/v1/changes');
+      if (seq !== loadSeq || !state.vault) return;
+      state.changeMarker = marker;
+    }
     const page = await api<{ requests: RequestRowJson[]; nextCursor: string | null }>('GET', `/api/v1/requests?${q}`);
     if (seq !== loadSeq || !state.vault) return;
     const before = state.rows.length;
     if (reset) {
-      for (const row of state.rows) wipeBody(row.body);
+      // The open thread keeps its row (and its attachment keys) until it is closed.
+      for (const row of state.rows) if (row !== state.current?.row) wipeBody(row.body);
       state.rows = [];
       state.selected = -1;
     }
     state.rows.push(...page.requests.map((r) => toRow(p, r)));
     state.nextCursor = page.nextCursor;
     renderRows();
-    announce(fill(state.t.loaded, { n: state.rows.length }) + (state.nextCursor ? ` ${state.t.more}` : ''));
+    if (!quiet) announce(fill(state.t.loaded, { n: state.rows.length }) + (state.nextCursor ? ` ${state.t.more}` : ''));
     // "Load more" may have just hidden itself: carry focus to the first new row.
     if (!reset) {
       const index = visibleRows().indexOf(state.rows[before]!);
@@ -53,6 +61,31 @@ export async function loadRows(reset: boolean): Promise<void> {
     }
   } catch (err) {
     if (!(err instanceof ApiError && (err.status === 401 || err.code === 'stale'))) alertError(state.t.failed);
+  }
+}
+
+/**
+ * How often an open dashboard asks whether anything changed. The answer is a content-free
+ * marker (GET /api/v1/changes); only when it moves is the list (and an open thread) re-read.
+ * The same poll is how a removed or signed-out responder's open page learns its session is
+ * gone: the API answers 401 and `api` wipes everything decrypted and shows the login.
+ */
+export const POLL_MS = 5_000;
+
+/** One poll; re-reads the list and the open thread when the marker moved. */
+export async function pollChanges(refreshThread: () => Promise<void>): Promise<void> {
+  if (!state.vault || state.screen === 'admin') return;
+  try {
+    const { marker } = await api<{ marker: string }>('GET', '/api/v1/changes');
+    if (!state.vault) return;
+    if (marker === state.changeMarker) return;
+    const selectedId = state.selected >= 0 ? visibleRows()[state.selected]?.json.id : undefined;
+    await loadRows(true, true);
+    if (selectedId) state.selected = visibleRows().findIndex((r) => r.json.id === selectedId);
+    if (state.screen === 'detail') await refreshThread();
+    announce(state.t.liveUpdated);
+  } catch {
+    // A failed poll changes nothing; a 401 has already wiped the page (shell.ts `api`).
   }
 }
 
@@ -84,6 +117,10 @@ export function renderRows(): void {
     excerpt.textContent = row.body ? row.excerpt : row.failure === 'no_key' ? state.t.noKey : state.t.unreadable;
     const meta = document.createElement('span');
     meta.className = 'rowmeta';
+    if (row.json.unread) {
+      button.classList.add('unread');
+      meta.append(badge(state.t.liveUnread, 'unread'));
+    }
     meta.append(
       badge(STATUS_LABELS[state.lang][row.json.status] ?? row.json.status, row.json.status),
       badge(PRIORITY_LABELS[state.lang][row.json.priority] ?? row.json.priority, row.json.priority),

@@ -25,7 +25,8 @@ export async function openRequest(id: string): Promise<void> {
   announce(state.t.opened);
 }
 
-async function loadThread(): Promise<void> {
+/** Re-reads the open thread (also after a live refresh saw a change). Reading it marks it read. */
+export async function loadThread(): Promise<void> {
   if (!state.current || !state.vault) return;
   const p = await primitives();
   const id = state.current.row.json.id;
@@ -33,6 +34,10 @@ async function loadThread(): Promise<void> {
     const thread = await api<{ request: Omit<RequestRowJson, 'blob'>; messages: ThreadMessageJson[] }>('GET', `/api/v1/requests/${id}`);
     if (!state.current || state.current.row.json.id !== id || !state.vault) return;
     Object.assign(state.current.row.json, thread.request);
+    // The server marked it read for this account as it answered; so does the list.
+    state.current.row.json.unread = false;
+    const listed = state.rows.find((r) => r.json.id === id);
+    if (listed) listed.json.unread = false;
     const opened = openThread(p, vaultContext(state.vault), state.current.row.json.teamId, id, thread.messages);
     state.current.items = opened.items;
     state.current.nextPosition = opened.nextPosition;

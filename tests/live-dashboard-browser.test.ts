@@ -1,0 +1,121 @@
+/**
+ * The dashboard keeps up with a live hotline (issue 13), in headless Chromium against a live
+ * server: new requests and follow-ups arrive without a reload (the page polls a content-free
+ * change marker), carry an unread mark until opened, and the list is ordered by last activity;
+ * when an admin removes the responder, the responder's open page wipes everything decrypted at
+ * its next refresh and shows the sign-in screen.
+ */
+import type { Hono } from 'hono';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { base64urlDecode as unb64, base64urlEncode as b64 } from '../crypto/encoding.ts';
+import { loadSodiumPrimitives } from '../crypto/sodium.ts';
+import type { DemoTeam } from '../seeds/demo.ts';
+import { approveAccount, insertAccountDirectly } from './helpers/approve.ts';
+import { AdminBrowser } from './helpers/admin-browser.ts';
+import { launchBrowser } from './helpers/browser.ts';
+import { describeWithBrowser } from './helpers/browser-suite.ts';
+import { createRootAdmin, dashboardLogin } from './helpers/dashboard.ts';
+import { startLiveServer, type LiveServer } from './helpers/live-server.ts';
+import { lookupTokenHash, proofFor, requestBody, requesterKeys, sealFollowUp, sealRequest, type RequesterKeys } from './helpers/requester-client.ts';
+import { makeCredentials } from './helpers/responder-client.ts';
+
+const p = await loadSodiumPrimitives();
+const PASS = 'live dashboard responder passphrase';
+
+describeWithBrowser('live dashboard', () => {
+  let live: LiveServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    live = await startLiveServer();
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await live?.stop();
+  });
+
+  /** The API over HTTP, shaped like a Hono app for the test helpers (`app.request`). */
+  const triageHttp = () => ({ request: (path: string, init: RequestInit) => fetch(new URL(path, live.server.triageUrl), init) }) as unknown as Hono;
+
+  async function requester(path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+    const res = await fetch(new URL(path, live.server.requesterUrl), body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+  }
+
+  async function pow() {
+    return proofFor(p, unb64((await requester('/api/v1/pow/challenge')).json.challenge as string));
+  }
+
+  /** Submits a request as the requester page does (sealed, signed, with a proof of work). */
+  async function submit(team: DemoTeam, text: string): Promise<{ id: Uint8Array; keys: RequesterKeys }> {
+    const keys = await requesterKeys(p, `${text} words for the passphrase`, live.demo.organisationId);
+    const id = p.randomBytes(16);
+    const envelope = sealRequest(p, live.demo, team, keys, requestBody(text, keys), id);
+    const res = await requester('/api/v1/requests', { envelope: b64(envelope), lookupHash: b64(lookupTokenHash(p, keys.lookupToken)), pow: await pow() });
+    expect(res.status).toBe(201);
+    return { id, keys };
+  }
+
+  async function followUp(team: DemoTeam, thread: { id: Uint8Array; keys: RequesterKeys }, text: string): Promise<void> {
+    const envelope = sealFollowUp(p, live.demo, team, thread.keys, thread.id, text, 1);
+    const res = await requester('/api/v1/threads/messages', { token: b64(thread.keys.lookupToken), envelope: b64(envelope), pow: await pow() });
+    expect(res.status).toBe(201);
+  }
+
+  const rowOf = (page: Page, text: string) => page.locator('#rows button.row', { hasText: text });
+  const firstRowText = async (page: Page) => (await page.locator('#rows button.row').first().textContent()) ?? '';
+
+  it('[live dashboard] new requests and follow-ups arrive without a reload, marked unread until opened, latest activity first; removal wipes the open page at the next refresh', async () => {
+    const legal = live.demo.teams.find((x) => x.slug === 'legal')!;
+    const db = live.server.database.db;
+    const admin = await createRootAdmin(db, p, live.demo, 'admin.live', [legal.id]);
+    const creds = await makeCredentials(p, 'live.responder', PASS);
+    const responderId = await insertAccountDirectly(db, p, creds, 'responder');
+    await approveAccount(db, p, live.demo, responderId, [legal.id]);
+
+    const context = await browser.newContext({ locale: 'en-GB' });
+    const page = await context.newPage();
+    await dashboardLogin(page, live.server.triageUrl, 'live.responder', PASS);
+    // A marker on the window: a reload would drop it.
+    await page.evaluate(() => ((window as unknown as { __sameDocument: number }).__sameDocument = 1));
+
+    // 1. A request arrives while the list is open: it appears on its own, on top, marked unread.
+    const first = await submit(legal, 'LIVE-FIRST please help');
+    await expect.poll(() => rowOf(page, 'LIVE-FIRST').count(), { timeout: 30_000 }).toBe(1);
+    expect(await rowOf(page, 'LIVE-FIRST').getAttribute('class')).toContain('unread');
+    expect(await rowOf(page, 'LIVE-FIRST').textContent()).toContain('new activity');
+    await submit(legal, 'LIVE-SECOND another one');
+    await expect.poll(() => firstRowText(page), { timeout: 30_000 }).toContain('LIVE-SECOND');
+
+    // 2. Opening a request marks it read (here and on the server), the other stays unread.
+    await rowOf(page, 'LIVE-FIRST').click();
+    await page.locator('#thread li').first().waitFor({ timeout: 30_000 });
+    await page.locator('#back').click();
+    await expect.poll(() => rowOf(page, 'LIVE-FIRST').getAttribute('class')).not.toContain('unread');
+    expect(await rowOf(page, 'LIVE-SECOND').getAttribute('class')).toContain('unread');
+
+    // 3. A follow-up moves the request back to the top, unread again, without a reload.
+    await followUp(legal, first, 'LIVE-FOLLOWUP more details');
+    await expect.poll(() => firstRowText(page), { timeout: 30_000 }).toContain('LIVE-FIRST');
+    await expect.poll(() => rowOf(page, 'LIVE-FIRST').getAttribute('class'), { timeout: 30_000 }).toContain('unread');
+    // An open thread refreshes too: the follow-up shows in it.
+    await rowOf(page, 'LIVE-FIRST').click();
+    await expect.poll(() => page.locator('#thread').textContent(), { timeout: 30_000 }).toContain('LIVE-FOLLOWUP');
+    expect(await page.evaluate(() => (window as unknown as { __sameDocument?: number }).__sameDocument)).toBe(1);
+
+    // 4. An admin removes the responder while the thread is open: at the next refresh the page
+    //    wipes everything it decrypted and shows the sign-in screen.
+    const adminApi = new AdminBrowser(triageHttp(), p, live.demo.root.publicKey);
+    await adminApi.signIn(admin.creds.username, 'admin passphrase for the browser tests');
+    expect((await adminApi.remove(responderId)).status).toBe(200);
+    await page.locator('#login').waitFor({ state: 'visible', timeout: 30_000 });
+    for (const id of ['rows', 'thread', 'detail-meta']) expect(await page.locator(`#${id}`).textContent()).toBe('');
+    const body = (await page.locator('body').textContent()) ?? '';
+    for (const secret of ['LIVE-FIRST', 'LIVE-SECOND', 'LIVE-FOLLOWUP']) expect(body).not.toContain(secret);
+    expect(await page.evaluate(() => (window as unknown as { __sameDocument?: number }).__sameDocument)).toBe(1);
+    await context.close();
+  }, 180_000);
+});
