@@ -416,6 +416,25 @@ describeEachDatabase('admin API', (t) => {
     expect(teams[0]).toMatchObject({ slug: 'legal', currentEpoch: 1, rotationDue: true });
     expect(teams[0]!.currentEpochAgeDays).toBeGreaterThanOrEqual(91);
   });
+
+  it('"rotation due" after a removal is stored: it survives signing out and clears only with the rotation', async () => {
+    const r = await enrolResponder('legal.leaver');
+    expect((await admin.approve(r.id, [legalId])).status).toBe(200);
+    expect((await admin.teams())[0]).toMatchObject({ rotationDue: false, rotationRequired: false });
+    const res = await admin.send(`/teams/${b64(legalId)}/members/${b64(r.id)}`, { member: false, audit: await admin.audit('team.member.remove', { teamId: b64(legalId), accountId: b64(r.id) }) }, 'PUT');
+    expect(res.status).toBe(200);
+    // A new session (another sign-in, another browser) still sees it.
+    const again = new AdminBrowser(triage(), p, rootPublic);
+    await again.signIn('admin.one', ADMIN_PASS);
+    expect((await again.teams())[0]).toMatchObject({ rotationDue: true, rotationRequired: true });
+    expect((await again.rotate(legalId)).status).toBe(200);
+    expect((await again.teams())[0]).toMatchObject({ rotationDue: false, rotationRequired: false });
+    // Removing an account marks every team it was in.
+    const s = await enrolResponder('legal.removed');
+    expect((await again.approve(s.id, [legalId])).status).toBe(200);
+    expect((await again.remove(s.id)).status).toBe(200);
+    expect((await admin.teams())[0]).toMatchObject({ rotationRequired: true });
+  });
 });
 
 // A demo-seeded database also refuses setup (covered above); this keeps the import used.

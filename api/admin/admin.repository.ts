@@ -193,6 +193,8 @@ export interface AdminTeam {
   createdHour: Date;
   epochs: EpochRecord[];
   memberIds: Uint8Array[];
+  /** a member left (or was removed) since the last rotation: the team must rotate */
+  rotationRequired: boolean;
 }
 
 function toEpoch(r: { epoch: number; state: EpochState; public_key: Uint8Array; certificate: Uint8Array; created_hour: Date }): EpochRecord {
@@ -200,7 +202,7 @@ function toEpoch(r: { epoch: number; state: EpochState; public_key: Uint8Array; 
 }
 
 export async function listTeams(db: Db): Promise<AdminTeam[]> {
-  const teams = await db.selectFrom('teams').select(['id', 'slug', 'name', 'position', 'created_hour']).orderBy('position').orderBy('slug').execute();
+  const teams = await db.selectFrom('teams').select(['id', 'slug', 'name', 'position', 'created_hour', 'rotation_required']).orderBy('position').orderBy('slug').execute();
   const epochs = await db.selectFrom('team_epochs').select(['team_id', 'epoch', 'state', 'public_key', 'certificate', 'created_hour']).orderBy('epoch').execute();
   const members = await db
     .selectFrom('team_members')
@@ -209,7 +211,7 @@ export async function listTeams(db: Db): Promise<AdminTeam[]> {
     .where('accounts.status', '=', 'active')
     .execute();
   return teams.map((t) => ({
-    id: t.id, slug: t.slug, name: t.name, position: t.position, createdHour: t.created_hour,
+    id: t.id, slug: t.slug, name: t.name, position: t.position, createdHour: t.created_hour, rotationRequired: t.rotation_required,
     epochs: epochs.filter((e) => hex(e.team_id) === hex(t.id)).map(toEpoch),
     memberIds: members.filter((m) => hex(m.team_id) === hex(t.id)).map((m) => m.account_id),
   }));
@@ -267,6 +269,15 @@ export async function insertEpoch(
   e: { teamId: Uint8Array; epoch: number; publicKey: Uint8Array; certificate: Uint8Array; state: EpochState; hour: Date },
 ): Promise<void> {
   await trx.insertInto('team_epochs').values({ team_id: e.teamId, epoch: e.epoch, public_key: e.publicKey, certificate: e.certificate, state: e.state, created_hour: e.hour }).execute();
+}
+
+/**
+ * Marks teams as having to rotate (a member left: they may hold the epoch secret) or clears
+ * the mark (a rotation). Kept in the database so "rotation due" survives signing out.
+ */
+export async function setRotationRequired(trx: Transaction<Database>, teamIds: Uint8Array[], required: boolean): Promise<void> {
+  if (teamIds.length === 0) return;
+  await trx.updateTable('teams').set({ rotation_required: required }).where('id', 'in', teamIds).execute();
 }
 
 export async function setEpochState(trx: Transaction<Database>, teamId: Uint8Array, epoch: number, state: EpochState): Promise<void> {

@@ -223,7 +223,7 @@ export function adminRoutes(admin: AdminService, accounts: AccountService, confi
           expiresHour: t.currentKey.expiresHour === null ? null : hourNumberIso(t.currentKey.expiresHour),
           needsRenewal: t.currentKey.needsRenewal,
         },
-        currentEpochAgeDays: t.currentEpochAgeDays, rotationDue: t.rotationDue, staleMessages: t.staleMessages,
+        currentEpochAgeDays: t.currentEpochAgeDays, rotationDue: t.rotationDue, rotationRequired: t.rotationRequired, staleMessages: t.staleMessages,
         memberIds: t.memberIds.map(b64),
         epochs: t.epochs.map((e) => ({ epoch: e.epoch, state: e.state, certificate: b64(e.certificate), createdHour: hourIso(e.createdHour) })),
         grants: t.grants.map((g) => ({ epoch: g.epoch, grant: b64(g.sealed) })),

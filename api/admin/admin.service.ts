@@ -331,7 +331,9 @@ export class AdminService {
         currentEpoch: current?.epoch ?? null,
         currentKey: info && { ...info, needsRenewal: info.expiresHour === null || info.expiresHour - nowHour <= RENEWAL_WINDOW_HOURS },
         currentEpochAgeDays: age,
-        rotationDue: age !== null && age >= this.config.rotationReminderDays,
+        // Due by age, or required because a member left since the last rotation (stored, so
+        // it stays until the rotation is done, across sign-outs and browsers).
+        rotationDue: t.rotationRequired || (age !== null && age >= this.config.rotationReminderDays),
         staleMessages: current ? await repo.countStaleMessages(this.db, t.id, current.epoch) : 0,
         grants: grants.filter((g) => this.same(g.teamId, t.id)).map((g) => ({ epoch: g.epoch, sealed: g.sealed })),
       });
@@ -465,7 +467,9 @@ export class AdminService {
       const target = await repo.lockAccount(trx, accountId);
       if (!target) throw new NotFoundError('No such account.');
       if (target.status === 'removed') throw new ConflictError('This account is already removed.');
-      return repo.removeAccountAccess(trx, accountId);
+      const affected = await repo.removeAccountAccess(trx, accountId);
+      await repo.setRotationRequired(trx, affected, true);
+      return affected;
     });
     this.logger.info('[key-rotation] account_removed', { teamsToRotate: teams.length });
     return teams;
@@ -551,6 +555,7 @@ export class AdminService {
       if (!team) throw new NotFoundError('No such team.');
       if (!(await repo.isMember(trx, teamId, accountId))) throw new NotFoundError('This account is not a member of the team.');
       await repo.removeMember(trx, teamId, accountId);
+      await repo.setRotationRequired(trx, [teamId], true);
     });
     this.logger.info('[key-rotation] member_removed', { teamsToRotate: 1 });
     return [teamId];
@@ -580,6 +585,7 @@ export class AdminService {
       }
       for (const g of input.grants) this.checkGrant(ctx.orgId, g.grant, teamId, input.epoch, g.accountId);
       await repo.setEpochState(trx, teamId, current.epoch, 'retiring');
+      await repo.setRotationRequired(trx, [teamId], false);
       await repo.insertEpoch(trx, { teamId, epoch: input.epoch, publicKey: cert.publicKey, certificate: input.certificate, state: 'current', hour: coarseHour() });
       await repo.insertGrants(trx, input.grants.map((g) => ({ teamId, epoch: input.epoch, accountId: g.accountId, sealed: g.grant })));
     });

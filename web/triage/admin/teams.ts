@@ -18,7 +18,8 @@ export function renderTeams(): void {
       const li = el('li', { cls: 'card' });
       li.dataset.team = team.id;
       const head = el('h3', { text: `${team.name} (${team.slug})` });
-      if (team.rotationDue) head.append(' ', el('span', { cls: 'badge due', text: fill(s.admRotationDue, { d: team.currentEpochAgeDays ?? 0 }) }));
+      if (team.rotationRequired) head.append(' ', el('span', { cls: 'badge due required', text: s.admRotationRequired }));
+      else if (team.rotationDue) head.append(' ', el('span', { cls: 'badge due', text: fill(s.admRotationDue, { d: team.currentEpochAgeDays ?? 0 }) }));
       // The key's state as THIS browser judged it (admin.keyStates), never the server's flag alone.
       const keyState = admin.keyStates.get(team.id);
       const needsRenewal = keyState?.status === 'needs_renewal' || keyState?.status === 'expired';

@@ -311,6 +311,7 @@ export const en = {
   a_team_rewrap: 'records re-wrapped',
   liveUnread: 'new activity',
   liveUpdated: 'The list was updated.',
+  admRotationRequired: 'rotation due: a member left',
 };
 
 export type Strings = typeof en;

@@ -301,4 +301,5 @@ export const ru: Strings = {
   a_team_rewrap: 'записи перешифрованы',
   liveUnread: 'новое',
   liveUpdated: 'Список обновлён.',
+  admRotationRequired: 'пора сменить ключ: участник ушёл',
 };
