@@ -3,7 +3,8 @@
  * server: new requests and follow-ups arrive without a reload (the page polls a content-free
  * change marker), carry an unread mark until opened, and the list is ordered by last activity;
  * when an admin removes the responder, the responder's open page wipes everything decrypted at
- * its next refresh and shows the sign-in screen.
+ * its next refresh and shows the sign-in screen. Adding a member to a team asks whether to grant
+ * the existing requests; "new requests only" rotates first and grants the new epoch alone.
  */
 import type { Hono } from 'hono';
 import type { Browser, Page } from 'playwright-core';
@@ -15,7 +16,7 @@ import { approveAccount, insertAccountDirectly } from './helpers/approve.ts';
 import { AdminBrowser } from './helpers/admin-browser.ts';
 import { launchBrowser } from './helpers/browser.ts';
 import { describeWithBrowser } from './helpers/browser-suite.ts';
-import { createRootAdmin, dashboardLogin } from './helpers/dashboard.ts';
+import { createRootAdmin, dashboardLogin, openAdminScreen } from './helpers/dashboard.ts';
 import { startLiveServer, type LiveServer } from './helpers/live-server.ts';
 import { lookupTokenHash, proofFor, requestBody, requesterKeys, sealFollowUp, sealRequest, type RequesterKeys } from './helpers/requester-client.ts';
 import { makeCredentials } from './helpers/responder-client.ts';
@@ -116,6 +117,59 @@ describeWithBrowser('live dashboard', () => {
     const body = (await page.locator('body').textContent()) ?? '';
     for (const secret of ['LIVE-FIRST', 'LIVE-SECOND', 'LIVE-FOLLOWUP']) expect(body).not.toContain(secret);
     expect(await page.evaluate(() => (window as unknown as { __sameDocument?: number }).__sameDocument)).toBe(1);
+    await context.close();
+  }, 180_000);
+
+  it('[member-grant choice] adding a member asks whether to grant existing requests: "new only" rotates first and grants the new epoch alone; "also existing" grants every live epoch', async () => {
+    const medical = live.demo.teams.find((x) => x.slug === 'medical')!;
+    const db = live.server.database.db;
+    await createRootAdmin(db, p, live.demo, 'admin.grants', [medical.id]);
+    const old = await submit(medical, 'GRANT-OLD request before anyone joins');
+    const newOnly = await insertAccountDirectly(db, p, await makeCredentials(p, 'new.only'), 'responder');
+    const allOld = await insertAccountDirectly(db, p, await makeCredentials(p, 'all.old'), 'responder');
+    await approveAccount(db, p, live.demo, newOnly, []);
+    await approveAccount(db, p, live.demo, allOld, []);
+    const grantedEpochs = async (accountId: Uint8Array) =>
+      (await db.selectFrom('grants').select('epoch').where('team_id', '=', medical.id).where('account_id', '=', accountId).orderBy('epoch').execute()).map((g) => g.epoch);
+
+    const context = await browser.newContext({ locale: 'en-GB' });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await dashboardLogin(page, live.server.triageUrl, 'admin.grants', 'admin passphrase for the browser tests');
+    await openAdminScreen(page);
+    const card = () => page.locator('#adm-teams li.card', { hasText: '(medical)' });
+    const status = () => page.locator('#adm-status').textContent();
+
+    // 1. "Only requests from now on" (the default): a rotation first, confirmed key by key.
+    await card().locator('select').selectOption({ label: 'new.only' });
+    await card().getByRole('button', { name: 'Add', exact: true }).click();
+    await expect.poll(() => page.locator('#adm-dialog-title').textContent()).toBe('Add new.only to Medical help');
+    expect(await page.locator('#adm-dialog input[value="new"]').isChecked()).toBe(true);
+    await page.locator('#adm-dialog-ok').click();
+    await expect.poll(() => page.locator('#adm-dialog-title').textContent(), { timeout: 30_000 }).toBe('New key for Medical help (epoch 2)');
+    await page.locator('#adm-dialog-check').check();
+    await page.locator('#adm-dialog-ok').click();
+    await expect.poll(status, { timeout: 30_000 }).toContain('new.only joined Medical help for new requests only');
+    expect(await grantedEpochs(newOnly)).toEqual([2]);
+    // The request made before stays at epoch 1, which new.only never received.
+    expect((await db.selectFrom('requests').select('epoch').where('id', '=', old.id).executeTakeFirstOrThrow()).epoch).toBe(1);
+
+    // 2. "Also every existing request": grants for every live epoch, no rotation.
+    await card().locator('select').selectOption({ label: 'all.old' });
+    await card().getByRole('button', { name: 'Add', exact: true }).click();
+    await expect.poll(() => page.locator('#adm-dialog-title').textContent()).toBe('Add all.old to Medical help');
+    await page.locator('#adm-dialog').getByLabel('Also every existing request of the team').check();
+    await page.locator('#adm-dialog-ok').click();
+    await expect.poll(status, { timeout: 30_000 }).toContain('all.old joined Medical help.');
+    expect(await grantedEpochs(allOld)).toEqual([1, 2]);
+    expect((await db.selectFrom('team_epochs').select('epoch').where('team_id', '=', medical.id).execute()).length).toBe(2);
+
+    // Both choices are in the audit log, the scope with them.
+    const entries = (await db.selectFrom('audit_log').select('entry').orderBy('seq').execute()).map((r) => JSON.parse(Buffer.from(r.entry).toString('utf8')) as { action: string; targets: Record<string, unknown> });
+    const adds = entries.filter((e) => e.action === 'team.member.add');
+    expect(adds.map((e) => e.targets.scope ?? 'all')).toEqual(['new', 'all']);
+    expect(errors).toEqual([]);
     await context.close();
   }, 180_000);
 });

@@ -321,6 +321,11 @@ export async function insertGrants(trx: Transaction<Database>, rows: { teamId: U
     .execute();
 }
 
+/** Deletes an account's grants of a team's epochs older than `epoch`. */
+export async function deleteGrantsOfAccountBefore(trx: Transaction<Database>, teamId: Uint8Array, accountId: Uint8Array, epoch: number): Promise<void> {
+  await trx.deleteFrom('grants').where('team_id', '=', teamId).where('account_id', '=', accountId).where('epoch', '<', epoch).execute();
+}
+
 export async function deleteGrantsOfEpoch(trx: Transaction<Database>, teamId: Uint8Array, epoch: number): Promise<void> {
   await trx.deleteFrom('grants').where('team_id', '=', teamId).where('epoch', '=', epoch).execute();
 }

@@ -253,7 +253,9 @@ export function adminRoutes(admin: AdminService, accounts: AccountService, confi
     if (typeof member !== 'boolean') throw new ValidationError('Field "member" must be true or false.');
     if (member) {
       const grants = listField(body, 'grants').map((g) => ({ epoch: intField(g, 'epoch', 1, INT4_MAX), grant: bytesField(g, 'grant', { length: GRANT_BYTES }) }));
-      await admin.addMember(who(c), teamId, accountId, grants, auditField(body));
+      const scope = body.scope ?? 'all';
+      if (scope !== 'all' && scope !== 'new') throw new ValidationError('Field "scope" must be "all" or "new".');
+      await admin.addMember(who(c), teamId, accountId, grants, auditField(body), scope);
       return c.json({ teamId: b64(teamId), accountId: b64(accountId), member: true, mustRotate: [] });
     }
     const rotate = await admin.removeMember(who(c), teamId, accountId, auditField(body));

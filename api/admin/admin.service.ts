@@ -533,15 +533,37 @@ export class AdminService {
     });
   }
 
-  /** Adds a member with a grant for every live epoch. */
-  async addMember(account: Account, teamId: Uint8Array, accountId: Uint8Array, grants: { epoch: number; grant: Uint8Array }[], audit: AuditInput): Promise<void> {
+  /**
+   * Adds a member. `scope` is the admin's choice (issue 13: adding a member must not silently
+   * grant every old request): 'all' grants every live epoch (existing requests included);
+   * 'new' grants exactly the current epoch and nothing older, which the dashboard makes
+   * meaningful by rotating first, so the existing requests stay on epochs the new member never
+   * receives. The choice is in the audit entry (`scope: "new"`; absent for 'all').
+   */
+  async addMember(
+    account: Account,
+    teamId: Uint8Array,
+    accountId: Uint8Array,
+    grants: { epoch: number; grant: Uint8Array }[],
+    audit: AuditInput,
+    scope: 'all' | 'new' = 'all',
+  ): Promise<void> {
     const ctx = await this.context();
-    await this.audited(account, 'team.member.add', { teamId: b64(teamId), accountId: b64(accountId) }, audit, async (trx) => {
+    const targets = { teamId: b64(teamId), accountId: b64(accountId), ...(scope === 'new' ? { scope } : {}) };
+    await this.audited(account, 'team.member.add', targets, audit, async (trx) => {
       const team = await repo.lockTeam(trx, teamId);
       if (!team) throw new NotFoundError('No such team.');
       const member = await repo.lockAccount(trx, accountId);
       if (!member || member.status !== 'active') throw new ValidationError('Only an active account can join a team.');
-      this.checkEpochGrants(ctx.orgId, team, teamId, accountId, grants);
+      if (scope === 'new') {
+        const current = team.epochs.find((e) => e.state === 'current');
+        if (!current || grants.length !== 1 || grants[0]!.epoch !== current.epoch) throw new ValidationError('For new requests only, send exactly one grant, for the current epoch.');
+        this.checkGrant(ctx.orgId, grants[0]!.grant, teamId, current.epoch, accountId);
+        // An earlier grant of an older epoch (a re-add) would still open the old requests.
+        await repo.deleteGrantsOfAccountBefore(trx, teamId, accountId, current.epoch);
+      } else {
+        this.checkEpochGrants(ctx.orgId, team, teamId, accountId, grants);
+      }
       await repo.addMember(trx, teamId, accountId);
       await repo.insertGrants(trx, grants.map((g) => ({ teamId, epoch: g.epoch, accountId, sealed: g.grant })));
     });

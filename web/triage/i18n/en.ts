@@ -312,6 +312,16 @@ export const en = {
   liveUnread: 'new activity',
   liveUpdated: 'The list was updated.',
   admRotationRequired: 'rotation due: a member left',
+  liveNoteAudience: 'internal: only the team sees this',
+  liveReplyAudience: 'sent to the requester',
+  liveReplyConfirmTitle: 'Send this reply to the requester?',
+  liveReplyConfirmIntro: 'The requester will read this text. To keep it inside the team, cancel and write a note instead.',
+  liveCancel: 'Cancel',
+  admGrantScopeTitle: 'Add {name} to {team}',
+  admGrantScopeIntro: 'What may {name} read?',
+  admGrantScopeNew: 'Only requests that arrive from now on (the team key is rotated first; existing requests stay closed to {name})',
+  admGrantScopeAll: 'Also every existing request of the team',
+  admMemberAddedNew: '{name} joined {team} for new requests only.',
 };
 
 export type Strings = typeof en;

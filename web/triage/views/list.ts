@@ -44,13 +44,27 @@ export async function loadRows(reset: boolean, quiet = false): Promise<void> {
     const page = await api<{ requests: RequestRowJson[]; nextCursor: string | null }>('GET', `/api/v1/requests?${q}`);
     if (seq !== loadSeq || !state.vault) return;
     const before = state.rows.length;
+    // Text of threads opened before (searchable from the list) survives a refresh of the list.
+    const threadText = new Map(state.rows.filter((r) => r.haystack.includes('\n\u0000')).map((r) => [r.json.id, r.haystack.slice(r.haystack.indexOf('\n\u0000'))]));
     if (reset) {
       // The open thread keeps its row (and its attachment keys) until it is closed.
       for (const row of state.rows) if (row !== state.current?.row) wipeBody(row.body);
       state.rows = [];
       state.selected = -1;
     }
-    state.rows.push(...page.requests.map((r) => toRow(p, r)));
+    state.rows.push(
+      ...page.requests.map((r) => {
+        const open = state.current?.row;
+        if (open && open.json.id === r.id) {
+          Object.assign(open.json, r);
+          return open;
+        }
+        const row = toRow(p, r);
+        const extra = threadText.get(r.id);
+        if (extra && row.body) row.haystack += extra;
+        return row;
+      }),
+    );
     state.nextCursor = page.nextCursor;
     renderRows();
     if (!quiet) announce(fill(state.t.loaded, { n: state.rows.length }) + (state.nextCursor ? ` ${state.t.more}` : ''));
