@@ -417,6 +417,29 @@ describeEachDatabase('admin API', (t) => {
     expect(teams[0]!.currentEpochAgeDays).toBeGreaterThanOrEqual(91);
   });
 
+  it('[undecryptable requests] an admin removes junk in one audited action; only untouched new requests, all or nothing', async () => {
+    const team = await currentTeam();
+    // Junk as a flood can send it: a well-formed v2 request sealed to the team key, whose inside is garbage.
+    const junk = [await submit('junk one', 'junk passphrase one here'), await submit('junk two', 'junk passphrase two here')];
+    const real = await submit('a real request', 'real passphrase words here');
+    await t.db.updateTable('requests').set({ status: 'triaged' }).where('id', '=', real).execute();
+    const remove = async (ids: Uint8Array[]) =>
+      admin.send('/requests/remove-undecryptable', { requestIds: ids.map(b64), audit: await admin.audit('requests.remove_undecryptable', { requestIds: ids.map(b64) }) });
+    // A triaged request is not junk: refused, and nothing of the batch goes.
+    const refused = await remove([...junk, real]);
+    expect(refused.status).toBe(409);
+    expect(await t.db.selectFrom('requests').select('id').execute()).toHaveLength(3);
+    // Without an audit entry: refused.
+    expect((await admin.send('/requests/remove-undecryptable', { requestIds: junk.map(b64) })).status).toBe(400);
+    const ok = await remove(junk);
+    expect(ok.status).toBe(200);
+    expect(ok.json.removed).toBe(2);
+    expect((await t.db.selectFrom('requests').select('id').execute()).map((r) => b64(r.id))).toEqual([b64(real)]);
+    const last = (await admin.get('/audit?limit=1000')).json.entries.map((e: Json) => JSON.parse(e.entryText)).at(-1);
+    expect(last).toMatchObject({ action: 'requests.remove_undecryptable', targets: { requestIds: junk.map(b64) } });
+    expect(team.epoch).toBe(1);
+  });
+
   it('"rotation due" after a removal is stored: it survives signing out and clears only with the rotation', async () => {
     const r = await enrolResponder('legal.leaver');
     expect((await admin.approve(r.id, [legalId])).status).toBe(200);

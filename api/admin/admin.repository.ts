@@ -402,6 +402,27 @@ export async function rewriteMessages(
   if (requestIds.length > 0) await trx.updateTable('requests').set({ epoch }).where('id', 'in', requestIds).execute();
 }
 
+// ---- undecryptable requests
+
+/**
+ * Deletes requests that nobody has touched: status `new`, no message but the request itself.
+ * Locks them first. @returns false (and deletes nothing) unless every id is such a request.
+ */
+export async function deleteUntouchedRequests(trx: Transaction<Database>, ids: Uint8Array[]): Promise<boolean> {
+  const rows = await trx
+    .selectFrom('requests')
+    .select('id')
+    .where('id', 'in', ids)
+    .where('status', '=', 'new')
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('messages').select('messages.id').whereRef('messages.request_id', '=', 'requests.id').whereRef('messages.id', '<>', 'requests.id'))))
+    .forUpdate()
+    .execute();
+  if (rows.length !== ids.length) return false;
+  await trx.deleteFrom('messages').where('request_id', 'in', ids).execute();
+  await trx.deleteFrom('requests').where('id', 'in', ids).execute();
+  return true;
+}
+
 // ---- audit log
 
 export interface AuditRow {

@@ -212,6 +212,20 @@ export function adminRoutes(admin: AdminService, accounts: AccountService, confi
     return c.json({ id: b64(accountId), role: 'admin', status: 'active' }, 201);
   });
 
+  // Requests no member's browser could decrypt, removed in one audited action (24.10).
+  app.post('/requests/remove-undecryptable', async (c) => {
+    const body = await readJsonObject(c);
+    const list = body.requestIds;
+    if (!Array.isArray(list) || list.length > 500) throw new ValidationError('Field "requestIds" must be a list of at most 500 ids.');
+    const ids = list.map((v) => {
+      const bytes = typeof v === 'string' ? decodeBase64url(v) : null;
+      if (!bytes || bytes.length !== 16) throw new ValidationError('Field "requestIds" must list 16-byte ids (base64url).');
+      return bytes;
+    });
+    const removed = await admin.removeUndecryptable(who(c), ids, auditField(body));
+    return c.json({ removed });
+  });
+
   app.get('/teams', async (c) => {
     const teams = await admin.teams(who(c));
     return c.json({

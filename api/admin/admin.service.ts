@@ -748,6 +748,29 @@ export class AdminService {
     this.logger.info('[key-rotation] epoch_retired', { epoch });
   }
 
+  // ---------------------------------------------------------------- undecryptable requests
+
+  /**
+   * Removes requests that no member's browser could decrypt (issue 13: a flood can send junk
+   * with a valid proof of work; the server cannot tell junk from a request, only browsers
+   * can). One audited action naming every id. Threat it bounds (a wrong or hostile admin
+   * browser): only untouched requests go (status `new`, no follow-up, reply, note or tags),
+   * all or nothing, and the log says which.
+   * @throws ValidationError (no ids, an id twice), ConflictError (an id that is not an untouched request), audit errors.
+   */
+  async removeUndecryptable(account: Account, ids: Uint8Array[], audit: AuditInput): Promise<number> {
+    await this.context();
+    if (ids.length === 0) throw new ValidationError('Field "requestIds" names no request.');
+    if (new Set(ids.map(hex)).size !== ids.length) throw new ValidationError('Field "requestIds" names a request twice.');
+    await this.audited(account, 'requests.remove_undecryptable', { requestIds: ids.map(b64) }, audit, async (trx) => {
+      if (!(await repo.deleteUntouchedRequests(trx, ids))) {
+        throw new ConflictError('Only untouched new requests (no follow-up, reply, note or tags) can be removed as undecryptable.');
+      }
+    });
+    this.logger.info('undecryptable_removed', { count: ids.length });
+    return ids.length;
+  }
+
   // ---------------------------------------------------------------- retention
 
   async setRetention(account: Account, days: number, audit: AuditInput): Promise<void> {
