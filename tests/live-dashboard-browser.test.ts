@@ -60,6 +60,17 @@ describeWithBrowser('live dashboard', () => {
     return { id, keys };
   }
 
+  /** Junk as a flood can send it: a well-formed request with a valid proof of work whose ciphertext opens for nobody. */
+  async function submitJunk(team: DemoTeam, text: string): Promise<Uint8Array> {
+    const keys = await requesterKeys(p, `${text} junk passphrase words`, live.demo.organisationId);
+    const id = p.randomBytes(16);
+    const envelope = sealRequest(p, live.demo, team, keys, requestBody(text, keys), id);
+    envelope[envelope.length - 1]! ^= 0xff;
+    const res = await requester('/api/v1/requests', { envelope: b64(envelope), lookupHash: b64(lookupTokenHash(p, keys.lookupToken)), pow: await pow() });
+    expect(res.status).toBe(201);
+    return id;
+  }
+
   async function followUp(team: DemoTeam, thread: { id: Uint8Array; keys: RequesterKeys }, text: string): Promise<void> {
     const envelope = sealFollowUp(p, live.demo, team, thread.keys, thread.id, text, 1);
     const res = await requester('/api/v1/threads/messages', { token: b64(thread.keys.lookupToken), envelope: b64(envelope), pow: await pow() });
@@ -170,6 +181,30 @@ describeWithBrowser('live dashboard', () => {
     const adds = entries.filter((e) => e.action === 'team.member.add');
     expect(adds.map((e) => e.targets.scope ?? 'all')).toEqual(['new', 'all']);
     expect(errors).toEqual([]);
+    await context.close();
+  }, 180_000);
+
+  it('[undecryptable requests] junk that passed the proof of work is grouped apart and counted, and an admin removes it in one audited action', async () => {
+    const evacuation = live.demo.teams.find((x) => x.slug === 'evacuation')!;
+    const db = live.server.database.db;
+    await createRootAdmin(db, p, live.demo, 'admin.junk', [evacuation.id]);
+    await submit(evacuation, 'JUNK-REAL a real request');
+    const junk = [await submitJunk(evacuation, 'junk one'), await submitJunk(evacuation, 'junk two')];
+    const context = await browser.newContext({ locale: 'en-GB' });
+    const page = await context.newPage();
+    await dashboardLogin(page, live.server.triageUrl, 'admin.junk', 'admin passphrase for the browser tests');
+    const group = page.locator('#rows li.junk-group');
+    await expect.poll(() => group.textContent(), { timeout: 30_000 }).toContain('2 requests could not be decrypted');
+    // The real request is a row of the list; the junk is not.
+    expect(await page.locator('#rows button.row').count()).toBe(1);
+    expect(await page.locator('#rows button.row').textContent()).toContain('JUNK-REAL');
+    await group.getByRole('button', { name: 'Remove 2 undecryptable requests' }).click();
+    await page.locator('#adm-dialog-ok').click();
+    await expect.poll(() => group.count(), { timeout: 30_000 }).toBe(0);
+    for (const id of junk) expect(await db.selectFrom('requests').select('id').where('id', '=', id).execute()).toEqual([]);
+    expect(await page.locator('#rows button.row').count()).toBe(1);
+    const last = (await db.selectFrom('audit_log').select('entry').orderBy('seq', 'desc').limit(1).executeTakeFirstOrThrow()).entry;
+    expect(JSON.parse(Buffer.from(last).toString('utf8'))).toMatchObject({ action: 'requests.remove_undecryptable', targets: { requestIds: expect.arrayContaining(junk.map(b64)) } });
     await context.close();
   }, 180_000);
 });

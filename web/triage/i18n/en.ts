@@ -322,6 +322,13 @@ export const en = {
   admGrantScopeNew: 'Only requests that arrive from now on (the team key is rotated first; existing requests stay closed to {name})',
   admGrantScopeAll: 'Also every existing request of the team',
   admMemberAddedNew: '{name} joined {team} for new requests only.',
+  liveJunkCount: '{n} requests could not be decrypted (possibly junk sent by a flood). They are listed apart.',
+  liveJunkRemove: 'Remove {n} undecryptable requests',
+  liveJunkRemoveTitle: 'Remove {n} requests that cannot be decrypted?',
+  liveJunkRemoveIntro: 'No key you hold opens them. They are deleted in one step, recorded in the audit log with their ids. Requests someone has worked on are never removed this way.',
+  liveJunkRemoved: '{n} undecryptable requests removed.',
+  liveJunkRefused: 'Not removed: one of them has been worked on, or the list changed. Reload and try again.',
+  a_requests_remove_undecryptable: 'undecryptable requests removed',
 };
 
 export type Strings = typeof en;

@@ -8,6 +8,7 @@ import { fill, PRIORITY_LABELS, STATUS_LABELS } from '../i18n.ts';
 import { openRequestRow, type RequestRowJson, vaultContext } from '../keys.ts';
 import { $, alertError, announce, api, ApiError, EXCERPT_CHARS, hourText, PAGE_SIZE, primitives, type Row, state, teamName, wipeBody } from '../shell.ts';
 import { openRequest } from './thread.ts';
+import { removeUndecryptable } from '../admin/junk.ts';
 
 function excerptOf(body: RequestBody): string {
   const text = body.message.replace(/\s+/g, ' ').trim();
@@ -103,10 +104,45 @@ export async function pollChanges(refreshThread: () => Promise<void>): Promise<v
   }
 }
 
+/** The rows shown as requests: everything but the undecryptable, which are grouped apart. */
 export function visibleRows(): Row[] {
   const query = $<HTMLInputElement>('search').value.trim().toLowerCase();
-  if (!query) return state.rows;
-  return state.rows.filter((r) => r.haystack.includes(query));
+  const readable = state.rows.filter((r) => r.failure !== 'unreadable');
+  if (!query) return readable;
+  return readable.filter((r) => r.haystack.includes(query));
+}
+
+/**
+ * Requests no key of this browser opens although it holds the team's key ("unreadable", not
+ * "no key"): junk a flood can send with a valid proof of work, or damaged records. Listed
+ * apart, counted; an admin removes them in one audited action.
+ */
+function junkGroup(): HTMLLIElement | null {
+  const junk = state.rows.filter((r) => r.failure === 'unreadable');
+  if (junk.length === 0) return null;
+  const li = document.createElement('li');
+  li.className = 'junk-group';
+  li.append(Object.assign(document.createElement('p'), { className: 'hint', textContent: fill(state.t.liveJunkCount, { n: junk.length }) }));
+  if (state.me?.role === 'admin') {
+    const remove = document.createElement('button');
+    remove.type = 'button';
+    remove.className = 'junk-remove';
+    remove.textContent = fill(state.t.liveJunkRemove, { n: junk.length });
+    remove.addEventListener('click', () => {
+      void (async () => {
+        try {
+          if (await removeUndecryptable(junk.map((r) => r.json.id))) {
+            announce(fill(state.t.liveJunkRemoved, { n: junk.length }));
+            await loadRows(true);
+          }
+        } catch (err) {
+          if (!(err instanceof ApiError && (err.status === 401 || err.code === 'stale'))) alertError(state.t.liveJunkRefused);
+        }
+      })();
+    });
+    li.append(remove);
+  }
+  return li;
 }
 
 function badge(text: string, cls: string): HTMLElement {
@@ -146,7 +182,8 @@ export function renderRows(): void {
     li.append(button);
     return li;
   });
-  list.replaceChildren(...items);
+  const junk = junkGroup();
+  list.replaceChildren(...items, ...(junk ? [junk] : []));
   if (state.selected >= shown.length) state.selected = shown.length - 1;
   markSelected();
   $('load-more').hidden = state.nextCursor === null;
