@@ -99,6 +99,8 @@ describeWithBrowser('live dashboard', () => {
     await expect.poll(() => rowOf(page, 'LIVE-FIRST').count(), { timeout: 30_000 }).toBe(1);
     expect(await rowOf(page, 'LIVE-FIRST').getAttribute('class')).toContain('unread');
     expect(await rowOf(page, 'LIVE-FIRST').textContent()).toContain('new activity');
+    // The rows were decrypted in the dashboard's Web Worker, not on the page's thread.
+    expect(page.workers().map((w) => new URL(w.url()).pathname)).toEqual([expect.stringMatching(/^\/assets\/decrypt-worker-[0-9a-f]+\.js$/)]);
     await submit(legal, 'LIVE-SECOND another one');
     await expect.poll(() => firstRowText(page), { timeout: 30_000 }).toContain('LIVE-SECOND');
 
@@ -127,6 +129,8 @@ describeWithBrowser('live dashboard', () => {
     for (const id of ['rows', 'thread', 'detail-meta']) expect(await page.locator(`#${id}`).textContent()).toBe('');
     const body = (await page.locator('body').textContent()) ?? '';
     for (const secret of ['LIVE-FIRST', 'LIVE-SECOND', 'LIVE-FOLLOWUP']) expect(body).not.toContain(secret);
+    // The wipe ended the decryption worker with everything it held.
+    await expect.poll(() => page.workers().length, { timeout: 30_000 }).toBe(0);
     expect(await page.evaluate(() => (window as unknown as { __sameDocument?: number }).__sameDocument)).toBe(1);
     await context.close();
   }, 180_000);

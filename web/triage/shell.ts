@@ -10,6 +10,7 @@ import type { Primitives } from '../../crypto/primitives.ts';
 import { loadSodiumPrimitives } from '../../crypto/sodium.ts';
 import type { RequestBody } from '../../crypto/v1/request-body.ts';
 import { wipeAdmin } from './admin/screen.ts';
+import { terminateDecryptWorker } from './decrypt-pool.ts';
 import { type Lang, pickLanguage, type Strings, STRINGS } from './i18n.ts';
 import { type RequestRowJson, type ThreadItem, type Vault, wipeVault } from './keys.ts';
 
@@ -167,6 +168,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
 /** Zero-fills every key, drops every decrypted value, and empties every view that showed one. */
 export function wipe(): void {
   state.generation++;
+  terminateDecryptWorker();
   wipeAdmin();
   if (state.vault) wipeVault(state.vault);
   state.myCertificate = null;

@@ -2,10 +2,10 @@
  * The request list: pages of rows decrypted in this browser, filtered by status, team and a
  * search over the decrypted text (never sent to the server), and keyboard selection.
  */
-import type { Primitives } from '../../../crypto/primitives.ts';
 import type { RequestBody } from '../../../crypto/v1/request-body.ts';
 import { fill, PRIORITY_LABELS, STATUS_LABELS } from '../i18n.ts';
-import { openRequestRow, type RequestRowJson, vaultContext } from '../keys.ts';
+import { type Opened, type RequestRowJson, vaultContext } from '../keys.ts';
+import { openRows } from '../decrypt-pool.ts';
 import { $, alertError, announce, api, ApiError, EXCERPT_CHARS, hourText, PAGE_SIZE, primitives, type Row, state, teamName, wipeBody } from '../shell.ts';
 import { openRequest } from './thread.ts';
 import { removeUndecryptable } from '../admin/junk.ts';
@@ -15,8 +15,7 @@ function excerptOf(body: RequestBody): string {
   return text.length > EXCERPT_CHARS ? `${text.slice(0, EXCERPT_CHARS)}…` : text;
 }
 
-function toRow(p: Primitives, json: RequestRowJson): Row {
-  const opened = openRequestRow(p, vaultContext(state.vault!), json);
+function toRow(json: RequestRowJson, opened: Opened<RequestBody>): Row {
   if (!opened.ok) return { json, body: null, failure: opened.reason, excerpt: '', haystack: '' };
   const b = opened.value;
   const haystack = [b.topic ?? '', b.message, b.contact ?? '', ...(b.attachments ?? []).map((a) => a.name)].join('\n').toLowerCase();
@@ -44,6 +43,10 @@ export async function loadRows(reset: boolean, quiet = false): Promise<void> {
     }
     const page = await api<{ requests: RequestRowJson[]; nextCursor: string | null }>('GET', `/api/v1/requests?${q}`);
     if (seq !== loadSeq || !state.vault) return;
+    // Decrypted in a Web Worker when there is one (decrypt-pool.ts): the page stays responsive.
+    const vault = state.vault;
+    const opened = await openRows(p, vault, vaultContext(vault), page.requests);
+    if (seq !== loadSeq || state.vault !== vault) return;
     const before = state.rows.length;
     // Text of threads opened before (searchable from the list) survives a refresh of the list.
     const threadText = new Map(state.rows.filter((r) => r.haystack.includes('\n\u0000')).map((r) => [r.json.id, r.haystack.slice(r.haystack.indexOf('\n\u0000'))]));
@@ -54,13 +57,13 @@ export async function loadRows(reset: boolean, quiet = false): Promise<void> {
       state.selected = -1;
     }
     state.rows.push(
-      ...page.requests.map((r) => {
+      ...page.requests.map((r, i) => {
         const open = state.current?.row;
         if (open && open.json.id === r.id) {
           Object.assign(open.json, r);
           return open;
         }
-        const row = toRow(p, r);
+        const row = toRow(r, opened[i]!);
         const extra = threadText.get(r.id);
         if (extra && row.body) row.haystack += extra;
         return row;
