@@ -24,6 +24,8 @@ export const ERROR_CODES = [
   'already_set_up',
   // a thread message signed for a position another message took first: re-fetch, re-sign, resend
   'position_taken',
+  // retiring an epoch that records still use: finish the re-wrap first
+  'rewrap_incomplete',
   'payload_too_large',
   'unsupported_media_type',
   'proof_required',
@@ -101,6 +103,15 @@ export class AlreadySetUpError extends AppError {
 export class PositionTakenError extends AppError {
   constructor(message = 'Another message was added to this thread first; reload it and send again.') {
     super('position_taken', message, 409);
+  }
+}
+/**
+ * An old epoch cannot be retired while any request or message of the team is still wrapped
+ * to it: retiring deletes the epoch's grants, and such a record would then open for nobody.
+ */
+export class RewrapIncompleteError extends AppError {
+  constructor(readonly remaining: number) {
+    super('rewrap_incomplete', `${remaining} records still use this epoch; finish the re-wrap first.`, 409);
   }
 }
 export class PayloadTooLargeError extends AppError {

@@ -303,14 +303,20 @@ describeEachDatabase('admin API', (t) => {
     const { rewrapMessage } = await import('../crypto/v1/message.ts');
     const [m0, m1] = page.json.messages;
     const wrapped0 = rewrapMessage(p, unb64(m0.blob), secrets.get(1)!, rotated.json ? (await currentTeam()).publicKey : new Uint8Array(), 2);
-    const swap = await admin.send(`/teams/${b64(legalId)}/rewrap`, { messages: [{ id: m1.id, blob: b64(wrapped0) }] });
+    const rewrapAudit = () => admin.audit('team.rewrap', { teamId: b64(legalId), epoch: 2, count: 1 });
+    const swap = await admin.send(`/teams/${b64(legalId)}/rewrap`, { epoch: 2, messages: [{ id: m1.id, blob: b64(wrapped0) }], audit: await rewrapAudit() });
     expect(swap.status).toBe(400);
     const staleEpoch = rewrapMessage(p, unb64(m0.blob), secrets.get(1)!, (await currentTeam()).publicKey, 3);
-    expect((await admin.send(`/teams/${b64(legalId)}/rewrap`, { messages: [{ id: m0.id, blob: b64(staleEpoch) }] })).status).toBe(400);
+    expect((await admin.send(`/teams/${b64(legalId)}/rewrap`, { epoch: 2, messages: [{ id: m0.id, blob: b64(staleEpoch) }], audit: await rewrapAudit() })).status).toBe(400);
     // A "re-wrap" that swaps the requester's slot (so replies could go elsewhere) is refused.
     const tampered = rewrapMessage(p, unb64(m0.blob), secrets.get(1)!, (await currentTeam()).publicKey, 2);
     tampered[72 + 81 + 40]! ^= 1;
-    expect((await admin.send(`/teams/${b64(legalId)}/rewrap`, { messages: [{ id: m0.id, blob: b64(tampered) }] })).status).toBe(400);
+    expect((await admin.send(`/teams/${b64(legalId)}/rewrap`, { epoch: 2, messages: [{ id: m0.id, blob: b64(tampered) }], audit: await rewrapAudit() })).status).toBe(400);
+    // Unaudited, or audited for another count: refused, nothing written.
+    const wrapped = rewrapMessage(p, unb64(m0.blob), secrets.get(1)!, (await currentTeam()).publicKey, 2);
+    expect((await admin.send(`/teams/${b64(legalId)}/rewrap`, { epoch: 2, messages: [{ id: m0.id, blob: b64(wrapped) }] })).status).toBe(400);
+    const miscounted = await admin.audit('team.rewrap', { teamId: b64(legalId), epoch: 2, count: 2 });
+    expect((await admin.send(`/teams/${b64(legalId)}/rewrap`, { epoch: 2, messages: [{ id: m0.id, blob: b64(wrapped) }], audit: miscounted })).status).toBe(400);
     expect((await admin.teams())[0]!.staleMessages).toBe(1000);
 
     const { batches } = await admin.rewrapAll(legalId, 200);
@@ -337,6 +343,10 @@ describeEachDatabase('admin API', (t) => {
     const actions = (await admin.get('/audit?limit=1000')).json.entries.map((e: Json) => JSON.parse(e.entryText).action);
     expect(actions).toContain('team.rotate');
     expect(actions).toContain('team.epoch.retire');
+    // [audit] every re-wrap batch is in the log, and together they count every record moved.
+    const rewraps = (await admin.get('/audit?limit=1000')).json.entries.map((e: Json) => JSON.parse(e.entryText)).filter((e: Json) => e.action === 'team.rewrap');
+    expect(rewraps.length).toBe(batches.length);
+    expect(rewraps.reduce((n: number, e: Json) => n + e.targets.count, 0)).toBe(1000);
   }, 120_000);
 
   it('creates a team, adds and removes a member (with grants for every live epoch), and makes a second admin', async () => {
@@ -405,6 +415,48 @@ describeEachDatabase('admin API', (t) => {
     const teams = await admin.teams();
     expect(teams[0]).toMatchObject({ slug: 'legal', currentEpoch: 1, rotationDue: true });
     expect(teams[0]!.currentEpochAgeDays).toBeGreaterThanOrEqual(91);
+  });
+
+  it('[undecryptable requests] an admin removes junk in one audited action; only untouched new requests, all or nothing', async () => {
+    const team = await currentTeam();
+    // Junk as a flood can send it: a well-formed v2 request sealed to the team key, whose inside is garbage.
+    const junk = [await submit('junk one', 'junk passphrase one here'), await submit('junk two', 'junk passphrase two here')];
+    const real = await submit('a real request', 'real passphrase words here');
+    await t.db.updateTable('requests').set({ status: 'triaged' }).where('id', '=', real).execute();
+    const remove = async (ids: Uint8Array[]) =>
+      admin.send('/requests/remove-undecryptable', { requestIds: ids.map(b64), audit: await admin.audit('requests.remove_undecryptable', { requestIds: ids.map(b64) }) });
+    // A triaged request is not junk: refused, and nothing of the batch goes.
+    const refused = await remove([...junk, real]);
+    expect(refused.status).toBe(409);
+    expect(await t.db.selectFrom('requests').select('id').execute()).toHaveLength(3);
+    // Without an audit entry: refused.
+    expect((await admin.send('/requests/remove-undecryptable', { requestIds: junk.map(b64) })).status).toBe(400);
+    const ok = await remove(junk);
+    expect(ok.status).toBe(200);
+    expect(ok.json.removed).toBe(2);
+    expect((await t.db.selectFrom('requests').select('id').execute()).map((r) => b64(r.id))).toEqual([b64(real)]);
+    const last = (await admin.get('/audit?limit=1000')).json.entries.map((e: Json) => JSON.parse(e.entryText)).at(-1);
+    expect(last).toMatchObject({ action: 'requests.remove_undecryptable', targets: { requestIds: junk.map(b64) } });
+    expect(team.epoch).toBe(1);
+  });
+
+  it('"rotation due" after a removal is stored: it survives signing out and clears only with the rotation', async () => {
+    const r = await enrolResponder('legal.leaver');
+    expect((await admin.approve(r.id, [legalId])).status).toBe(200);
+    expect((await admin.teams())[0]).toMatchObject({ rotationDue: false, rotationRequired: false });
+    const res = await admin.send(`/teams/${b64(legalId)}/members/${b64(r.id)}`, { member: false, audit: await admin.audit('team.member.remove', { teamId: b64(legalId), accountId: b64(r.id) }) }, 'PUT');
+    expect(res.status).toBe(200);
+    // A new session (another sign-in, another browser) still sees it.
+    const again = new AdminBrowser(triage(), p, rootPublic);
+    await again.signIn('admin.one', ADMIN_PASS);
+    expect((await again.teams())[0]).toMatchObject({ rotationDue: true, rotationRequired: true });
+    expect((await again.rotate(legalId)).status).toBe(200);
+    expect((await again.teams())[0]).toMatchObject({ rotationDue: false, rotationRequired: false });
+    // Removing an account marks every team it was in.
+    const s = await enrolResponder('legal.removed');
+    expect((await again.approve(s.id, [legalId])).status).toBe(200);
+    expect((await again.remove(s.id)).status).toBe(200);
+    expect((await admin.teams())[0]).toMatchObject({ rotationRequired: true });
   });
 });
 

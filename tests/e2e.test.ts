@@ -87,6 +87,7 @@ describeWithBrowser('end to end through the real pages', () => {
       await responder.locator('#set-status').selectOption('in_progress');
       await responder.locator('#reply-input').fill(reply);
       await responder.locator('#reply-send').click();
+      await responder.locator('#adm-dialog-ok').click();
       await expect.poll(() => responder.locator('#thread li').count(), { timeout: 30_000 }).toBe(2);
 
       // 3. The requester comes back and reads the reply.

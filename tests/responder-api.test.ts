@@ -497,16 +497,14 @@ describeEachDatabase('responder API', (t) => {
   });
 
   describe('requests', () => {
-    it('pages newest first with a server-side cursor and filters by status and team', async () => {
+    it('pages by latest activity first with a server-side cursor, marks unread, and filters by status and team', async () => {
       const w = await world();
       await approveAccount(t.db, p, demo, w.admin.id, []);
       await t.db.insertInto('team_members').values([{ team_id: legal.id, account_id: w.admin.id }, { team_id: medical.id, account_id: w.admin.id }]).execute();
       const made: Uint8Array[] = [];
       for (let i = 0; i < 5; i++) made.push((await submitRequest(i < 3 ? legal : medical, `r${i}`, `word${i} apple banana cherry delta echo foxtrot golf`)).id);
-      // Spread them over hours so the order is visible: request i is i hours old.
-      for (const [i, id] of made.entries()) {
-        await t.db.updateTable('requests').set({ created_hour: new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - i * 3_600_000) }).where('id', '=', id).execute();
-      }
+      // Latest activity first: the last submitted is on top (no time is involved: a counter).
+      const newestFirst = [...made].reverse();
       const seen: string[] = [];
       let cursor: string | null = null;
       do {
@@ -516,13 +514,29 @@ describeEachDatabase('responder API', (t) => {
         seen.push(...page.json.requests.map((r: Json) => r.id));
         cursor = page.json.nextCursor;
       } while (cursor);
-      expect(seen).toEqual(made.map(b64));
+      expect(seen).toEqual(newestFirst.map(b64));
+      const all = async (cookie: string) => (await call(triage(), '/api/v1/requests?limit=100', { cookie })).json.requests as Json[];
+      // Never opened: unread. Opening the thread marks it read for this account only.
+      expect((await all(w.admin.cookie)).every((r) => r.unread === true)).toBe(true);
+      await call(triage(), `/api/v1/requests/${b64(made[3]!)}`, { cookie: w.admin.cookie });
+      expect((await all(w.admin.cookie)).filter((r) => !r.unread).map((r) => r.id)).toEqual([b64(made[3]!)]);
+      // A triage change moves the request to the top, read for whoever made it.
+      await call(triage(), `/api/v1/requests/${b64(made[4]!)}`, { method: 'PATCH', body: { priority: 'high' }, cookie: w.admin.cookie });
+      const after = await all(w.admin.cookie);
+      expect(after[0]).toMatchObject({ id: b64(made[4]!), unread: false });
+      // The change marker moved with it.
+      const marker = (await call(triage(), '/api/v1/changes', { cookie: w.admin.cookie })).json.marker;
+      expect(typeof marker).toBe('string');
+      expect((await call(triage(), '/api/v1/changes', { cookie: w.admin.cookie })).json.marker).toBe(marker);
+      await call(triage(), `/api/v1/requests/${b64(made[2]!)}`, { method: 'PATCH', body: { priority: 'low' }, cookie: w.admin.cookie });
+      expect((await call(triage(), '/api/v1/changes', { cookie: w.admin.cookie })).json.marker).not.toBe(marker);
 
       await call(triage(), `/api/v1/requests/${b64(made[1]!)}`, { method: 'PATCH', body: { status: 'closed' }, cookie: w.admin.cookie });
       const closed = await call(triage(), '/api/v1/requests?status=closed', { cookie: w.admin.cookie });
       expect(closed.json.requests.map((r: Json) => r.id)).toEqual([b64(made[1]!)]);
       const med = await call(triage(), `/api/v1/requests?team=${b64(medical.id)}`, { cookie: w.admin.cookie });
-      expect(med.json.requests.map((r: Json) => r.id)).toEqual([b64(made[3]!), b64(made[4]!)]);
+      // made[4] changed last (priority), so it leads its team's list.
+      expect(med.json.requests.map((r: Json) => r.id)).toEqual([b64(made[4]!), b64(made[3]!)]);
       // A team the caller is not in filters to nothing.
       const foreign = await call(triage(), `/api/v1/requests?team=${b64(medical.id)}`, { cookie: w.member.cookie });
       expect(foreign.json.requests).toEqual([]);

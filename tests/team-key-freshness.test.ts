@@ -183,11 +183,13 @@ describeEachDatabase('team key freshness (server)', (t) => {
     expect([r2.status, r3.status]).toEqual([200, 200]);
     const k2 = p.x25519PublicFromSecret(r2.secret);
     const toOld = rewrapMessage(p, blob, epoch1.get(1)!, k2, 2);
-    const refused = await admin.send(`/teams/${b64(legalId)}/rewrap`, { messages: [{ id: b64(id), blob: b64(toOld) }] });
+    // The body names the current epoch (3); the blob names 2: refused on the blob itself.
+    const rewrapAudit = () => admin.audit('team.rewrap', { teamId: b64(legalId), epoch: 3, count: 1 });
+    const refused = await admin.send(`/teams/${b64(legalId)}/rewrap`, { epoch: 3, messages: [{ id: b64(id), blob: b64(toOld) }], audit: await rewrapAudit() });
     expect(refused.status).toBe(400);
     expect((await t.db.selectFrom('messages').select('epoch').where('id', '=', id).executeTakeFirstOrThrow()).epoch).toBe(1);
     const k3 = p.x25519PublicFromSecret(r3.secret);
-    const ok = await admin.send(`/teams/${b64(legalId)}/rewrap`, { messages: [{ id: b64(id), blob: b64(rewrapMessage(p, blob, epoch1.get(1)!, k3, 3)) }] });
+    const ok = await admin.send(`/teams/${b64(legalId)}/rewrap`, { epoch: 3, messages: [{ id: b64(id), blob: b64(rewrapMessage(p, blob, epoch1.get(1)!, k3, 3)) }], audit: await rewrapAudit() });
     expect(ok.status).toBe(200);
   });
 });

@@ -222,8 +222,21 @@ describeWithBrowser('triage dashboard', () => {
     await page.locator('#detail-title').focus();
     await page.keyboard.press('r');
     await page.keyboard.type(`We can help. ${REPLY_CANARY}`);
+    // A reply asks first (it leaves the team); Cancel sends nothing.
     await page.locator('#reply-send').click();
+    await page.locator('#adm-dialog').waitFor({ state: 'visible' });
+    expect(await page.locator('#adm-dialog-body').textContent()).toContain(REPLY_CANARY);
+    await page.locator('#adm-dialog-cancel').click();
+    expect(await page.locator('#thread li').count()).toBe(3);
+    expect((await db.selectFrom('messages').select('kind').where('kind', '=', 'reply').execute()).length).toBe(0);
+    await page.locator('#reply-send').click();
+    await page.locator('#adm-dialog-ok').click();
     await expect.poll(() => page.locator('#thread li').count()).toBe(4);
+    // A note and a reply look different and say who reads them.
+    expect(await page.locator('#thread li.k-note .audience').textContent()).toBe('internal: only the team sees this');
+    expect(await page.locator('#thread li.k-reply .audience').textContent()).toBe('sent to the requester');
+    const [noteBg, replyBg] = await Promise.all(['k-note', 'k-reply'].map((k) => page.locator(`#thread li.${k}`).evaluate((e) => getComputedStyle(e).backgroundColor)));
+    expect(noteBg).not.toBe(replyBg);
     const thread = (await page.locator('#thread').textContent())!;
     for (const text of [NOTE_CANARY, TAG_CANARY, REPLY_CANARY]) expect(thread).toContain(text);
 

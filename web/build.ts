@@ -35,7 +35,7 @@ const WEB_DIR = path.dirname(fileURLToPath(import.meta.url));
 /** Entry points per site: scripts loaded by the page, and Web Workers (no SRI possible). */
 const ENTRIES: Record<SiteName, { scripts: string[]; workers: string[]; css: string[]; icon?: string; wordLists?: boolean }> = {
   requester: { scripts: ['main.ts'], workers: ['pow-worker.ts'], css: ['style.css'], icon: 'favicon.svg', wordLists: true },
-  triage: { scripts: ['main.ts'], workers: [], css: ['style.css'] },
+  triage: { scripts: ['main.ts'], workers: ['decrypt-worker.ts'], css: ['style.css'] },
 };
 
 /**

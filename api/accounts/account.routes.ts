@@ -265,10 +265,13 @@ export function accountRoutes(accounts: AccountService, triage: TriageService, c
     }
     const page = await triage.list(c.get('session').account, { limit, ...(status ? { status } : {}), ...(teamId ? { teamId } : {}), ...(cursor ? { cursor } : {}) });
     return c.json({
-      requests: page.requests.map((r) => ({ ...summaryJson(r), blob: encodeBase64url(r.blob) })),
+      requests: page.requests.map((r) => ({ ...summaryJson(r), activity: r.activity, unread: r.unread, blob: encodeBase64url(r.blob) })),
       nextCursor: page.next ? encodeBase64url(encodeCursor(page.next)) : null,
     });
   });
+
+  // The live dashboard's poll: a content-free change marker (docs/PROTOCOL.md 23.6).
+  app.get('/changes', signedIn, async (c) => c.json({ marker: await triage.changes(c.get('session').account) }));
 
   app.get('/requests/:id', signedIn, async (c) => {
     const thread = await triage.thread(c.get('session').account, pathId(c));

@@ -19,6 +19,7 @@ import { coarseHour } from '../time.ts';
 import { appendMessage, findCurrentEpoch, findOrganisation } from '../intake/intake.repository.ts';
 import { parseNewThreadMessage, StaleEpochError } from '../intake/intake.service.ts';
 import * as repo from './account.repository.ts';
+import * as live from './triage.repository.ts';
 
 export const REQUEST_STATUSES: readonly RequestStatus[] = ['new', 'triaged', 'in_progress', 'waiting', 'resolved', 'closed'];
 export const REQUEST_PRIORITIES: readonly RequestPriority[] = ['low', 'normal', 'high', 'urgent'];
@@ -37,33 +38,29 @@ export interface TeamsView {
 }
 
 export interface Cursor {
-  hour: Date;
+  activity: number;
   id: Uint8Array;
 }
 
-export const CURSOR_BYTES = 20;
+export const CURSOR_BYTES = 24;
 
-/**
- * The last hour a cursor may name: 9999-12-31T23:00Z. A u32 hour reaches year 491,000, past
- * the last JavaScript Date, and the drivers write years past 9999 in a form the database
- * refuses; no row is ever that late, so such a cursor names no page.
- */
-const LAST_HOUR = Date.UTC(10000, 0, 1) / 3_600_000 - 1;
+/** Activity values are a bigint counter; a cursor past what a JavaScript number holds exactly names no page. */
+const LAST_ACTIVITY = Number.MAX_SAFE_INTEGER;
 
-/** Opaque page cursor: the hour (u32 hours since 1970) and id of the last item served. */
+/** Opaque page cursor: the activity value (u64, big-endian) and id of the last item served. */
 export function encodeCursor(c: Cursor): Uint8Array {
   const out = new Uint8Array(CURSOR_BYTES);
-  new DataView(out.buffer).setUint32(0, Math.floor(c.hour.getTime() / 3_600_000));
-  out.set(c.id, 4);
+  new DataView(out.buffer).setBigUint64(0, BigInt(c.activity));
+  out.set(c.id, 8);
   return out;
 }
 
-/** @returns null when the bytes are not a cursor (wrong length, or an hour no date can hold). */
+/** @returns null when the bytes are not a cursor (wrong length, or an activity value out of range). */
 export function decodeCursor(bytes: Uint8Array): Cursor | null {
   if (bytes.length !== CURSOR_BYTES) return null;
-  const hours = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0);
-  if (hours > LAST_HOUR) return null;
-  return { hour: new Date(hours * 3_600_000), id: bytes.slice(4) };
+  const activity = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0);
+  if (activity > BigInt(LAST_ACTIVITY)) return null;
+  return { activity: Number(activity), id: bytes.slice(8) };
 }
 
 function isUniqueViolation(err: unknown): boolean {
@@ -93,15 +90,19 @@ export class TriageService {
     };
   }
 
-  /** One page of the account's teams' requests, newest first. */
+  /**
+   * One page of the account's teams' requests, latest activity first, each with its unread
+   * mark for this account.
+   */
   async list(
     account: repo.Account,
     q: { status?: RequestStatus; teamId?: Uint8Array; cursor?: Cursor; limit: number },
-  ): Promise<{ requests: repo.RequestListItem[]; next: Cursor | null }> {
+  ): Promise<{ requests: live.ActivityListItem[]; next: Cursor | null }> {
     let teamIds = await repo.memberTeamIds(this.db, account.id);
     // A team the account is not in filters down to nothing, like an unknown team.
     if (q.teamId) teamIds = teamIds.filter((t) => this.same(t, q.teamId!));
-    const rows = await repo.listRequests(this.db, {
+    const rows = await live.listByActivity(this.db, {
+      accountId: account.id,
       teamIds,
       limit: q.limit + 1,
       ...(q.status ? { status: q.status } : {}),
@@ -109,7 +110,17 @@ export class TriageService {
     });
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
-    return { requests: page, next: rows.length > q.limit && last ? { hour: last.createdHour, id: last.id } : null };
+    return { requests: page, next: rows.length > q.limit && last ? { activity: last.activity, id: last.id } : null };
+  }
+
+  /**
+   * The change marker a page polls to refresh without reloading: opaque, content-free, equal
+   * as long as nothing the account can list changed. It is also how an open page of a removed
+   * or signed-out responder learns its session is gone (401) and wipes itself.
+   */
+  async changes(account: repo.Account): Promise<string> {
+    const m = await live.changeMarker(this.db, await repo.memberTeamIds(this.db, account.id));
+    return `${m.activity}.${m.count}`;
   }
 
   /** @throws NotFoundError for an unknown request or one of a team the account is not in. */
@@ -123,7 +134,12 @@ export class TriageService {
   /** @throws NotFoundError as `visibleRequest`. */
   async thread(account: repo.Account, id: Uint8Array): Promise<{ request: repo.RequestSummary; messages: repo.ThreadMessage[] }> {
     const request = await this.visibleRequest(account, id);
-    return { request, messages: await repo.listThread(this.db, id) };
+    // Reading the thread marks it seen up to the activity read BEFORE its messages, so a
+    // message landing in between stays unread rather than being marked seen unshown.
+    const activity = await live.activityOf(this.db, id);
+    const messages = await repo.listThread(this.db, id);
+    if (activity !== null) await live.markSeen(this.db, account.id, id, activity);
+    return { request, messages };
   }
 
   /**
@@ -140,6 +156,10 @@ export class TriageService {
       throw new ValidationError('Field "assigneeId" must be an active member of this team.');
     }
     await repo.updateRequest(this.db, id, changes, coarseHour());
+    // Colleagues' lists move the request up; the one who changed it has seen the change.
+    await live.bumpActivity(this.db, id);
+    const activity = await live.activityOf(this.db, id);
+    if (activity !== null) await live.markSeen(this.db, account.id, id, activity);
     return (await repo.findRequest(this.db, id))!;
   }
 
@@ -168,7 +188,8 @@ export class TriageService {
         const appended = await appendMessage(trx, {
           id: header.messageId, requestId: id, position: header.position, kind, epoch: header.epoch, authorId: account.id, blob: envelope, hour: coarseHour(),
         });
-        if (!appended) throw new PositionTakenError();
+        if (appended === 'stale_epoch') throw new StaleEpochError();
+        if (appended === 'position_taken') throw new PositionTakenError();
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError('A message with this id already exists.');

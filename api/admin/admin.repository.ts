@@ -193,6 +193,8 @@ export interface AdminTeam {
   createdHour: Date;
   epochs: EpochRecord[];
   memberIds: Uint8Array[];
+  /** a member left (or was removed) since the last rotation: the team must rotate */
+  rotationRequired: boolean;
 }
 
 function toEpoch(r: { epoch: number; state: EpochState; public_key: Uint8Array; certificate: Uint8Array; created_hour: Date }): EpochRecord {
@@ -200,7 +202,7 @@ function toEpoch(r: { epoch: number; state: EpochState; public_key: Uint8Array; 
 }
 
 export async function listTeams(db: Db): Promise<AdminTeam[]> {
-  const teams = await db.selectFrom('teams').select(['id', 'slug', 'name', 'position', 'created_hour']).orderBy('position').orderBy('slug').execute();
+  const teams = await db.selectFrom('teams').select(['id', 'slug', 'name', 'position', 'created_hour', 'rotation_required']).orderBy('position').orderBy('slug').execute();
   const epochs = await db.selectFrom('team_epochs').select(['team_id', 'epoch', 'state', 'public_key', 'certificate', 'created_hour']).orderBy('epoch').execute();
   const members = await db
     .selectFrom('team_members')
@@ -209,7 +211,7 @@ export async function listTeams(db: Db): Promise<AdminTeam[]> {
     .where('accounts.status', '=', 'active')
     .execute();
   return teams.map((t) => ({
-    id: t.id, slug: t.slug, name: t.name, position: t.position, createdHour: t.created_hour,
+    id: t.id, slug: t.slug, name: t.name, position: t.position, createdHour: t.created_hour, rotationRequired: t.rotation_required,
     epochs: epochs.filter((e) => hex(e.team_id) === hex(t.id)).map(toEpoch),
     memberIds: members.filter((m) => hex(m.team_id) === hex(t.id)).map((m) => m.account_id),
   }));
@@ -269,6 +271,15 @@ export async function insertEpoch(
   await trx.insertInto('team_epochs').values({ team_id: e.teamId, epoch: e.epoch, public_key: e.publicKey, certificate: e.certificate, state: e.state, created_hour: e.hour }).execute();
 }
 
+/**
+ * Marks teams as having to rotate (a member left: they may hold the epoch secret) or clears
+ * the mark (a rotation). Kept in the database so "rotation due" survives signing out.
+ */
+export async function setRotationRequired(trx: Transaction<Database>, teamIds: Uint8Array[], required: boolean): Promise<void> {
+  if (teamIds.length === 0) return;
+  await trx.updateTable('teams').set({ rotation_required: required }).where('id', 'in', teamIds).execute();
+}
+
 export async function setEpochState(trx: Transaction<Database>, teamId: Uint8Array, epoch: number, state: EpochState): Promise<void> {
   await trx.updateTable('team_epochs').set({ state }).where('team_id', '=', teamId).where('epoch', '=', epoch).execute();
 }
@@ -308,6 +319,11 @@ export async function insertGrants(trx: Transaction<Database>, rows: { teamId: U
     .values(rows.map((g) => ({ team_id: g.teamId, epoch: g.epoch, account_id: g.accountId, sealed: g.sealed })))
     .onConflict((oc) => oc.columns(['team_id', 'epoch', 'account_id']).doUpdateSet((eb) => ({ sealed: eb.ref('excluded.sealed') })))
     .execute();
+}
+
+/** Deletes an account's grants of a team's epochs older than `epoch`. */
+export async function deleteGrantsOfAccountBefore(trx: Transaction<Database>, teamId: Uint8Array, accountId: Uint8Array, epoch: number): Promise<void> {
+  await trx.deleteFrom('grants').where('team_id', '=', teamId).where('account_id', '=', accountId).where('epoch', '<', epoch).execute();
 }
 
 export async function deleteGrantsOfEpoch(trx: Transaction<Database>, teamId: Uint8Array, epoch: number): Promise<void> {
@@ -384,6 +400,27 @@ export async function rewriteMessages(
   await sql`update messages set epoch = ${epoch}, blob = v.blob from (values ${values}) as v(id, blob) where messages.id = v.id`.execute(trx);
   const requestIds = items.filter((m) => m.kind === 'request').map((m) => m.requestId);
   if (requestIds.length > 0) await trx.updateTable('requests').set({ epoch }).where('id', 'in', requestIds).execute();
+}
+
+// ---- undecryptable requests
+
+/**
+ * Deletes requests that nobody has touched: status `new`, no message but the request itself.
+ * Locks them first. @returns false (and deletes nothing) unless every id is such a request.
+ */
+export async function deleteUntouchedRequests(trx: Transaction<Database>, ids: Uint8Array[]): Promise<boolean> {
+  const rows = await trx
+    .selectFrom('requests')
+    .select('id')
+    .where('id', 'in', ids)
+    .where('status', '=', 'new')
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('messages').select('messages.id').whereRef('messages.request_id', '=', 'requests.id').whereRef('messages.id', '<>', 'requests.id'))))
+    .forUpdate()
+    .execute();
+  if (rows.length !== ids.length) return false;
+  await trx.deleteFrom('messages').where('request_id', 'in', ids).execute();
+  await trx.deleteFrom('requests').where('id', 'in', ids).execute();
+  return true;
 }
 
 // ---- audit log

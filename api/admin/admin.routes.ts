@@ -217,6 +217,20 @@ export function adminRoutes(admin: AdminService, accounts: AccountService, confi
     return c.json({ id: b64(accountId), role: 'admin', status: 'active' }, 201);
   });
 
+  // Requests no member's browser could decrypt, removed in one audited action (24.10).
+  app.post('/requests/remove-undecryptable', async (c) => {
+    const body = await readJsonObject(c);
+    const list = body.requestIds;
+    if (!Array.isArray(list) || list.length > 500) throw new ValidationError('Field "requestIds" must be a list of at most 500 ids.');
+    const ids = list.map((v) => {
+      const bytes = typeof v === 'string' ? decodeBase64url(v) : null;
+      if (!bytes || bytes.length !== 16) throw new ValidationError('Field "requestIds" must list 16-byte ids (base64url).');
+      return bytes;
+    });
+    const removed = await admin.removeUndecryptable(who(c), ids, auditField(body));
+    return c.json({ removed });
+  });
+
   app.get('/teams', async (c) => {
     const teams = await admin.teams(who(c));
     return c.json({
@@ -228,7 +242,7 @@ export function adminRoutes(admin: AdminService, accounts: AccountService, confi
           expiresHour: t.currentKey.expiresHour === null ? null : hourNumberIso(t.currentKey.expiresHour),
           needsRenewal: t.currentKey.needsRenewal,
         },
-        currentEpochAgeDays: t.currentEpochAgeDays, rotationDue: t.rotationDue, staleMessages: t.staleMessages,
+        currentEpochAgeDays: t.currentEpochAgeDays, rotationDue: t.rotationDue, rotationRequired: t.rotationRequired, staleMessages: t.staleMessages,
         memberIds: t.memberIds.map(b64),
         epochs: t.epochs.map((e) => ({ epoch: e.epoch, state: e.state, certificate: b64(e.certificate), createdHour: hourIso(e.createdHour) })),
         grants: t.grants.map((g) => ({ epoch: g.epoch, grant: b64(g.sealed) })),
@@ -258,7 +272,9 @@ export function adminRoutes(admin: AdminService, accounts: AccountService, confi
     if (typeof member !== 'boolean') throw new ValidationError('Field "member" must be true or false.');
     if (member) {
       const grants = listField(body, 'grants').map((g) => ({ epoch: intField(g, 'epoch', 1, INT4_MAX), grant: bytesField(g, 'grant', { length: GRANT_BYTES }) }));
-      await admin.addMember(who(c), teamId, accountId, grants, auditField(body));
+      const scope = body.scope ?? 'all';
+      if (scope !== 'all' && scope !== 'new') throw new ValidationError('Field "scope" must be "all" or "new".');
+      await admin.addMember(who(c), teamId, accountId, grants, auditField(body), scope);
       return c.json({ teamId: b64(teamId), accountId: b64(accountId), member: true, mustRotate: [] });
     }
     const rotate = await admin.removeMember(who(c), teamId, accountId, auditField(body));
@@ -301,7 +317,7 @@ export function adminRoutes(admin: AdminService, accounts: AccountService, confi
       id: bytesField(m, 'id', { length: 16 }),
       blob: bytesField(m, 'blob', { maxLength: MAX_ENVELOPE_BYTES }),
     }));
-    return c.json(await admin.rewrapUpload(who(c), teamId, messages));
+    return c.json(await admin.rewrapUpload(who(c), teamId, { epoch: intField(body, 'epoch', 1, INT4_MAX), messages, audit: auditField(body) }));
   });
 
   // A new statement for the current epoch's key: higher serial, new expiry (no new key, no grants).

@@ -28,7 +28,7 @@ import { parseTeamKeyStatementUnverified, verifyTeamKeyStatement, type TeamKeySt
 import { accountFingerprint, ROOT_WRAP_BYTES, type AuditAction, type AuditTargets } from '../../crypto/v1/admin.ts';
 import type { Config } from '../config.ts';
 import type { AccountRole, Database, EpochState, MessageKindName } from '../db/schema.ts';
-import { ConflictError, ForbiddenError, NotFoundError, UnavailableError, ValidationError } from '../errors.ts';
+import { ConflictError, ForbiddenError, NotFoundError, RewrapIncompleteError, UnavailableError, ValidationError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { coarseHour } from '../time.ts';
 import type { Account } from '../accounts/account.repository.ts';
@@ -341,7 +341,9 @@ export class AdminService {
         currentEpoch: current?.epoch ?? null,
         currentKey: info && { ...info, needsRenewal: info.expiresHour === null || info.expiresHour - nowHour <= RENEWAL_WINDOW_HOURS },
         currentEpochAgeDays: age,
-        rotationDue: age !== null && age >= this.config.rotationReminderDays,
+        // Due by age, or required because a member left since the last rotation (stored, so
+        // it stays until the rotation is done, across sign-outs and browsers).
+        rotationDue: t.rotationRequired || (age !== null && age >= this.config.rotationReminderDays),
         staleMessages: current ? await repo.countStaleMessages(this.db, t.id, current.epoch) : 0,
         grants: grants.filter((g) => this.same(g.teamId, t.id)).map((g) => ({ epoch: g.epoch, sealed: g.sealed })),
       });
@@ -475,7 +477,9 @@ export class AdminService {
       const target = await repo.lockAccount(trx, accountId);
       if (!target) throw new NotFoundError('No such account.');
       if (target.status === 'removed') throw new ConflictError('This account is already removed.');
-      return repo.removeAccountAccess(trx, accountId);
+      const affected = await repo.removeAccountAccess(trx, accountId);
+      await repo.setRotationRequired(trx, affected, true);
+      return affected;
     });
     this.logger.info('[key-rotation] account_removed', { teamsToRotate: teams.length });
     return teams;
@@ -539,15 +543,37 @@ export class AdminService {
     });
   }
 
-  /** Adds a member with a grant for every live epoch. */
-  async addMember(account: Account, teamId: Uint8Array, accountId: Uint8Array, grants: { epoch: number; grant: Uint8Array }[], audit: AuditInput): Promise<void> {
+  /**
+   * Adds a member. `scope` is the admin's choice (issue 13: adding a member must not silently
+   * grant every old request): 'all' grants every live epoch (existing requests included);
+   * 'new' grants exactly the current epoch and nothing older, which the dashboard makes
+   * meaningful by rotating first, so the existing requests stay on epochs the new member never
+   * receives. The choice is in the audit entry (`scope: "new"`; absent for 'all').
+   */
+  async addMember(
+    account: Account,
+    teamId: Uint8Array,
+    accountId: Uint8Array,
+    grants: { epoch: number; grant: Uint8Array }[],
+    audit: AuditInput,
+    scope: 'all' | 'new' = 'all',
+  ): Promise<void> {
     const ctx = await this.context();
-    await this.audited(account, 'team.member.add', { teamId: b64(teamId), accountId: b64(accountId) }, audit, async (trx) => {
+    const targets = { teamId: b64(teamId), accountId: b64(accountId), ...(scope === 'new' ? { scope } : {}) };
+    await this.audited(account, 'team.member.add', targets, audit, async (trx) => {
       const team = await repo.lockTeam(trx, teamId);
       if (!team) throw new NotFoundError('No such team.');
       const member = await repo.lockAccount(trx, accountId);
       if (!member || member.status !== 'active') throw new ValidationError('Only an active account can join a team.');
-      this.checkEpochGrants(ctx.orgId, team, teamId, accountId, grants);
+      if (scope === 'new') {
+        const current = team.epochs.find((e) => e.state === 'current');
+        if (!current || grants.length !== 1 || grants[0]!.epoch !== current.epoch) throw new ValidationError('For new requests only, send exactly one grant, for the current epoch.');
+        this.checkGrant(ctx.orgId, grants[0]!.grant, teamId, current.epoch, accountId);
+        // An earlier grant of an older epoch (a re-add) would still open the old requests.
+        await repo.deleteGrantsOfAccountBefore(trx, teamId, accountId, current.epoch);
+      } else {
+        this.checkEpochGrants(ctx.orgId, team, teamId, accountId, grants);
+      }
       await repo.addMember(trx, teamId, accountId);
       await repo.insertGrants(trx, grants.map((g) => ({ teamId, epoch: g.epoch, accountId, sealed: g.grant })));
     });
@@ -561,6 +587,7 @@ export class AdminService {
       if (!team) throw new NotFoundError('No such team.');
       if (!(await repo.isMember(trx, teamId, accountId))) throw new NotFoundError('This account is not a member of the team.');
       await repo.removeMember(trx, teamId, accountId);
+      await repo.setRotationRequired(trx, [teamId], true);
     });
     this.logger.info('[key-rotation] member_removed', { teamsToRotate: 1 });
     return [teamId];
@@ -590,6 +617,7 @@ export class AdminService {
       }
       for (const g of input.grants) this.checkGrant(ctx.orgId, g.grant, teamId, input.epoch, g.accountId);
       await repo.setEpochState(trx, teamId, current.epoch, 'retiring');
+      await repo.setRotationRequired(trx, [teamId], false);
       await repo.insertEpoch(trx, { teamId, epoch: input.epoch, publicKey: cert.publicKey, certificate: input.certificate, state: 'current', hour: coarseHour() });
       await repo.insertGrants(trx, input.grants.map((g) => ({ teamId, epoch: input.epoch, accountId: g.accountId, sealed: g.grant })));
     });
@@ -646,18 +674,27 @@ export class AdminService {
   /**
    * Stores re-wrapped messages (one transaction): each must be a stored message of this team
    * still at an old epoch, and its new blob must keep kind, organisation, team, thread and
-   * message id and name the current epoch. @returns how many were updated and how many remain.
+   * message id and name the current epoch. Each batch is audited (`team.rewrap`: team, the
+   * epoch the records move to, how many), in the same transaction.
+   * @returns how many were updated and how many remain.
+   * @throws ValidationError, NotFoundError, ConflictError (not the current epoch), audit errors.
    */
-  async rewrapUpload(account: Account, teamId: Uint8Array, items: { id: Uint8Array; blob: Uint8Array }[]): Promise<{ updated: number; remaining: number }> {
-    await this.actor(account);
+  async rewrapUpload(
+    account: Account,
+    teamId: Uint8Array,
+    input: { epoch: number; messages: { id: Uint8Array; blob: Uint8Array }[]; audit: AuditInput },
+  ): Promise<{ updated: number; remaining: number }> {
     const ctx = await this.context();
+    const items = input.messages;
     const ids = items.map((m) => hex(m.id));
     if (new Set(ids).size !== ids.length) throw new ValidationError('Field "messages" names a message twice.');
-    const current = await this.db.transaction().execute(async (trx) => {
+    const targets = { teamId: b64(teamId), epoch: input.epoch, count: items.length };
+    const current = await this.audited(account, 'team.rewrap', targets, input.audit, async (trx) => {
       const team = await repo.lockTeam(trx, teamId);
       if (!team) throw new NotFoundError('No such team.');
       const cur = team.epochs.find((e) => e.state === 'current');
       if (!cur) throw new ConflictError('The team has no current epoch.');
+      if (cur.epoch !== input.epoch) throw new ConflictError('The team has rotated again; re-read the re-wrap page.');
       const stored = new Map((await repo.lockMessages(trx, teamId, items.map((m) => m.id))).map((m) => [hex(m.id), m]));
       for (const item of items) {
         const s = stored.get(hex(item.id));
@@ -698,7 +735,11 @@ export class AdminService {
   /**
    * Retires an old epoch once nothing references it: every grant of it is deleted, so the
    * epoch secret then exists nowhere (forward secrecy at rest).
-   * @throws NotFoundError, ConflictError (current, already retired, or still referenced).
+   * The count runs under the team's epoch lock, and writes to a non-current epoch are refused
+   * under a share lock of the same row (intake.repository `findIntakeTargets`, `appendMessage`),
+   * so no record can appear at this epoch after the count.
+   * @throws NotFoundError, ConflictError (current or already retired), RewrapIncompleteError
+   *   (records still wrapped to it).
    */
   async retire(account: Account, teamId: Uint8Array, epoch: number, audit: AuditInput): Promise<void> {
     await this.context();
@@ -710,11 +751,34 @@ export class AdminService {
       const state: EpochState = e.state;
       if (state !== 'retiring') throw new ConflictError(state === 'current' ? 'The current epoch cannot be retired; rotate first.' : 'This epoch is already retired.');
       const refs = await repo.countEpochReferences(trx, teamId, epoch);
-      if (refs > 0) throw new ConflictError(`${refs} records still use this epoch; re-wrap them first.`);
+      if (refs > 0) throw new RewrapIncompleteError(refs);
       await repo.deleteGrantsOfEpoch(trx, teamId, epoch);
       await repo.setEpochState(trx, teamId, epoch, 'retired');
     });
     this.logger.info('[key-rotation] epoch_retired', { epoch });
+  }
+
+  // ---------------------------------------------------------------- undecryptable requests
+
+  /**
+   * Removes requests that no member's browser could decrypt (issue 13: a flood can send junk
+   * with a valid proof of work; the server cannot tell junk from a request, only browsers
+   * can). One audited action naming every id. Threat it bounds (a wrong or hostile admin
+   * browser): only untouched requests go (status `new`, no follow-up, reply, note or tags),
+   * all or nothing, and the log says which.
+   * @throws ValidationError (no ids, an id twice), ConflictError (an id that is not an untouched request), audit errors.
+   */
+  async removeUndecryptable(account: Account, ids: Uint8Array[], audit: AuditInput): Promise<number> {
+    await this.context();
+    if (ids.length === 0) throw new ValidationError('Field "requestIds" names no request.');
+    if (new Set(ids.map(hex)).size !== ids.length) throw new ValidationError('Field "requestIds" names a request twice.');
+    await this.audited(account, 'requests.remove_undecryptable', { requestIds: ids.map(b64) }, audit, async (trx) => {
+      if (!(await repo.deleteUntouchedRequests(trx, ids))) {
+        throw new ConflictError('Only untouched new requests (no follow-up, reply, note or tags) can be removed as undecryptable.');
+      }
+    });
+    this.logger.info('undecryptable_removed', { count: ids.length });
+    return ids.length;
   }
 
   // ---------------------------------------------------------------- retention

@@ -23,6 +23,8 @@ export interface TeamsTable {
   display_names: ColumnType<Record<string, string>, string | undefined, string>;
   position: ColumnType<number, number | undefined, number>;
   created_hour: HourColumn;
+  /** set when a member leaves, cleared by the next rotation (migration 0013) */
+  rotation_required: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 export type EpochState = 'current' | 'retiring' | 'retired';
@@ -51,6 +53,14 @@ export interface RequestsTable {
   assignee_id: Uint8Array | null;
   created_hour: HourColumn;
   updated_hour: HourColumn;
+  /** the organisation-wide activity counter at the latest change (bigint: the driver reads a string) (migration 0013) */
+  activity: ColumnType<string, never, string>;
+}
+
+export interface RequestReadsTable {
+  account_id: Uint8Array;
+  request_id: Uint8Array;
+  seen_activity: ColumnType<string, string | number, string | number>;
 }
 
 export interface MessagesTable {
@@ -82,6 +92,7 @@ export interface Database {
   team_members: TeamMembersTable;
   grants: GrantsTable;
   sessions: SessionsTable;
+  request_reads: RequestReadsTable;
   root_handovers: RootHandoversTable;
 }
 

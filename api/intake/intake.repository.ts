@@ -78,20 +78,44 @@ export interface IntakeTargets {
   organisationId: Uint8Array | null;
   /** Current epoch by team (`bytesKey` of the team id); unknown teams are absent. */
   currentEpochs: Map<string, number>;
+  /**
+   * Teams that exist but whose current epoch changed while this transaction waited for the
+   * rotation holding it (`bytesKey`): their submissions are stale, not addressed to an unknown team.
+   */
+  rotatingTeams: Set<string>;
 }
 
 /**
  * The organisation and the current epoch of each given team, in one round trip (a group
  * commit runs this once per batch, inside its transaction).
+ *
+ * Threat it closes (issue 13, "rotation can lose a record"): the epoch rows are share-locked
+ * until the caller's transaction ends. A rotation locks them for update, so it waits for every
+ * write that checked the old epoch to commit (its record is then visible to the re-wrap and to
+ * the retire count), and a write that starts after the rotation sees the old epoch no longer
+ * current (PostgreSQL re-reads a locked row once the lock holder commits) and is refused as
+ * stale. Without the lock a record checked against epoch n before the rotation but committed
+ * after the re-wrap and the retirement stayed wrapped only to the retired epoch.
  */
-export async function findIntakeTargets(db: Kysely<Database>, teamIds: readonly Uint8Array[]): Promise<IntakeTargets> {
-  const { rows } = await sql<{ org_id: Uint8Array; team_id: Uint8Array | null; epoch: number | null }>`
-    select o.id as org_id, e.team_id, e.epoch
+export async function findIntakeTargets(db: Kysely<Database> | Transaction<Database>, teamIds: readonly Uint8Array[]): Promise<IntakeTargets> {
+  const { rows } = await sql<{ org_id: Uint8Array; team_id: Uint8Array | null; epoch: number | null; state: string | null }>`
+    select o.id as org_id, e.team_id, e.epoch, e.state
     from (select id from organisations order by created_hour limit 1) o
-    left join team_epochs e on e.state = 'current' and e.team_id in (${sql.join(teamIds.length > 0 ? [...teamIds] : [null])})`.execute(db);
+    left join lateral (
+      select team_id, epoch, state from team_epochs
+      where state <> 'retired' and team_id in (${sql.join(teamIds.length > 0 ? [...teamIds] : [null])})
+      order by team_id, epoch
+      for share
+    ) e on true`.execute(db);
   const currentEpochs = new Map<string, number>();
-  for (const r of rows) if (r.team_id !== null && r.epoch !== null) currentEpochs.set(bytesKey(r.team_id), r.epoch);
-  return { organisationId: rows[0]?.org_id ?? null, currentEpochs };
+  const rotatingTeams = new Set<string>();
+  for (const r of rows) {
+    if (r.team_id === null || r.epoch === null) continue;
+    if (r.state === 'current') currentEpochs.set(bytesKey(r.team_id), r.epoch);
+    else rotatingTeams.add(bytesKey(r.team_id));
+  }
+  for (const t of currentEpochs.keys()) rotatingTeams.delete(t);
+  return { organisationId: rows[0]?.org_id ?? null, currentEpochs, rotatingTeams };
 }
 
 export interface ChallengeToSpend {
@@ -150,8 +174,10 @@ export interface BatchedRequest {
 export interface BatchedOutcome {
   /** False when the envelope names another organisation; null when no organisation exists. */
   orgOk: boolean | null;
-  /** The team's current epoch; null for an unknown team. */
+  /** The team's current epoch; null for an unknown team, or one whose epoch a rotation just replaced. */
   currentEpoch: number | null;
+  /** Whether the team exists (tells a rotation that just committed from an unknown team). */
+  teamExists: boolean;
   /** True when the request was stored (its proof spent now); false when the checks failed or the proof was already spent. */
   stored: boolean;
 }
@@ -175,11 +201,20 @@ export async function writeRequestBatch(db: Kysely<Database>, items: readonly Ba
     (r, n) =>
       sql`(${n}::int, ${r.orgId}::bytea, ${r.teamId}::bytea, ${r.epoch}::int, ${r.id}::bytea, ${r.position}::int, ${r.lookupHash}::bytea, ${r.blob}::bytea, ${r.challengeId}::bytea, ${r.expiresHour}::timestamptz)`,
   );
-  const { rows: result } = await sql<{ n: number; org_ok: boolean | null; current_epoch: number | null; stored: boolean }>`
+  const { rows: result } = await sql<{ n: number; org_ok: boolean | null; current_epoch: number | null; team_exists: boolean; stored: boolean }>`
     with input (n, org_id, team_id, epoch, id, position, lookup_hash, blob, challenge_id, expires_hour) as (values ${sql.join(rows)}),
+    current_epochs as (
+      -- Share-locked until this statement's transaction ends: the rotation race of
+      -- findIntakeTargets, closed here too (a rotation waits for this write; a write that waited
+      -- for a rotation re-reads the row, finds it no longer current, and stores nothing).
+      select team_id, epoch from team_epochs
+      where state = 'current' and team_id in (select team_id from input)
+      for share
+    ),
     checked as (
-      select i.*, (select o.id from organisations o order by o.created_hour limit 1) = i.org_id as org_ok, e.epoch as current_epoch
-      from input i left join team_epochs e on e.team_id = i.team_id and e.state = 'current'
+      select i.*, (select o.id from organisations o order by o.created_hour limit 1) = i.org_id as org_ok, e.epoch as current_epoch,
+        exists (select 1 from teams t where t.id = i.team_id) as team_exists
+      from input i left join current_epochs e on e.team_id = i.team_id
     ),
     spent as (
       insert into pow_spent (challenge_id, expires_hour)
@@ -196,10 +231,10 @@ export async function writeRequestBatch(db: Kysely<Database>, items: readonly Ba
       insert into messages (id, request_id, position, kind, epoch, author_id, blob, created_hour)
       select id, id, position, 'request', epoch, null, blob, ${hour}::timestamptz from passed
     )
-    select c.n, c.org_ok, c.current_epoch, exists (select 1 from spent s where s.challenge_id = c.challenge_id) as stored
+    select c.n, c.org_ok, c.current_epoch, c.team_exists, exists (select 1 from spent s where s.challenge_id = c.challenge_id) as stored
     from checked c`.execute(db);
-  const outcomes: BatchedOutcome[] = items.map(() => ({ orgOk: null, currentEpoch: null, stored: false }));
-  for (const r of result) outcomes[r.n] = { orgOk: r.org_ok, currentEpoch: r.current_epoch, stored: r.stored };
+  const outcomes: BatchedOutcome[] = items.map(() => ({ orgOk: null, currentEpoch: null, teamExists: false, stored: false }));
+  for (const r of result) outcomes[r.n] = { orgOk: r.org_ok, currentEpoch: r.current_epoch, teamExists: r.team_exists, stored: r.stored };
   return outcomes;
 }
 
@@ -303,24 +338,38 @@ export interface NewMessage {
   hour: Date;
 }
 
+/** What `appendMessage` did. */
+export type AppendOutcome = 'appended' | 'position_taken' | 'stale_epoch';
+
 /**
  * Appends to a thread at exactly `m.position`, which must be the thread's max + 1. The row lock
  * on the request serialises concurrent appends, so two messages signed for the same position
  * cannot both land, and a message can never fill a gap or take an old position (a replay).
- * @returns false (and writes nothing) when the position is not the next one.
+ * The epoch row the message is sealed to is share-locked first and must still be current (see
+ * `findIntakeTargets`: a rotation waits for this write, or this write sees the rotation); it is
+ * locked before the request row, in the order rotation and re-wrap lock them, so the two never
+ * deadlock.
+ * @returns 'position_taken' or 'stale_epoch' (and writes nothing) when the position is not the
+ *   next one or the epoch is no longer the team's current one.
  */
-export async function appendMessage(trx: Transaction<Database>, m: NewMessage): Promise<boolean> {
+export async function appendMessage(trx: Transaction<Database>, m: NewMessage): Promise<AppendOutcome> {
+  const epoch = await sql<{ state: string }>`
+    select e.state from team_epochs e
+    where e.team_id = (select team_id from requests where id = ${m.requestId}) and e.epoch = ${m.epoch}
+    for share of e`.execute(trx);
+  if (epoch.rows[0]?.state !== 'current') return 'stale_epoch';
   await sql`select 1 from requests where id = ${m.requestId} for update`.execute(trx);
   const next = await trx
     .selectFrom('messages')
     .select(sql<number>`coalesce(max(position), 0) + 1`.as('position'))
     .where('request_id', '=', m.requestId)
     .executeTakeFirstOrThrow();
-  if (Number(next.position) !== m.position) return false;
+  if (Number(next.position) !== m.position) return 'position_taken';
   await trx
     .insertInto('messages')
     .values({ id: m.id, request_id: m.requestId, position: m.position, kind: m.kind, epoch: m.epoch, author_id: m.authorId, blob: m.blob, created_hour: m.hour })
     .execute();
-  await trx.updateTable('requests').set({ updated_hour: m.hour }).where('id', '=', m.requestId).execute();
-  return true;
+  // A new message is new activity: the request moves to the top of every list (migration 0013).
+  await trx.updateTable('requests').set({ updated_hour: m.hour, activity: sql<string>`nextval('request_activity_seq')` }).where('id', '=', m.requestId).execute();
+  return 'appended';
 }

@@ -255,6 +255,9 @@ export class IntakeService {
       const w = written[k]!;
       if (w.orgOk === null) outcomes[i] = { ok: false, error: new UnavailableError('This hotline is not set up yet.', 60) };
       else if (!w.orgOk) outcomes[i] = { ok: false, error: new ValidationError('The envelope is addressed to another organisation.') };
+      // A team that exists but whose current epoch was just replaced (a rotation committed while
+      // this statement waited for its lock) is a stale epoch: the page reloads and seals again.
+      else if (w.currentEpoch === null && w.teamExists) outcomes[i] = { ok: false, error: new StaleEpochError() };
       else if (w.currentEpoch === null) outcomes[i] = { ok: false, error: new ValidationError('The envelope is addressed to an unknown team.') };
       else if (s.header.epoch !== w.currentEpoch) outcomes[i] = { ok: false, error: new StaleEpochError() };
       else if (w.stored) outcomes[i] = { ok: true, value: s.header.threadId };
@@ -303,7 +306,8 @@ export class IntakeService {
           const appended = await repo.appendMessage(trx, {
             id: header.messageId, requestId: thread.id, position: header.position, kind: 'followup', epoch: header.epoch, authorId: null, blob: envelope, hour: coarseHour(),
           });
-          if (!appended) throw new PositionTakenError();
+          if (appended === 'stale_epoch') throw new StaleEpochError();
+          if (appended === 'position_taken') throw new PositionTakenError();
         });
       } catch (err) {
         if (isUniqueViolation(err)) throw new ConflictError('A message with this id already exists.');
@@ -380,11 +384,15 @@ export class PlainIntakeService {
       const id = this.crypto.randomBytes(16);
       const envelope = sealRequestV2(this.crypto, { orgId: org.id, teamId: team.id, epoch: key.epoch, teamPublic: key.publicKey, id, requester: keys, body });
       const header = parseNewThreadMessage(envelope);
-      await this.db.transaction().execute((trx) =>
-        repo.insertRequest(trx, {
+      await this.db.transaction().execute(async (trx) => {
+        // Under the epoch's share lock (see findIntakeTargets): a rotation that committed since
+        // the key was read makes this a stale write, never a record left at a retiring epoch.
+        const targets = await repo.findIntakeTargets(trx, [team.id]);
+        if (targets.currentEpochs.get(repo.bytesKey(team.id)) !== key.epoch) throw new StaleEpochError();
+        await repo.insertRequest(trx, {
           id, teamId: team.id, epoch: key.epoch, lookupHash: lookupTokenHash(this.crypto, keys.lookupToken), blob: envelope, hour: coarseHour(), position: header.position,
-        }),
-      );
+        });
+      });
       noteNewActivity(this.db, team.id);
       return passphrase;
     } finally {

@@ -20,7 +20,7 @@ import type { Database } from '../db/schema.ts';
 import { PositionTakenError, UnavailableError } from '../errors.ts';
 import { coarseHour } from '../time.ts';
 import * as repo from '../intake/intake.repository.ts';
-import type { IntakeService, PlainIntakeService, PlainThreadEntry } from '../intake/intake.service.ts';
+import { StaleEpochError, type IntakeService, type PlainIntakeService, type PlainThreadEntry } from '../intake/intake.service.ts';
 import type { MinuteBudget } from './budgets.ts';
 import { noteNewActivity } from '../notifications/activity.ts';
 
@@ -96,7 +96,9 @@ export class NoscriptFollowUpService {
         const appended = await this.db.transaction().execute((trx) =>
           repo.appendMessage(trx, { id: messageId, requestId: threadId, position: nextPosition, kind: 'followup', epoch: key.epoch, authorId: null, blob: envelope, hour: coarseHour() }),
         );
-        if (appended) {
+        // A rotation committed since the key was read: nothing was written; the person sends again.
+        if (appended === 'stale_epoch') throw new StaleEpochError();
+        if (appended === 'appended') {
           admitted = false; // written: the slot stays taken
           noteNewActivity(this.db, teamId);
           const after = await this.intake.lookup(keys.lookupToken);

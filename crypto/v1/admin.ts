@@ -55,6 +55,12 @@ export const AUDIT_ACTIONS = [
   'team.rotate',
   'team.epoch.retire',
   'team.epoch.renew',
+  // targets: teamId, epoch (the current epoch the records moved to), count (records in the
+  // batch). One entry per uploaded re-wrap batch: every re-wrap is in the log (issue 13).
+  'team.rewrap',
+  // targets: requestIds (base64url, the order sent). Requests no member's browser could
+  // decrypt (junk a flood can send with a valid proof of work), removed in one action.
+  'requests.remove_undecryptable',
   'retention.set',
   // targets: serial (of the hand-over), newRoot (base64url of the new root public key)
   'root.rotate',

@@ -14,6 +14,7 @@ import { unixHour } from '../../crypto/v2/constants.ts';
 import { signTeamKeyStatement, TEAM_KEY_DEFAULT_LIFETIME_HOURS } from '../../crypto/v2/team-key.ts';
 import { storedKeyInfo } from '../../api/admin/admin.service.ts';
 import { rewrapMessage } from '../../crypto/v1/message.ts';
+import { rewrapMessageV2 } from '../../crypto/v2/message.ts';
 import { auditJson, signAuditEntry, unwrapRootSeed, type AuditAction, type AuditTargets } from '../../crypto/v1/admin.ts';
 import { inviteThrough } from './invite.ts';
 
@@ -182,9 +183,15 @@ export class AdminBrowser {
       if (page.json.messages.length === 0) break;
       const current = page.json.currentEpoch as number;
       const cert = verifyCurrentTeamKey(this.p, this.rootPublic, unb64(page.json.currentCertificate), { orgId: this.orgId, teamId, epoch: current, nowHour: unixHour(Date.now()) });
-      const messages = page.json.messages.map((m: Json) => ({ id: m.id, blob: b64(rewrapMessage(this.p, unb64(m.blob), secrets.get(m.epoch)!, cert.publicKey, current)) }));
+      const messages = page.json.messages.map((m: Json) => {
+        const blob = unb64(m.blob);
+        // A re-wrap keeps the protocol version (docs/PROTOCOL.md 24.6).
+        const rewrap = blob[0] === 2 ? rewrapMessageV2 : rewrapMessage;
+        return { id: m.id, blob: b64(rewrap(this.p, blob, secrets.get(m.epoch)!, cert.publicKey, current)) };
+      });
       const t2 = performance.now();
-      const up = await this.send(`/teams/${b64(teamId)}/rewrap`, { messages });
+      const audit = await this.audit('team.rewrap', { teamId: b64(teamId), epoch: current, count: messages.length });
+      const up = await this.send(`/teams/${b64(teamId)}/rewrap`, { epoch: current, messages, audit });
       if (up.status !== 200) throw new Error(`rewrap upload ${up.status} ${JSON.stringify(up.json)}`);
       batches.push({ n: messages.length, fetchMs: t1 - t0, cryptoMs: t2 - t1, uploadMs: performance.now() - t2 });
     }

@@ -44,35 +44,34 @@ describeEachDatabase('inputs at the edges of their types', (t) => {
   const get = (path: string) => apps.triage.request(path, { headers: { cookie } });
 
   describe('request list cursors', () => {
-    it('refuses a cursor whose hour is past the last date a timestamp can hold with 400', async () => {
-      const res = await get('/api/v1/requests?cursor=_____wAAAAAAAAAAAAAAAAAAAAA');
+    it('refuses a cursor whose activity value is past what the list can order (2^53 - 1) with 400', async () => {
+      const res = await get('/api/v1/requests?cursor=_____________________________________w');
       expect(res.status).toBe(400);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('validation_failed');
     });
 
-    it('refuses a cursor whose hour is past the year 9999 with 400, and takes the last hour before it', async () => {
-      const cursorAt = (hour: number) => {
-        const bytes = new Uint8Array(20);
-        new DataView(bytes.buffer).setUint32(0, hour);
+    it('refuses a cursor whose activity value is past 2^53 - 1 with 400, and takes that value and 0', async () => {
+      const cursorAt = (activity: bigint) => {
+        const bytes = new Uint8Array(24);
+        new DataView(bytes.buffer).setBigUint64(0, activity);
         return base64urlEncode(bytes);
       };
-      const lastHour = Date.UTC(10000, 0, 1) / 3_600_000 - 1;
-      expect((await get(`/api/v1/requests?cursor=${cursorAt(lastHour + 1)}`)).status).toBe(400);
-      expect((await get(`/api/v1/requests?cursor=${cursorAt(2 ** 31)}`)).status).toBe(400);
-      expect((await get(`/api/v1/requests?cursor=${cursorAt(lastHour)}`)).status).toBe(200);
-      expect((await get(`/api/v1/requests?cursor=${cursorAt(0)}`)).status).toBe(200);
+      const last = BigInt(Number.MAX_SAFE_INTEGER);
+      expect((await get(`/api/v1/requests?cursor=${cursorAt(last + 1n)}`)).status).toBe(400);
+      expect((await get(`/api/v1/requests?cursor=${cursorAt(2n ** 63n)}`)).status).toBe(400);
+      expect((await get(`/api/v1/requests?cursor=${cursorAt(last)}`)).status).toBe(200);
+      expect((await get(`/api/v1/requests?cursor=${cursorAt(0n)}`)).status).toBe(200);
     });
 
     it('refuses a cursor of the wrong length or spelling with 400, and pages from a real one', async () => {
-      for (const cursor of ['AAAA', '_'.repeat(27), 'A'.repeat(28), '!!!!', 'A'.repeat(100)]) {
+      for (const cursor of ['AAAA', '_'.repeat(31), 'A'.repeat(27), 'A'.repeat(28), '!!!!', 'A'.repeat(100)]) {
         expect({ cursor, status: (await get(`/api/v1/requests?cursor=${cursor}`)).status }).toEqual({ cursor, status: 400 });
       }
       const first = await get('/api/v1/requests?limit=1');
       expect(first.status).toBe(200);
-      // The hour of 2020-01-01 and a zero id: a well-formed cursor, before every request.
-      const hour = Math.floor(Date.UTC(2020, 0, 1) / 3_600_000);
-      const bytes = new Uint8Array(20);
-      new DataView(bytes.buffer).setUint32(0, hour);
+      // Activity 1 and a zero id: a well-formed cursor.
+      const bytes = new Uint8Array(24);
+      new DataView(bytes.buffer).setBigUint64(0, 1n);
       expect((await get(`/api/v1/requests?cursor=${base64urlEncode(bytes)}`)).status).toBe(200);
     });
   });

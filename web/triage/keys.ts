@@ -202,6 +202,10 @@ export interface RequestRowJson {
   assigneeId: string | null;
   createdHour: string;
   updatedHour: string;
+  /** the organisation-wide activity counter at the request's latest change (list order) */
+  activity?: number;
+  /** changed since this account last opened it (the list answer only) */
+  unread?: boolean;
   blob: string;
 }
 

@@ -23,12 +23,12 @@ import { showKeyRefusals } from './views/key-refusals.ts';
 import { $, alertError, announce, api, fillSelect, fillTeamFilter, hourText, logout, primitives, PRIORITIES, show, state, STATUSES, wipe } from './shell.ts';
 import { readInvitation, submitEnrol, updateStrength } from './views/enrol.ts';
 import { readSetupToken, showSetup } from './views/setup.ts';
-import { loadRows, renderRows, rowButtons, select } from './views/list.ts';
+import { loadRows, pollChanges, POLL_MS, renderRows, rowButtons, select } from './views/list.ts';
 import { submitLogin } from './views/login.ts';
 import { initNotifications } from './views/notifications.ts';
 import { initSecondFactor } from './views/second-factor.ts';
 import { initSecondFactorPolicy } from './admin/second-factor-policy.ts';
-import { backToList, patch, post, renderDetail } from './views/thread.ts';
+import { backToList, loadThread, patch, post, renderDetail } from './views/thread.ts';
 
 // ---------------------------------------------------------------- language
 
@@ -257,6 +257,8 @@ async function start(): Promise<void> {
   document.addEventListener('keydown', onKey);
   for (const type of ['keydown', 'pointerdown', 'input'] as const) document.addEventListener(type, () => (lastActivity = Date.now()), { capture: true, passive: true });
   setInterval(checkIdle, 15_000);
+  // Live refresh: a content-free change marker, polled; a 401 on it wipes the page.
+  setInterval(() => void pollChanges(loadThread), POLL_MS);
   document.addEventListener('visibilitychange', checkIdle);
 
   const setupToken = readSetupToken();

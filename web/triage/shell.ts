@@ -11,6 +11,7 @@ import { loadSodiumPrimitives } from '../../crypto/sodium.ts';
 import type { RequestBody } from '../../crypto/v1/request-body.ts';
 import { wipeAdmin } from './admin/screen.ts';
 import { wipeNotifications } from './views/notifications.ts';
+import { terminateDecryptWorker } from './decrypt-pool.ts';
 import { type Lang, pickLanguage, type Strings, STRINGS } from './i18n.ts';
 import { type RequestRowJson, type ThreadItem, type Vault, wipeVault } from './keys.ts';
 
@@ -72,6 +73,8 @@ export const state = {
   filters: { status: '', team: '' },
   /** bumped by every wipe, so answers to requests made before it are dropped */
   generation: 0,
+  /** the last change marker GET /api/v1/changes answered (views/list.ts `pollChanges`) */
+  changeMarker: null as string | null,
   /** the invitation code read from the link's fragment, until enrolment uses it */
   inviteCode: null as string | null,
 };
@@ -167,6 +170,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
 /** Zero-fills every key, drops every decrypted value, and empties every view that showed one. */
 export function wipe(): void {
   state.generation++;
+  terminateDecryptWorker();
   wipeAdmin();
   wipeNotifications();
   if (state.vault) wipeVault(state.vault);
@@ -178,6 +182,7 @@ export function wipe(): void {
   state.rows = [];
   state.current = null;
   state.nextCursor = null;
+  state.changeMarker = null;
   state.selected = -1;
   state.filters = { status: '', team: '' };
   for (const id of ['rows', 'thread', 'detail-meta', 'attachments', 'detail-title', 'list-count', 'root-fp', 'who', 'announce']) $(id).replaceChildren();

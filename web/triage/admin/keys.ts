@@ -75,6 +75,8 @@ export interface AdminTeamJson {
   currentKey: { version: 1 | 2; serial: number; expiresHour: string | null; needsRenewal: boolean } | null;
   currentEpochAgeDays: number | null;
   rotationDue: boolean;
+  /** a member left since the last rotation (kept by the server until the rotation) */
+  rotationRequired?: boolean;
   staleMessages: number;
   memberIds: string[];
   epochs: { epoch: number; state: string; certificate: string; createdHour: string }[];

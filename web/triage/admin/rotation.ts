@@ -84,7 +84,11 @@ export async function rewrapTeam(teamId: string): Promise<void> {
         break;
       }
       const { messages, failed } = result;
-      if (messages.length) await deps.api('POST', `${ADMIN}/teams/${teamId}/rewrap`, { messages });
+      // Every batch is signed into the audit log (action team.rewrap), like rotation and retirement.
+      if (messages.length) {
+        const epoch = page.currentEpoch;
+        await audited('POST', `/teams/${teamId}/rewrap`, 'team.rewrap', { teamId, epoch, count: messages.length }, (audit) => ({ epoch, messages, audit }));
+      }
       progress.done += messages.length + failed;
       progress.failed += failed;
       updateProgress(teamId, progress);

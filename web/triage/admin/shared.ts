@@ -181,6 +181,9 @@ export async function loadAccountsAndTeams(): Promise<void> {
   ]);
   admin.accounts = a.accounts;
   admin.teams = tm.teams;
+  // "Rotation due" after a removal is the server's record, not this page's memory: it stays
+  // across sign-outs until the rotation is done.
+  for (const team of tm.teams) if (team.rotationRequired && !admin.mustRotate.includes(team.id)) admin.mustRotate.push(team.id);
   // Judged here, on every load: this is also where the browser learns (and remembers) each
   // team's newest serial, before any rotation, renewal or re-wrap is offered.
   admin.keyStates.clear();

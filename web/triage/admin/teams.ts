@@ -18,7 +18,8 @@ export function renderTeams(): void {
       const li = el('li', { cls: 'card' });
       li.dataset.team = team.id;
       const head = el('h3', { text: `${team.name} (${team.slug})` });
-      if (team.rotationDue) head.append(' ', el('span', { cls: 'badge due', text: fill(s.admRotationDue, { d: team.currentEpochAgeDays ?? 0 }) }));
+      if (team.rotationRequired) head.append(' ', el('span', { cls: 'badge due required', text: s.admRotationRequired }));
+      else if (team.rotationDue) head.append(' ', el('span', { cls: 'badge due', text: fill(s.admRotationDue, { d: team.currentEpochAgeDays ?? 0 }) }));
       // The key's state as THIS browser judged it (admin.keyStates), never the server's flag alone.
       const keyState = admin.keyStates.get(team.id);
       const needsRenewal = keyState?.status === 'needs_renewal' || keyState?.status === 'expired';
@@ -33,9 +34,10 @@ export function renderTeams(): void {
       const epochs = el('ul', { cls: 'epochs' });
       for (const e of [...team.epochs].sort((a, b) => a.epoch - b.epoch)) {
         const item = el('li', { text: `${s.admEpoch} ${e.epoch}: ${s[`state_${e.state}` as keyof Strings] ?? e.state}` });
-        if (e.state === 'retiring') {
-          item.append(' ', button(fill(s.admRetire, { e: e.epoch }), () => void step(() => retireEpoch(team, e.epoch)), { disabled: team.staleMessages > 0 || !admin.keys }));
-        }
+        // Retiring is offered only once the re-wrap is complete (the server also refuses
+        // with `rewrap_incomplete`): until then the admin sees what is left to do instead.
+        if (e.state === 'retiring' && team.staleMessages > 0) item.append(' ', el('span', { cls: 'hint', text: fill(s.admRetireAfterRewrap, { n: team.staleMessages }) }));
+        else if (e.state === 'retiring') item.append(' ', button(fill(s.admRetire, { e: e.epoch }), () => void step(() => retireEpoch(team, e.epoch)), { disabled: !admin.keys }));
         epochs.append(item);
       }
       li.append(epochs);
@@ -105,24 +107,56 @@ async function removeMember(team: AdminTeamJson, accountId: string): Promise<voi
   await rotateTeam(team.id);
 }
 
+/**
+ * Asks what a new member may read (issue 13: adding a member must not silently grant every
+ * old request). @returns 'all', 'new', or null when the admin cancelled.
+ */
+async function askGrantScope(team: AdminTeamJson, name: string): Promise<'all' | 'new' | null> {
+  const s = t();
+  const choice = (value: 'all' | 'new', text: string, checked: boolean) => {
+    const input = el('input');
+    input.type = 'radio';
+    input.name = 'grant-scope';
+    input.value = value;
+    input.checked = checked;
+    return el('label', { cls: 'check' }, input, ` ${text}`);
+  };
+  const body = [el('p', { text: fill(s.admGrantScopeIntro, { name, team: team.name }) }), el('p', {}, choice('new', fill(s.admGrantScopeNew, { name }), true)), el('p', {}, choice('all', s.admGrantScopeAll, false))];
+  const form = el('div', {}, ...body);
+  let picked: 'all' | 'new' = 'new';
+  form.addEventListener('change', () => (picked = form.querySelector<HTMLInputElement>('input[name="grant-scope"]:checked')?.value === 'all' ? 'all' : 'new'));
+  const ok = await confirmDialog({ title: fill(s.admGrantScopeTitle, { name, team: team.name }), body: [form], ok: s.admAdd });
+  return ok ? picked : null;
+}
+
 async function addMember(team: AdminTeamJson, accountId: string): Promise<void> {
   if (!admin.keys) return;
   const p = await deps.primitives();
+  const chosen = admin.accounts.find((a) => a.id === accountId);
+  if (!chosen) throw new AdminKeyError('member');
+  const scope = await askGrantScope(team, chosen.username);
+  if (!scope) return;
+  // New requests only: rotate first (a new key for the current members, confirmed as any
+  // rotation), then grant the new member that epoch alone. Existing requests stay on the old
+  // epochs, which the member never receives.
+  if (scope === 'new' && !(await rotateTeam(team.id))) return;
   await loadAccountsAndTeams();
   const fresh = admin.teams.find((x) => x.id === team.id);
   const member = admin.accounts.find((a) => a.id === accountId);
-  if (!fresh || !member) throw new AdminKeyError('member');
+  if (!fresh || !member || !admin.keys) throw new AdminKeyError('member');
   const cert = verifiedCertificate(p, admin.keys, member).certificate;
   const secrets = liveEpochSecrets(p, admin.keys, fresh, fresh.grants);
   let grants;
   try {
-    grants = grantsFor(p, admin.keys, cert, team.id, secrets);
+    const granted = scope === 'new' ? new Map([...secrets].filter(([epoch]) => epoch === fresh.currentEpoch)) : secrets;
+    grants = grantsFor(p, admin.keys, cert, team.id, granted);
   } finally {
     for (const x of secrets.values()) x.fill(0);
   }
-  await audited('PUT', `/teams/${team.id}/members/${accountId}`, 'team.member.add', { teamId: team.id, accountId }, (audit) => ({ member: true, grants, audit }));
+  const targets = { teamId: team.id, accountId, ...(scope === 'new' ? { scope } : {}) };
+  await audited('PUT', `/teams/${team.id}/members/${accountId}`, 'team.member.add', targets, (audit) => ({ member: true, grants, scope, audit }));
   await reload();
-  status(fill(t().admMemberAdded, { name: member.username, team: team.name }));
+  status(fill(scope === 'new' ? t().admMemberAddedNew : t().admMemberAdded, { name: member.username, team: team.name }));
 }
 
 const SLUG = /^[a-z0-9-]{1,40}$/;

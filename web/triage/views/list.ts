@@ -2,20 +2,20 @@
  * The request list: pages of rows decrypted in this browser, filtered by status, team and a
  * search over the decrypted text (never sent to the server), and keyboard selection.
  */
-import type { Primitives } from '../../../crypto/primitives.ts';
 import type { RequestBody } from '../../../crypto/v1/request-body.ts';
 import { fill, PRIORITY_LABELS, STATUS_LABELS } from '../i18n.ts';
-import { openRequestRow, type RequestRowJson, vaultContext } from '../keys.ts';
+import { type Opened, type RequestRowJson, vaultContext } from '../keys.ts';
+import { openRows } from '../decrypt-pool.ts';
 import { $, alertError, announce, api, ApiError, EXCERPT_CHARS, hourText, PAGE_SIZE, primitives, type Row, state, teamName, wipeBody } from '../shell.ts';
 import { openRequest } from './thread.ts';
+import { removeUndecryptable } from '../admin/junk.ts';
 
 function excerptOf(body: RequestBody): string {
   const text = body.message.replace(/\s+/g, ' ').trim();
   return text.length > EXCERPT_CHARS ? `${text.slice(0, EXCERPT_CHARS)}…` : text;
 }
 
-function toRow(p: Primitives, json: RequestRowJson): Row {
-  const opened = openRequestRow(p, vaultContext(state.vault!), json);
+function toRow(json: RequestRowJson, opened: Opened<RequestBody>): Row {
   if (!opened.ok) return { json, body: null, failure: opened.reason, excerpt: '', haystack: '' };
   const b = opened.value;
   const haystack = [b.topic ?? '', b.message, b.contact ?? '', ...(b.attachments ?? []).map((a) => a.name)].join('\n').toLowerCase();
@@ -25,7 +25,7 @@ function toRow(p: Primitives, json: RequestRowJson): Row {
 /** Bumped by every list load, so a slower answer to an older filter never lands on a newer list. */
 let loadSeq = 0;
 
-export async function loadRows(reset: boolean): Promise<void> {
+export async function loadRows(reset: boolean, quiet = false): Promise<void> {
   if (!state.vault) return;
   const seq = ++loadSeq;
   const p = await primitives();
@@ -34,18 +34,44 @@ export async function loadRows(reset: boolean): Promise<void> {
   if (state.filters.team) q.set('team', state.filters.team);
   if (!reset && state.nextCursor) q.set('cursor', state.nextCursor);
   try {
+    // The marker is read BEFORE the list: a change landing in between moves it again, so the
+    // next poll re-reads (at worst once too often, never a change missed).
+    if (reset) {
+      const { marker } = await api<{ marker: string }>('GET', '/api/v1/changes');
+      if (seq !== loadSeq || !state.vault) return;
+      state.changeMarker = marker;
+    }
     const page = await api<{ requests: RequestRowJson[]; nextCursor: string | null }>('GET', `/api/v1/requests?${q}`);
     if (seq !== loadSeq || !state.vault) return;
+    // Decrypted in a Web Worker when there is one (decrypt-pool.ts): the page stays responsive.
+    const vault = state.vault;
+    const opened = await openRows(p, vault, vaultContext(vault), page.requests);
+    if (seq !== loadSeq || state.vault !== vault) return;
     const before = state.rows.length;
+    // Text of threads opened before (searchable from the list) survives a refresh of the list.
+    const threadText = new Map(state.rows.filter((r) => r.haystack.includes('\n\u0000')).map((r) => [r.json.id, r.haystack.slice(r.haystack.indexOf('\n\u0000'))]));
     if (reset) {
-      for (const row of state.rows) wipeBody(row.body);
+      // The open thread keeps its row (and its attachment keys) until it is closed.
+      for (const row of state.rows) if (row !== state.current?.row) wipeBody(row.body);
       state.rows = [];
       state.selected = -1;
     }
-    state.rows.push(...page.requests.map((r) => toRow(p, r)));
+    state.rows.push(
+      ...page.requests.map((r, i) => {
+        const open = state.current?.row;
+        if (open && open.json.id === r.id) {
+          Object.assign(open.json, r);
+          return open;
+        }
+        const row = toRow(r, opened[i]!);
+        const extra = threadText.get(r.id);
+        if (extra && row.body) row.haystack += extra;
+        return row;
+      }),
+    );
     state.nextCursor = page.nextCursor;
     renderRows();
-    announce(fill(state.t.loaded, { n: state.rows.length }) + (state.nextCursor ? ` ${state.t.more}` : ''));
+    if (!quiet) announce(fill(state.t.loaded, { n: state.rows.length }) + (state.nextCursor ? ` ${state.t.more}` : ''));
     // "Load more" may have just hidden itself: carry focus to the first new row.
     if (!reset) {
       const index = visibleRows().indexOf(state.rows[before]!);
@@ -56,10 +82,70 @@ export async function loadRows(reset: boolean): Promise<void> {
   }
 }
 
+/**
+ * How often an open dashboard asks whether anything changed. The answer is a content-free
+ * marker (GET /api/v1/changes); only when it moves is the list (and an open thread) re-read.
+ * The same poll is how a removed or signed-out responder's open page learns its session is
+ * gone: the API answers 401 and `api` wipes everything decrypted and shows the login.
+ */
+export const POLL_MS = 5_000;
+
+/** One poll; re-reads the list and the open thread when the marker moved. */
+export async function pollChanges(refreshThread: () => Promise<void>): Promise<void> {
+  if (!state.vault || state.screen === 'admin') return;
+  try {
+    const { marker } = await api<{ marker: string }>('GET', '/api/v1/changes');
+    if (!state.vault) return;
+    if (marker === state.changeMarker) return;
+    const selectedId = state.selected >= 0 ? visibleRows()[state.selected]?.json.id : undefined;
+    await loadRows(true, true);
+    if (selectedId) state.selected = visibleRows().findIndex((r) => r.json.id === selectedId);
+    if (state.screen === 'detail') await refreshThread();
+    announce(state.t.liveUpdated);
+  } catch {
+    // A failed poll changes nothing; a 401 has already wiped the page (shell.ts `api`).
+  }
+}
+
+/** The rows shown as requests: everything but the undecryptable, which are grouped apart. */
 export function visibleRows(): Row[] {
   const query = $<HTMLInputElement>('search').value.trim().toLowerCase();
-  if (!query) return state.rows;
-  return state.rows.filter((r) => r.haystack.includes(query));
+  const readable = state.rows.filter((r) => r.failure !== 'unreadable');
+  if (!query) return readable;
+  return readable.filter((r) => r.haystack.includes(query));
+}
+
+/**
+ * Requests no key of this browser opens although it holds the team's key ("unreadable", not
+ * "no key"): junk a flood can send with a valid proof of work, or damaged records. Listed
+ * apart, counted; an admin removes them in one audited action.
+ */
+function junkGroup(): HTMLLIElement | null {
+  const junk = state.rows.filter((r) => r.failure === 'unreadable');
+  if (junk.length === 0) return null;
+  const li = document.createElement('li');
+  li.className = 'junk-group';
+  li.append(Object.assign(document.createElement('p'), { className: 'hint', textContent: fill(state.t.liveJunkCount, { n: junk.length }) }));
+  if (state.me?.role === 'admin') {
+    const remove = document.createElement('button');
+    remove.type = 'button';
+    remove.className = 'junk-remove';
+    remove.textContent = fill(state.t.liveJunkRemove, { n: junk.length });
+    remove.addEventListener('click', () => {
+      void (async () => {
+        try {
+          if (await removeUndecryptable(junk.map((r) => r.json.id))) {
+            announce(fill(state.t.liveJunkRemoved, { n: junk.length }));
+            await loadRows(true);
+          }
+        } catch (err) {
+          if (!(err instanceof ApiError && (err.status === 401 || err.code === 'stale'))) alertError(state.t.liveJunkRefused);
+        }
+      })();
+    });
+    li.append(remove);
+  }
+  return li;
 }
 
 function badge(text: string, cls: string): HTMLElement {
@@ -84,6 +170,10 @@ export function renderRows(): void {
     excerpt.textContent = row.body ? row.excerpt : row.failure === 'no_key' ? state.t.noKey : state.t.unreadable;
     const meta = document.createElement('span');
     meta.className = 'rowmeta';
+    if (row.json.unread) {
+      button.classList.add('unread');
+      meta.append(badge(state.t.liveUnread, 'unread'));
+    }
     meta.append(
       badge(STATUS_LABELS[state.lang][row.json.status] ?? row.json.status, row.json.status),
       badge(PRIORITY_LABELS[state.lang][row.json.priority] ?? row.json.priority, row.json.priority),
@@ -95,7 +185,8 @@ export function renderRows(): void {
     li.append(button);
     return li;
   });
-  list.replaceChildren(...items);
+  const junk = junkGroup();
+  list.replaceChildren(...items, ...(junk ? [junk] : []));
   if (state.selected >= shown.length) state.selected = shown.length - 1;
   markSelected();
   $('load-more').hidden = state.nextCursor === null;

@@ -25,7 +25,8 @@ export async function openRequest(id: string): Promise<void> {
   announce(state.t.opened);
 }
 
-async function loadThread(): Promise<void> {
+/** Re-reads the open thread (also after a live refresh saw a change). Reading it marks it read. */
+export async function loadThread(): Promise<void> {
   if (!state.current || !state.vault) return;
   const p = await primitives();
   const id = state.current.row.json.id;
@@ -33,6 +34,10 @@ async function loadThread(): Promise<void> {
     const thread = await api<{ request: Omit<RequestRowJson, 'blob'>; messages: ThreadMessageJson[] }>('GET', `/api/v1/requests/${id}`);
     if (!state.current || state.current.row.json.id !== id || !state.vault) return;
     Object.assign(state.current.row.json, thread.request);
+    // The server marked it read for this account as it answered; so does the list.
+    state.current.row.json.unread = false;
+    const listed = state.rows.find((r) => r.json.id === id);
+    if (listed) listed.json.unread = false;
     const opened = openThread(p, vaultContext(state.vault), state.current.row.json.teamId, id, thread.messages);
     state.current.items = opened.items;
     state.current.nextPosition = opened.nextPosition;
@@ -115,6 +120,10 @@ export function renderDetail(): void {
     if (item.authorAccountId) who = ` (${authorName(item.authorAccountId, r.teamId)})`;
     if (item.status === 'legacy') who += ` (${state.t.legacyMessage})`;
     head.textContent = `${state.t[`k_${item.kind}` as keyof Strings] ?? item.kind}${who}`;
+    // Who sees it, said in words (not only by colour): a note stays in the team, a reply goes out.
+    if (item.kind === 'note' || item.kind === 'reply') {
+      head.append(' ', Object.assign(document.createElement('span'), { className: `audience ${item.kind}`, textContent: item.kind === 'note' ? state.t.liveNoteAudience : state.t.liveReplyAudience }));
+    }
     // Text only: hostile text stays text.
     if (item.request) text.textContent = item.request.message;
     else if (item.tags) text.textContent = item.tags.join(', ');
@@ -204,6 +213,12 @@ export async function post(kind: 'note' | 'tags' | 'reply'): Promise<void> {
     alertError(state.t.failed);
     return;
   }
+  // A reply leaves the team (the requester reads it): it is sent only after a confirmation
+  // that shows the text, so a note is never sent out by a slip of the keyboard.
+  if (kind === 'reply' && !(await confirmReply(value))) {
+    input.focus();
+    return;
+  }
   const button = $<HTMLButtonElement>(kind === 'note' ? 'note-save' : kind === 'reply' ? 'reply-send' : 'tags-save');
   button.disabled = true;
   try {
@@ -240,4 +255,26 @@ export async function post(kind: 'note' | 'tags' | 'reply'): Promise<void> {
   } finally {
     button.disabled = false;
   }
+}
+
+/** The reply confirmation, in the page's one modal dialog (its buttons close it with "ok" or "cancel"). */
+function confirmReply(text: string): Promise<boolean> {
+  const dialog = $<HTMLDialogElement>('adm-dialog');
+  $('adm-dialog-title').textContent = state.t.liveReplyConfirmTitle;
+  const quoted = Object.assign(document.createElement('p'), { className: 'text reply-preview', textContent: text });
+  $('adm-dialog-body').replaceChildren(Object.assign(document.createElement('p'), { textContent: state.t.liveReplyConfirmIntro }), quoted);
+  $('adm-dialog-check-row').hidden = true;
+  const ok = $<HTMLButtonElement>('adm-dialog-ok');
+  ok.textContent = state.t.sendReply;
+  ok.disabled = false;
+  $('adm-dialog-cancel').textContent = state.t.liveCancel;
+  dialog.returnValue = '';
+  return new Promise((resolve) => {
+    dialog.addEventListener('close', () => {
+      $('adm-dialog-body').replaceChildren();
+      resolve(dialog.returnValue === 'ok');
+    }, { once: true });
+    dialog.showModal();
+    $('adm-dialog-cancel').focus();
+  });
 }
