@@ -97,6 +97,7 @@ export function createRequesterApp(deps: AppDeps): Hono {
         submitPerMinute: deps.config.plainPerMinute,
         readPerMinute: deps.config.plainReadsPerMinute,
         quickExitUrl: deps.config.quickExitUrl,
+        pageTitle: deps.config.requesterTitle,
         onionRequesterUrl: deps.config.onionRequesterUrl,
       },
     }),

@@ -35,6 +35,8 @@ export interface Config {
   plainReadsPerMinute: number;
   /** Where the quick exit of the no-JavaScript pages goes: a neutral, common site. */
   quickExitUrl: string;
+  /** HAVEN_REQUESTER_TITLE: the requester pages' tab title; null keeps the neutral default ("Notes" / "Заметки"). */
+  requesterTitle: string | null;
   /** Set cookies `Secure` and send HSTS: the site is reached over TLS (directly or via a proxy). */
   behindTls: boolean;
   sessionIdleMinutes: number;
@@ -119,6 +121,7 @@ export function loadConfig(env: Env = process.env): Config {
     plainPerMinute: read.integer('HAVEN_PLAIN_PER_MINUTE', 20, 0, 10_000),
     plainReadsPerMinute: read.integer('HAVEN_PLAIN_READS_PER_MINUTE', 60, 0, 10_000),
     quickExitUrl: read.webUrl('HAVEN_QUICK_EXIT_URL', 'https://www.wikipedia.org/'),
+    requesterTitle: read.pageTitle('HAVEN_REQUESTER_TITLE'),
     behindTls: read.boolean('HAVEN_BEHIND_TLS', mode === 'production'),
     sessionIdleMinutes: read.integer('HAVEN_SESSION_IDLE_MINUTES', 30, 1, 24 * 60),
     sessionMaxHours: read.integer('HAVEN_SESSION_MAX_HOURS', 12, 1, 24 * 7),
@@ -256,6 +259,17 @@ class Reader {
       // reported below
     }
     this.problems.push(`${name}: must be an http:// or https:// URL without a user name (got "${value.slice(0, 80)}")`);
+    return null;
+  }
+
+  /** A short line of plain text (1-60 characters, no control characters), or null when unset or empty. */
+  pageTitle(name: string): string | null {
+    const value = this.raw(name);
+    if (value === undefined) return null;
+    const text = value.trim();
+    const control = [...text].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f);
+    if (text.length <= 60 && !control) return text;
+    this.problems.push(`${name}: must be 1-60 characters of plain text on one line`);
     return null;
   }
 

@@ -89,7 +89,7 @@ export async function startServer(config: Config, logger: Logger, options: Start
   const rootPublicKey = resolveRootPublicKey(config);
   // Before touching the database: a missing build is a one-line fix, not a half-started server.
   // No floors yet: they come from the database, rendered again once it is open (below).
-  const sites = Sites.load(options.distDir ?? DIST_DIR, { rootPublicKey, keySerialFloors: {} });
+  const sites = Sites.load(options.distDir ?? DIST_DIR, { rootPublicKey, keySerialFloors: {} }, { requesterTitle: config.requesterTitle });
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const servers: ServerType[] = [];
   let setUp = false;

@@ -132,6 +132,8 @@ export interface PageFrame {
   styleTag: string;
   /** where the quick exit goes (HAVEN_QUICK_EXIT_URL) */
   quickExitUrl: string;
+  /** the tab title (HAVEN_REQUESTER_TITLE); null: the neutral one of the language */
+  pageTitle: string | null;
 }
 
 /**
@@ -149,7 +151,7 @@ export function plainPage(frame: PageFrame, title: string, bodyHtml: string): st
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <meta name="referrer" content="no-referrer">
     <meta name="robots" content="noindex, nofollow">
-    <title>${e(title)}</title>
+    <title>${e(frame.pageTitle ?? t.pageTitle)}</title>
     ${frame.styleTag}
   </head>
   <body>

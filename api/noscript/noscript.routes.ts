@@ -41,6 +41,8 @@ export interface NoscriptOptions {
   /** lookups (each an Argon2id derivation, follow-ups included) per minute per instance */
   readPerMinute: number;
   quickExitUrl: string;
+  /** HAVEN_REQUESTER_TITLE, or null for the neutral title of the page's language */
+  pageTitle: string | null;
   onionRequesterUrl: string | null;
 }
 
@@ -78,7 +80,8 @@ export function noscriptRoutes(deps: NoscriptDeps) {
   const reading = new MinuteBudget(options.readPerMinute);
   const submitting = new MinuteBudget(options.submitPerMinute);
 
-  const frame = (lang: Lang): PageFrame => ({ lang, styleTag, quickExitUrl: options.quickExitUrl });
+  // The tab title and history entry are neutral (or the operator's), never what the page is for.
+  const frame = (lang: Lang): PageFrame => ({ lang, styleTag, quickExitUrl: options.quickExitUrl, pageTitle: options.pageTitle });
   const page = (c: Context, lang: Lang, status: Status, title: string, body: string) => c.html(plainPage(frame(lang), title, body), status);
   const p = (cls: string, text: string) => `<p class="${cls}">${escapeHtml(text)}</p>`;
   const teams = () => listTeamsWithCurrentEpoch(db).catch(() => []);

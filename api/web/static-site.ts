@@ -105,6 +105,19 @@ function escapeAttribute(text: string): string {
 const TEAM_ID_B64 = /^[A-Za-z0-9_-]{22}$/;
 
 /**
+ * The operator's title for the requester page (HAVEN_REQUESTER_TITLE): in `<title>`, so the tab
+ * and the history entry show it before any script runs, and in `<meta name="haven-page-title">`,
+ * which the page's script keeps (web/requester/main.ts) instead of its neutral per-language one.
+ * Why configurable: what looks ordinary on a seized phone differs by country and language.
+ */
+function withPageTitle(html: string, title: string): string {
+  const escaped = escapeAttribute(title);
+  const replaced = html.replace(/<title>[^<]*<\/title>/, `<title>${escaped}</title>\n    <meta name="haven-page-title" content="${escaped}">`);
+  if (replaced === html) throw new Error('the requester page has no <title> to replace');
+  return replaced;
+}
+
+/**
  * The floor map as the page carries it (web/shared/deployment.ts reads it):
  * `teamId:serial` pairs separated by one space, sorted by team id so the page bytes (and so
  * the signed site manifest) depend only on the values; empty when there are no teams.
@@ -138,13 +151,17 @@ export class Sites {
   private current: Partial<Record<Site, RenderedSite>> = {};
   private values: DeploymentValues | null = null;
 
-  private constructor(private readonly loaded: Record<Site, LoadedSite>) {}
+  private constructor(
+    private readonly loaded: Record<Site, LoadedSite>,
+    /** HAVEN_REQUESTER_TITLE: the requester page's tab title and history entry; null keeps the neutral default. */
+    private readonly requesterTitle: string | null = null,
+  ) {}
 
   /**
    * Reads `dist/` and checks every web file against the build manifest.
    * @throws BuildMissingError when there is no finished build or a file differs from it.
    */
-  static load(distDir: string, values: DeploymentValues): Sites {
+  static load(distDir: string, values: DeploymentValues, options: { requesterTitle?: string | null } = {}): Sites {
     let manifest: BuildManifestJson;
     try {
       manifest = JSON.parse(fs.readFileSync(path.join(distDir, 'build-manifest.json'), 'utf8')) as BuildManifestJson;
@@ -170,7 +187,7 @@ export class Sites {
       for (const [url, rel] of Object.entries(entry.assets)) assets.set(url, describe(read(rel), manifest.files[rel]!.contentType));
       loaded[site] = { page: new TextDecoder().decode(read(entry.page)), assets, scriptIntegrity: entry.scriptIntegrity };
     }
-    const sites = new Sites(loaded);
+    const sites = new Sites(loaded, options.requesterTitle ?? null);
     sites.render(values);
     return sites;
   }
@@ -180,7 +197,8 @@ export class Sites {
     formatKeySerialFloors(values.keySerialFloors); // throws before anything is replaced
     for (const site of ['requester', 'triage'] as const) {
       const { page, assets, scriptIntegrity } = this.loaded[site];
-      const html = page.replace(DEPLOYMENT_MARKER, deploymentMeta(values)).replace(NOT_SET_UP_MARKER, values.rootPublicKey ? '' : NOT_SET_UP_NOTICE);
+      let html = page.replace(DEPLOYMENT_MARKER, deploymentMeta(values)).replace(NOT_SET_UP_MARKER, values.rootPublicKey ? '' : NOT_SET_UP_NOTICE);
+      if (site === 'requester' && this.requesterTitle !== null) html = withPageTitle(html, this.requesterTitle);
       const files = new Map(assets);
       files.set('/', describe(new TextEncoder().encode(html), 'text/html; charset=utf-8'));
       let manifest: SiteManifest | null = null;

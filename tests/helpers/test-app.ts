@@ -44,7 +44,7 @@ export function createTestApps(db: Kysely<Database>, options: TestAppOptions = {
   const logLines: string[] = [];
   const logger = createLogger(config.logLevel, (line) => logLines.push(line));
   const rootPublicKey = options.rootPublicKey ?? null;
-  const sites = options.sites ? Sites.load(DIST_DIR, { rootPublicKey, keySerialFloors: options.keySerialFloors ?? {} }) : undefined;
+  const sites = options.sites ? Sites.load(DIST_DIR, { rootPublicKey, keySerialFloors: options.keySerialFloors ?? {} }, { requesterTitle: config.requesterTitle }) : undefined;
   const deps = {
     db, config, logger, crypto: sodium, serverSecret: config.serverSecret!, rootPublicKey,
     ...(sites ? { sites } : {}), ...(options.onRootReplaced ? { onRootReplaced: options.onRootReplaced } : {}),

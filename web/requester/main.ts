@@ -16,7 +16,7 @@ import { noblePrimitives as p } from '../../crypto/noble.ts';
 import { base64urlDecode, base64urlEncode } from '../../crypto/encoding.ts';
 import { MalformedError } from '../../crypto/errors.ts';
 import { rootFingerprint } from '../../crypto/v1/certs.ts';
-import { embeddedRootPublicKey, hasEmbeddedRootPublicKey } from '../shared/deployment.ts';
+import { embeddedPageTitle, embeddedRootPublicKey, hasEmbeddedRootPublicKey } from '../shared/deployment.ts';
 import { MessageKind, RecipientKind } from '../../crypto/v1/message.ts';
 import { CURRENT_REQUESTER_PARAM_SET, REQUESTER_PARAM_SETS, generatePassphrase, lookupTokenHash } from '../../crypto/v1/requester.ts';
 import { encodeTextBody } from '../../crypto/v1/text-body.ts';
@@ -56,7 +56,8 @@ function applyLanguage(): void {
   t = STRINGS[lang];
   document.documentElement.lang = lang;
   // The tab title and history entry stay neutral ("Notes"): they are what a device keeps.
-  document.title = t.pageTitle;
+  // The operator's title when set (HAVEN_REQUESTER_TITLE), else the neutral one of the language.
+  document.title = embeddedPageTitle() ?? t.pageTitle;
   for (const el of document.querySelectorAll<HTMLElement>('[data-i18n]')) {
     el.textContent = t[el.dataset.i18n as keyof Strings] ?? '';
   }

@@ -72,3 +72,9 @@ export function embeddedKeySerialFloor(teamId: Uint8Array | string, doc: Documen
   const key = typeof teamId === 'string' ? teamId : base64urlEncode(teamId);
   return embeddedKeySerialFloors(doc).get(key) ?? 0;
 }
+
+/** The operator's title for the requester page (`<meta name="haven-page-title">`), or null. */
+export function embeddedPageTitle(doc: Document = document): string | null {
+  const text = meta(doc, 'haven-page-title');
+  return text && text.length <= 60 ? text : null;
+}
