@@ -165,16 +165,8 @@ export async function recordSecondFactorFailure(db: Kysely<Database>, tokenHash:
 
 // ---- login proofs of work
 
-/** Spends a login challenge id (shared pow_spent table, ids are random). @returns false on a replay. */
-export async function spendLoginProof(db: Kysely<Database>, challengeId: Uint8Array, expiresHour: Date): Promise<boolean> {
-  const inserted = await db
-    .insertInto('pow_spent')
-    .values({ challenge_id: challengeId, expires_hour: expiresHour })
-    .onConflict((oc) => oc.column('challenge_id').doNothing())
-    .returning('challenge_id')
-    .executeTakeFirst();
-  return inserted !== undefined;
-}
+/** Spends a login challenge id (the shared pow_spent table; ids are random). @returns false on a replay. */
+export { spendChallenge as spendLoginProof } from '../intake/intake.repository.ts';
 
 // ---- second factors
 

@@ -63,9 +63,12 @@ export async function findCurrentEpoch(db: Kysely<Database>, teamId: Uint8Array)
   return row?.epoch ?? null;
 }
 
-/** Records a challenge as used. @returns false when it was already spent (a replay). */
-export async function spendChallenge(trx: Transaction<Database>, challengeId: Uint8Array, expiresHour: Date): Promise<boolean> {
-  const inserted = await trx
+/**
+ * Records a challenge as used (requester proofs, and sign-in proofs: one table, random ids).
+ * @returns false when it was already spent (a replay).
+ */
+export async function spendChallenge(db: Kysely<Database> | Transaction<Database>, challengeId: Uint8Array, expiresHour: Date): Promise<boolean> {
+  const inserted = await db
     .insertInto('pow_spent')
     .values({ challenge_id: challengeId, expires_hour: expiresHour })
     .onConflict((oc) => oc.column('challenge_id').doNothing())

@@ -20,15 +20,8 @@ export const PRIORITY_LABELS: Record<Lang, Record<string, string>> = {
   ru: { low: 'низкий', normal: 'обычный', high: 'высокий', urgent: 'срочный' },
 };
 
-/** Russian if the browser prefers it before English, otherwise English. */
-export function pickLanguage(preferred: readonly string[]): Lang {
-  for (const tag of preferred) {
-    const base = tag.toLowerCase().split('-')[0];
-    if (base === 'ru') return 'ru';
-    if (base === 'en') return 'en';
-  }
-  return 'en';
-}
+/** Russian if the browser prefers it before English, otherwise English (the requester page's rule). */
+export { pickLanguage } from '../../crypto/requester-i18n.ts';
 
 export function fill(template: string, values: Record<string, string | number>): string {
   return template.replace(/\{(\w+)\}/g, (_, k: string) => String(values[k] ?? ''));
