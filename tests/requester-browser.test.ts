@@ -135,6 +135,8 @@ describeWithBrowser('requester page with JavaScript off', () => {
       const context = await browser.newContext({ javaScriptEnabled: false, locale: 'en-GB' });
       const page = await context.newPage();
       await page.goto(live.server.requesterUrl);
+      // Without script the quick exit still works: it is a plain link to the neutral site.
+      expect(await page.getByRole('link', { name: 'Quick exit' }).getAttribute('href')).toBe('https://www.wikipedia.org/');
       // The static page links to the server-rendered forms.
       await page.getByRole('link', { name: 'Use the less protected form' }).click();
       expect(await page.locator('#ns-title').textContent()).toContain('less protected form');
