@@ -29,6 +29,7 @@ import { insertAccount } from '../accounts/account.repository.ts';
 import type { Database } from '../db/schema.ts';
 import { AlreadySetUpError, ValidationError } from '../errors.ts';
 import { coarseHour } from '../time.ts';
+import type { EnrolInput } from '../accounts/account.service.ts';
 import { checkAuditEntry, type AuditInput } from './audit.service.ts';
 import * as repo from './admin.repository.ts';
 
@@ -38,14 +39,9 @@ export const SETUP_MAX_TEAMS = 20;
 export interface BrowserSetupInput {
   organisation: { id: Uint8Array; name: string };
   rootPublicKey: Uint8Array;
-  admin: {
+  /** The account as enrolment makes it (no invitation: the setup token stands in), plus its certificate and root wrap. */
+  admin: Omit<EnrolInput, 'invitationCode'> & {
     id: Uint8Array;
-    username: string;
-    keyBundle: Uint8Array;
-    salt: Uint8Array;
-    encPublicKey: Uint8Array;
-    signPublicKey: Uint8Array;
-    loginVerifier: Uint8Array;
     certificate: Uint8Array;
     rootWrap: Uint8Array;
   };
