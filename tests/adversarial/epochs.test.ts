@@ -136,7 +136,7 @@ describeWithBrowser('adversarial: team key freshness in the staff browsers', () 
     // Served honestly again, the key is accepted and the warning is gone.
     await signInAgain(responder, 'legal.one', RESPONDER_PASSPHRASE);
     expect(await responder.locator('#key-refusals').isHidden()).toBe(true);
-  });
+  }, 120_000);
 
   it('(b) [re-wrap to an old epoch] the admin\'s browser refuses a re-wrap page naming an older epoch as current and uploads nothing', async () => {
     const legal = live.demo.teams[0]!;
@@ -177,7 +177,7 @@ describeWithBrowser('adversarial: team key freshness in the staff browsers', () 
       proxy.rewriteAnswers(null);
       await context.close();
     }
-  });
+  }, 120_000);
 
   it('(c) [expired key] a responder dashboard refuses an expired statement, by name', async () => {
     const medical = live.demo.teams[1]!;
@@ -206,7 +206,7 @@ describeWithBrowser('adversarial: team key freshness in the staff browsers', () 
     } finally {
       proxy.rewriteAnswers(null);
     }
-  });
+  }, 120_000);
 
   it('(d) an existing deployment: a team still on a v1 certificate shows "keys need renewal", and one click renews it as a v2 statement', async () => {
     const evacuation = live.demo.teams[2]!;
@@ -236,5 +236,5 @@ describeWithBrowser('adversarial: team key freshness in the staff browsers', () 
     } finally {
       await context.close();
     }
-  });
+  }, 120_000);
 });
