@@ -213,6 +213,10 @@ export async function reload(): Promise<void> {
   const started = admin.epoch;
   // The audit log is verified against the accounts listed, so those come first; the rest at once.
   await loadAccountsAndTeams();
+  // Accounts and teams show at once: the audit chain and the site manifests (every served file
+  // fetched and hashed here) can take a while, and nothing above needs to wait for them.
+  if (started !== admin.epoch) return;
+  render();
   await Promise.all([
     deps.api<{ closedRetentionDays: number }>('GET', `${ADMIN}/retention`).then((r) => void (admin.retentionDays = r.closedRetentionDays)),
     loadAudit(),
