@@ -64,7 +64,15 @@ export function initAdmin(d: AdminDeps): void {
  * configured root key). Without it the screen still shows invitations, retention and the
  * audit log; every step that needs the root is refused with a reason.
  */
-export async function openAdmin(): Promise<void> {
+export function openAdmin(): Promise<void> {
+  opening = openAdminKeysAtSignIn();
+  return opening;
+}
+
+/** The sign-in's opening of the root seed, awaited by showAdmin (see there). */
+let opening: Promise<void> = Promise.resolve();
+
+async function openAdminKeysAtSignIn(): Promise<void> {
   const vault = deps.vault();
   if (!vault) return;
   const started = admin.epoch;
@@ -89,12 +97,16 @@ export async function openAdmin(): Promise<void> {
 export async function showAdmin(): Promise<void> {
   admin.sodium ??= await deps.primitives();
   render();
+  // The root seed may still be opening (an admin who clicks Admin right after signing in): the
+  // teams' key states are judged with it, so a reload that ran first would show none of them.
+  await opening;
   await step(reload);
 }
 
 /** Zero-fills the root seed and forgets and empties everything the Admin screen held. */
 export function wipeAdmin(): void {
   admin.epoch++;
+  opening = Promise.resolve();
   if (admin.keys) wipeAdminKeys(admin.keys);
   admin.keys = null;
   admin.rootProblem = null;

@@ -131,10 +131,12 @@ export async function openDashboard(p: Primitives, wrapKey: Uint8Array, root: Tr
     show('list');
     $('keys-warning').hidden = state.vault.rejected === 0;
     showKeyRefusals(state.vault);
+    // An admin's browser opens the root seed now (in memory only, wiped with everything else),
+    // started before the list loads: the Admin screen waits for it (admin/screen.ts showAdmin).
+    const adminOpening = state.me.role === 'admin' ? openAdmin() : null;
     await loadRows(true);
-    // An admin's browser opens the root seed now (in memory only, wiped with everything else).
-    if (state.me.role === 'admin') {
-      await openAdmin();
+    if (adminOpening) {
+      await adminOpening;
       await loadSecondFactorPolicy();
     }
   } finally {
