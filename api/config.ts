@@ -8,6 +8,8 @@ import path from 'node:path';
 
 export type Mode = 'development' | 'production' | 'test';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+/** Which sites this instance serves (HAVEN_SITES). */
+export type SiteSelection = 'both' | 'requester' | 'triage';
 
 export interface Config {
   mode: Mode;
@@ -17,6 +19,12 @@ export interface Config {
   host: string;
   requesterPort: number;
   triagePort: number;
+  /**
+   * `both` (default), or one site per instance: with PostgreSQL, a triage-only instance in a
+   * process of its own keeps the dashboard answering while a flood holds the requester
+   * site's sockets and event loop (docs/DEPLOY.md section 9).
+   */
+  sites: SiteSelection;
   logLevel: LogLevel;
   /** Largest request body any endpoint accepts, in bytes. */
   maxBodyBytes: number;
@@ -103,6 +111,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: read.string('HAVEN_HOST', '127.0.0.1'),
     requesterPort: read.integer('HAVEN_REQUESTER_PORT', 8080, 0, 65535),
     triagePort: read.integer('HAVEN_TRIAGE_PORT', 8081, 0, 65535),
+    sites: read.oneOf('HAVEN_SITES', ['both', 'requester', 'triage'] as const, 'both'),
     logLevel: read.oneOf('HAVEN_LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
     maxBodyBytes: read.integer('HAVEN_MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     serverSecret: read.secretKey('HAVEN_SERVER_SECRET'),
@@ -147,6 +156,9 @@ export function loadConfig(env: Env = process.env): Config {
 
   if (config.requesterPort !== 0 && config.requesterPort === config.triagePort) {
     problems.push('HAVEN_TRIAGE_PORT: must differ from HAVEN_REQUESTER_PORT (the two sites are separate origins)');
+  }
+  if (config.sites !== 'both' && config.databaseUrl === null) {
+    problems.push('HAVEN_SITES: one site per instance needs PostgreSQL (DATABASE_URL): the embedded database is open in one process only');
   }
   if (config.powMaxDifficulty < config.powBaseDifficulty) {
     problems.push('HAVEN_POW_MAX_DIFFICULTY: must be at least HAVEN_POW_DIFFICULTY');

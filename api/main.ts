@@ -38,8 +38,8 @@ async function main(): Promise<number> {
   }
   const where = running.database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL (DATABASE_URL)';
   printLine(`Haven is running on the ${where}.`);
-  printLine(`  Requester site:   ${running.requesterUrl}`);
-  printLine(`  Triage dashboard: ${running.triageUrl}`);
+  if (running.serves.requester) printLine(`  Requester site:   ${running.requesterUrl}`);
+  if (running.serves.triage) printLine(`  Triage dashboard: ${running.triageUrl}`);
   if (rootKeyIsWrong(running.rootKey)) {
     const rule = '!'.repeat(78);
     printError(rule);

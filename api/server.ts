@@ -33,7 +33,11 @@ export interface StartOptions {
 }
 
 export interface RunningServer {
+  /** The sites this instance listens for (HAVEN_SITES). */
+  serves: { requester: boolean; triage: boolean };
+  /** @throws Error when this instance does not serve the requester site (HAVEN_SITES=triage). */
   requesterUrl: string;
+  /** @throws Error when this instance does not serve the triage site (HAVEN_SITES=requester). */
   triageUrl: string;
   /** False until an organisation exists and its root public key is configured. */
   setUp: boolean;
@@ -92,6 +96,9 @@ export async function startServer(config: Config, logger: Logger, options: Start
   const sites = Sites.load(options.distDir ?? DIST_DIR, { rootPublicKey, keySerialFloors: {} }, { requesterTitle: config.requesterTitle });
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const servers: ServerType[] = [];
+  const serves = { requester: config.sites !== 'triage', triage: config.sites !== 'requester' };
+  let triageServer: ServerType | null = null;
+  let requesterServer: ServerType | null = null;
   let setUp = false;
   let rootKey: RootKeyStatus = 'no_organisation';
   let stopRetention = () => {};
@@ -162,12 +169,16 @@ export async function startServer(config: Config, logger: Logger, options: Start
     }
     const options = serverOptions(config.connections);
     // Triage first: its budget is the one that must always be there.
-    const triage = await listen((req, env) => apps!.triage.fetch(req, env), config.host, config.triagePort, options);
-    servers.push(triage);
-    applyConnectionLimits(triage as Server, 'triage', config.connections, budgets.triage, logger);
-    const requester = await listen((req, env) => apps!.requester.fetch(req, env), config.host, config.requesterPort, options);
-    servers.push(requester);
-    applyConnectionLimits(requester as Server, 'requester', config.connections, budgets.requester, logger);
+    if (serves.triage) {
+      triageServer = await listen((req, env) => apps!.triage.fetch(req, env), config.host, config.triagePort, options);
+      servers.push(triageServer);
+      applyConnectionLimits(triageServer as Server, 'triage', config.connections, budgets.triage, logger);
+    }
+    if (serves.requester) {
+      requesterServer = await listen((req, env) => apps!.requester.fetch(req, env), config.host, config.requesterPort, options);
+      servers.push(requesterServer);
+      applyConnectionLimits(requesterServer as Server, 'requester', config.connections, budgets.requester, logger);
+    }
     setUp = deps.rootPublicKey !== null && (await findOrganisation(database.db)) !== null;
     rootKey = await checkRootKey(database.db, deps.crypto, deps.rootPublicKey);
     // Start anyway (the triage dashboard is how an admin repairs things), but say it once,
@@ -182,17 +193,27 @@ export async function startServer(config: Config, logger: Logger, options: Start
   }
 
   let stopping: Promise<void> | null = null;
-  const triageUrl = urlOf(servers[0]!, config.host);
+  const triageUrl = triageServer ? urlOf(triageServer, config.host) : null;
+  const requesterUrl = requesterServer ? urlOf(requesterServer, config.host) : null;
+  const notServed = (site: string): never => {
+    throw new Error(`this instance does not serve the ${site} site (HAVEN_SITES=${config.sites})`);
+  };
   return {
+    serves,
     get setUp() {
       return setUp;
     },
     get rootKey() {
       return rootKey;
     },
-    setupUrl: setupToken === null ? null : `${triageUrl}#setup=${setupToken}`,
-    requesterUrl: urlOf(servers[1]!, config.host),
-    triageUrl,
+    // No triage site here, no link to print: the triage instance prints its own.
+    setupUrl: setupToken === null || triageUrl === null ? null : `${triageUrl}#setup=${setupToken}`,
+    get requesterUrl() {
+      return requesterUrl ?? notServed('requester');
+    },
+    get triageUrl() {
+      return triageUrl ?? notServed('triage');
+    },
     database,
     sites,
     async renderPages(key) {

@@ -17,10 +17,17 @@
  * open-file limit, or ports), the flood client hit a limit of its own, or a probe failed in a
  * way that is not the server's answer.
  *
- * Knobs: BENCH_SOCKETS (total, default 10000), BENCH_PROBE_SECONDS (default 15). Loopback
- * only; every phase is bounded and the run stops by itself.
+ * Layouts (BENCH_LAYOUT): `one` (default): one Haven process serving both sites on PGlite, as
+ * `npm start` runs. `split`: PostgreSQL at DATABASE_URL (a throwaway database is created and
+ * dropped), the requester site in one process (HAVEN_SITES=requester, the one flooded) and
+ * the triage site in another (HAVEN_SITES=triage, the one probed), as docs/DEPLOY.md section 9
+ * recommends for a hotline that expects floods.
+ *
+ * Knobs: BENCH_SOCKETS (total, default 10000), BENCH_PROBE_SECONDS (default 15), BENCH_LAYOUT.
+ * Loopback only; every phase is bounded and the run stops by itself.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -45,6 +52,8 @@ const RAMP_LIMIT_MS = 90_000;
 const RECOVERY_LIMIT_MS = 30_000;
 /** Descriptors the flood process needs beside its sockets (stdio, the runtime, tsx). */
 const CLIENT_OVERHEAD = 100;
+const LAYOUT = process.env.BENCH_LAYOUT ?? 'one';
+const ADMIN_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 
 interface FloodState {
   connected: number;
@@ -84,10 +93,10 @@ function classify(err: unknown): { failure: string; unattributed: boolean } {
   return { failure: text.slice(0, 120), unattributed: !SERVER_CAUSED.test(text) };
 }
 
-async function seed(dataDir: string, serverSecret: string) {
+async function seed(dataDir: string, serverSecret: string, databaseUrl: string | null) {
   const p = await loadSodiumPrimitives();
   const base = { HAVEN_MODE: 'test', HAVEN_DATA_DIR: dataDir, HAVEN_SERVER_SECRET: serverSecret };
-  const database = await openDatabase({ databaseUrl: null, dataDir });
+  const database = await openDatabase({ databaseUrl, dataDir });
   try {
     await migrateToLatest(database.db);
     const seeded = await seedDemo(database.db, loadConfig(base), p);
@@ -101,6 +110,25 @@ async function seed(dataDir: string, serverSecret: string) {
   }
 }
 
+/** A throwaway PostgreSQL database for the split layout (dropped at the end of the run). */
+async function createDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const { default: pg } = await import('pg');
+  const name = `haven_flood_${randomBytes(6).toString('hex')}`;
+  const query = async (text: string) => {
+    const client = new pg.Client({ connectionString: ADMIN_URL });
+    await client.connect();
+    try {
+      await client.query(text);
+    } finally {
+      await client.end();
+    }
+  };
+  await query(`create database ${name}`);
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => query(`drop database if exists ${name} with (force)`) };
+}
+
 export async function run(): Promise<string> {
   const idle = Math.floor(SOCKETS / 2);
   const slow = SOCKETS - idle;
@@ -112,20 +140,42 @@ export async function run(): Promise<string> {
 
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'haven-flood-bench-'));
   const serverSecret = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex');
-  let haven: HavenProcess | null = null;
+  if (LAYOUT !== 'one' && LAYOUT !== 'split') return `INVALID RUN, no figures: BENCH_LAYOUT must be one or split, not ${LAYOUT}.`;
+  const havens: HavenProcess[] = [];
   let flood: ReturnType<typeof spawn> | null = null;
+  let dropDatabase = async () => {};
   try {
-    const seeded = await seed(dataDir, serverSecret);
-    haven = await startHaven({
+    let databaseUrl: string | null = null;
+    if (LAYOUT === 'split') {
+      const created = await createDatabase();
+      databaseUrl = created.url;
+      dropDatabase = created.drop;
+    }
+    const seeded = await seed(dataDir, serverSecret, databaseUrl);
+    const env = {
       HAVEN_MODE: 'test',
       HAVEN_DATA_DIR: dataDir,
       HAVEN_SERVER_SECRET: serverSecret,
       HAVEN_ROOT_PUBLIC_KEY: Buffer.from(seeded.demo.root.publicKey).toString('hex'),
       HAVEN_LOG_LEVEL: 'warn',
       HAVEN_REQUESTER_MAX_CONNECTIONS: String(SOCKETS),
-    });
-    const triage = haven.triageUrl;
-    const requester = haven.requesterUrl;
+      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    };
+    let triage: string;
+    let requester: string;
+    if (LAYOUT === 'split') {
+      const requesterOnly = await startHaven({ ...env, HAVEN_SITES: 'requester' });
+      havens.push(requesterOnly);
+      const triageOnly = await startHaven({ ...env, HAVEN_SITES: 'triage' });
+      havens.push(triageOnly);
+      requester = requesterOnly.requesterUrl;
+      triage = triageOnly.triageUrl;
+    } else {
+      const both = await startHaven(env);
+      havens.push(both);
+      requester = both.requesterUrl;
+      triage = both.triageUrl;
+    }
 
     const probe = async (heldAtStart: number): Promise<Probe> => {
       const t0 = performance.now();
@@ -224,6 +274,7 @@ export async function run(): Promise<string> {
     const baseOk = baseline.filter((x) => x.ok);
     const row = (name: string, xs: Probe[], pick: (x: Probe) => number) => `| ${name} | ${ms(quantile(xs.map(pick), 0.5))} | ${ms(quantile(xs.map(pick), 0.99))} | ${ms(Math.max(...xs.map(pick)))} |`;
     return [
+      `Layout: ${LAYOUT === 'split' ? 'split (PostgreSQL; requester site in one process, triage site in another)' : 'one process serving both sites (PGlite)'}; load average ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')} (1/5/15 min) at the end.`,
       `Flood: ${SOCKETS.toLocaleString('en')} sockets against the requester site (${idle.toLocaleString('en')} idle, ${slow.toLocaleString('en')} trickling a body), requester budget ${SOCKETS.toLocaleString('en')}, all held after ${(rampMs / 1000).toFixed(1)} s; open-file limit ${limit ?? 'unknown'}.`,
       `While probing: sockets held min ${Math.min(...held).toLocaleString('en')} / median ${quantile(held, 0.5).toLocaleString('en')}; the server's timeouts closed ${during.closedByServer.toLocaleString('en')} sockets over the run (each re-opened a second later); flood client errors ${JSON.stringify(during.errors)}.`,
       `Requester site during the flood (budget taken): answered ${requesterAnswered} of ${requesterTries} tries.`,
@@ -243,11 +294,13 @@ export async function run(): Promise<string> {
     ].join('\n');
   } finally {
     if (flood && flood.exitCode === null) flood.kill('SIGKILL');
-    if (haven && haven.child.exitCode === null) {
+    for (const haven of havens) {
+      if (haven.child.exitCode !== null) continue;
       haven.child.kill('SIGTERM');
       await Promise.race([haven.exited, sleep(15_000)]);
       if (haven.child.exitCode === null) haven.child.kill('SIGKILL');
     }
+    await dropDatabase().catch(() => {});
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
