@@ -68,4 +68,5 @@ it('announces the onion service on requester pages only, when configured', async
     await withOnion.stop();
   }
   expect((await fetch(live.server.requesterUrl)).headers.get('onion-location')).toBeNull();
-});
+  // Starts a second server (migrations, build load): minutes on a loaded CI machine, not 30 s.
+}, 120_000);
