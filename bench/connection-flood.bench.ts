@@ -27,7 +27,6 @@
  * Loopback only; every phase is bounded and the run stops by itself.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,6 +42,7 @@ import { loadSodiumPrimitives } from '../crypto/sodium.ts';
 import { seedDemo } from '../seeds/demo.ts';
 import { approveAccount, insertAccountDirectly } from '../tests/helpers/approve.ts';
 import { startHaven, type HavenProcess } from '../tests/helpers/haven-process.ts';
+import { createPostgresDatabase } from '../tests/helpers/test-database.ts';
 import { makeCredentials, sessionCookie } from '../tests/helpers/responder-client.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -110,25 +110,6 @@ async function seed(dataDir: string, serverSecret: string, databaseUrl: string |
   }
 }
 
-/** A throwaway PostgreSQL database for the split layout (dropped at the end of the run). */
-async function createDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const { default: pg } = await import('pg');
-  const name = `haven_flood_${randomBytes(6).toString('hex')}`;
-  const query = async (text: string) => {
-    const client = new pg.Client({ connectionString: ADMIN_URL });
-    await client.connect();
-    try {
-      await client.query(text);
-    } finally {
-      await client.end();
-    }
-  };
-  await query(`create database ${name}`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => query(`drop database if exists ${name} with (force)`) };
-}
-
 export async function run(): Promise<string> {
   const idle = Math.floor(SOCKETS / 2);
   const slow = SOCKETS - idle;
@@ -147,7 +128,7 @@ export async function run(): Promise<string> {
   try {
     let databaseUrl: string | null = null;
     if (LAYOUT === 'split') {
-      const created = await createDatabase();
+      const created = await createPostgresDatabase(ADMIN_URL);
       databaseUrl = created.url;
       dropDatabase = created.drop;
     }
