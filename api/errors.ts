@@ -22,6 +22,9 @@ export const ERROR_CODES = [
   'conflict',
   // first-run setup (POST /api/v1/setup) after an organisation exists: the link is dead for good
   'already_set_up',
+  // first-run setup with a token that is not the one this server printed (its own code, so the
+  // page can tell a wrong link from a refused origin, which is `forbidden` too)
+  'setup_link_wrong',
   // a thread message signed for a position another message took first: re-fetch, re-sign, resend
   'position_taken',
   // retiring an epoch that records still use: finish the re-wrap first
@@ -87,6 +90,12 @@ export class NotFoundError extends AppError {
 export class ConflictError extends AppError {
   constructor(message: string) {
     super('conflict', message, 409);
+  }
+}
+/** First-run setup with a token this server did not print: nothing is looked at, nothing written. */
+export class SetupLinkWrongError extends AppError {
+  constructor(message = 'This setup link is wrong. Use the link the server printed on its console.') {
+    super('setup_link_wrong', message, 403);
   }
 }
 /** First-run setup once any organisation exists: nothing is written, and no link will work again. */

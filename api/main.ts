@@ -58,6 +58,13 @@ async function main(): Promise<number> {
     printLine('No organisation is set up yet. Open this one-time link in a browser to create it');
     printLine('(the first admin account, the organisation root key and the first teams, all made in the browser):');
     printLine(`  Setup link:       ${running.setupUrl}`);
+    if (config.behindTls) {
+      // This address is Haven's own plain-http port; behind TLS the setup page must come
+      // through the proxy, or the browser's Origin (http) is refused and the setup fails.
+      // The token is not printed a second time: one copy on the console is enough to guard.
+      printLine(`  HAVEN_BEHIND_TLS is true: open it through the triage site's HTTPS address instead: replace`);
+      printLine(`  ${running.triageUrl} with https://<triage host>/ and keep the #setup=... part.`);
+    }
     printLine('  Anyone with this link can set up this hotline until you do: do not share it.');
     printLine('  Just trying Haven? Stop this and run `npm run demo` instead.');
   } else if (!running.setUp) {

@@ -99,7 +99,9 @@ for (const kind of engines()) {
       // A wrong token: refused before anything is looked at, nothing written.
       const wrong = await post(server, await body(base64urlEncode(randomBytes(32))));
       expect(wrong.status).toBe(403);
-      expect(wrong.json.error?.code).toBe('forbidden');
+      // Its own code: the page says "wrong link" for it, and shows the message of a `forbidden`
+      // (an origin refused, no link offered) instead of blaming the link.
+      expect(wrong.json.error?.code).toBe('setup_link_wrong');
       expect(await post(server, { ...(await body('')), token: 'x' })).toMatchObject({ status: 403 });
 
       // Pieces that do not belong together: an admin certificate signed by another root.
@@ -168,6 +170,7 @@ for (const kind of engines()) {
       expect(server.setupUrl).toBeNull();
       const refused = await post(server, await body(base64urlEncode(randomBytes(32))));
       expect(refused.status).toBe(403);
+      expect(refused.json.error?.code).toBe('forbidden');
       expect(await organisations(server)).toBe(0);
     });
 

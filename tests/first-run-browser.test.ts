@@ -88,6 +88,20 @@ describeWithBrowser('first run in the browser', () => {
     expect(link).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#setup=[A-Za-z0-9_-]{43}$/);
     const token = link!.split('#setup=')[1]!;
 
+    // 0. A token this server did not print: the page says the link is wrong (and only then;
+    // a refused origin shows the server's reason: tests/first-run-refused-browser.test.ts).
+    const stranger = await (await browser.newContext({ locale: 'en-GB' })).newPage();
+    await stranger.goto(`${haven.triageUrl}#setup=${'A'.repeat(43)}`);
+    await stranger.locator('#setup').waitFor({ state: 'visible' });
+    await stranger.locator('#setup-org').fill('Example Hotline');
+    await stranger.locator('#setup-username').fill(ADMIN);
+    await stranger.locator('#setup-passphrase').fill(PASSPHRASE);
+    await stranger.locator('#setup-confirm').fill(PASSPHRASE);
+    await stranger.locator('#setup-submit').click();
+    await expect.poll(() => stranger.locator('#setup-status').textContent(), { timeout: 120_000 })
+      .toBe('This setup link is wrong. Use the link printed on the server\'s console.');
+    await stranger.context().close();
+
     // 1. The setup view: the token leaves the address bar at once.
     const admin = await (await browser.newContext({ locale: 'en-GB', viewport: { width: 1100, height: 800 } })).newPage();
     // Every request the page makes: the token may travel in one POST body and nowhere else.

@@ -37,6 +37,7 @@ describe('npm start on the embedded database', () => {
     // A newcomer is given the one-time setup link (and the demo), not left with a form that cannot send.
     await expect.poll(() => first.stdout()).toMatch(/Setup link:\s+http:\/\/\S+#setup=[A-Za-z0-9_-]{43}\n/);
     expect(first.stdout()).toContain('npm run demo');
+    expect(first.stdout()).not.toContain('HAVEN_BEHIND_TLS is true');
     for (const url of [first.requesterUrl, first.triageUrl]) {
       const res = await fetch(new URL('/api/v1/health', url));
       expect(res.status).toBe(200);
@@ -57,6 +58,19 @@ describe('npm start on the embedded database', () => {
     expect(second.stdout()).not.toContain('"event":"migrated"');
     const res = await fetch(new URL('/api/v1/health', second.triageUrl));
     expect(res.status).toBe(200);
+  });
+
+  it('behind TLS, says the setup link must be opened through the HTTPS address (the printed one is refused)', { timeout: 120_000 }, async () => {
+    const haven = await startHaven({ HAVEN_DATA_DIR: tempDataDir(), HAVEN_BEHIND_TLS: 'true' });
+    running.push(haven);
+    const out = haven.stdout();
+    const link = /Setup link:\s+(\S+)\n/.exec(out)?.[1] ?? '';
+    expect(link).toMatch(/^http:\/\/\S+\/#setup=[A-Za-z0-9_-]{43}$/);
+    const hint = out.slice(out.indexOf(link) + link.length);
+    expect(hint).toMatch(/^\n {2}HAVEN_BEHIND_TLS is true: open it through the triage site's HTTPS address instead: replace\n/);
+    expect(hint).toContain(`replace\n  ${haven.triageUrl} with https://<triage host>/ and keep the #setup=... part.\n`);
+    // The one-time token stays on the console once.
+    expect(out.split(link.split('#setup=')[1]!).length - 1).toBe(1);
   });
 
   it('refuses a second process on the same data directory with a clear message', { timeout: 120_000 }, async () => {

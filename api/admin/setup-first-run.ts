@@ -9,13 +9,12 @@
 import type { Kysely } from 'kysely';
 import type { Primitives } from '../../crypto/primitives.ts';
 import type { Database } from '../db/schema.ts';
-import { AlreadySetUpError, ConflictError, ForbiddenError } from '../errors.ts';
+import { AlreadySetUpError, ConflictError, ForbiddenError, SetupLinkWrongError } from '../errors.ts';
 import * as repo from './admin.repository.ts';
 import { checkBrowserSetup, storeBrowserSetup, type BrowserSetupInput, type BrowserSetupResult } from './setup-browser.service.ts';
 import type { SetupToken } from './setup-token.ts';
 
 const NO_LINK = 'This server offers no setup link: a root public key is configured. Use `npm run setup` (docs/DEPLOY.md, section 5).';
-const WRONG = 'This setup link is wrong. Use the link the server printed on its console.';
 
 export interface SetUpOutcome {
   /** Where the root public key was written, or null when it could not be (then it must be set by hand). */
@@ -46,7 +45,7 @@ export class FirstRun {
       if ((await repo.findOrganisationId(this.db)) !== null) throw new AlreadySetUpError();
     }
     if (this.token === null) throw new ForbiddenError(NO_LINK);
-    if (!this.token.matches(presented)) throw new ForbiddenError(WRONG);
+    if (!this.token.matches(presented)) throw new SetupLinkWrongError();
     if (this.token.spent) throw new AlreadySetUpError();
   }
 
@@ -62,7 +61,7 @@ export class FirstRun {
       throw new ForbiddenError(NO_LINK);
     }
     const claim = this.token.claim(presented);
-    if (claim === 'wrong') throw new ForbiddenError(WRONG);
+    if (claim === 'wrong') throw new SetupLinkWrongError();
     if (claim === 'spent') throw new AlreadySetUpError();
     if (claim === 'busy') throw new ConflictError('A setup with this link is already under way.');
     let result: BrowserSetupResult;

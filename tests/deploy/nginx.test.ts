@@ -26,6 +26,13 @@ describe('docs/deploy/nginx-haven.conf as written', () => {
     expect(directives.filter((d) => d.startsWith('proxy_set_header X-Forwarded-For'))).toEqual(Array(2).fill('proxy_set_header X-Forwarded-For "";'));
   });
 
+  it('names no nginx version in any server that answers HTTP (the port-80 redirect included)', () => {
+    const blocks = site.split(/^server \{$/m).slice(1);
+    const answering = blocks.filter((b) => !/^\s*ssl_reject_handshake on;/m.test(b));
+    expect(answering.length).toBe(3);
+    for (const b of answering) expect({ server: /server_name ([^;]+);/.exec(b)?.[1], tokens: /^\s*server_tokens off;/m.test(b) }).toMatchObject({ tokens: true });
+  });
+
   it('passes Host as the browser sent it and caps bodies, time and sockets per site', () => {
     for (const d of ['proxy_set_header Host $http_host;', 'client_max_body_size 1m;', 'client_header_timeout 5s;', 'client_body_timeout 5s;', 'send_timeout 10s;', 'keepalive_timeout 15s;', 'limit_conn haven_per_site 512;']) {
       expect({ d, count: directives.filter((x) => x === d).length }).toEqual({ d, count: 2 });

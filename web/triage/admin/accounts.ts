@@ -116,6 +116,10 @@ export async function createInvitation(): Promise<void> {
   const p = await deps.primitives();
   const role = $<HTMLSelectElement>('adm-inv-role').value === 'admin' ? 'admin' : 'responder';
   const teamIds = [...$('adm-inv-teams-list').querySelectorAll<HTMLInputElement>('input:checked')].map((i) => i.value);
+  // Allowed (teams can be given later), but an easy slip: the person would enrol, be approved
+  // and see an empty list with no idea why.
+  if (teamIds.length === 0 && !(await confirmDialog({ title: t().admInvNoTeamTitle, body: [el('p', { text: t().admInvNoTeamBody })], ok: t().admInvNoTeamOk }))) return;
+  if (!admin.keys) throw new AdminKeyError('root');
   const made = makeInvitation(p, admin.keys, role, teamIds);
   const targets = { invitationId: made.invitationId, role, teamIds, expiresHour: made.expiresHour };
   const res = await audited<{ invitationId: string; expiresHour: string }>('POST', '/invitations', 'invitation.create', targets, (audit) => ({

@@ -121,6 +121,7 @@ export function wipeAdmin(): void {
   admin.keyStates = new Map();
   wipeManifests();
   admin.busy = false;
+  admin.loading = false;
   for (const id of ['adm-pending', 'adm-teams', 'adm-accounts', 'adm-audit', 'adm-audit-result', 'adm-inv-teams-list', 'adm-team-members', 'adm-must-rotate', 'adm-status', 'adm-root-status', 'adm-root-rotation-status']) {
     $(id).replaceChildren();
   }

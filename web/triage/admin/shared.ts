@@ -69,6 +69,8 @@ export const admin = {
   manifests: null as ManifestOverviewJson | null,
   manifestStates: new Map<string, ManifestStatus>(),
   busy: false,
+  /** The screen's own load (reload) is running: buttons drawn meanwhile show "Loading…" (a click would be dropped by `step`). */
+  loading: false,
   epoch: 0,
   /** libsodium, loaded before any admin data arrives (main.ts loads it at start). */
   sodium: null as Primitives | null,
@@ -211,6 +213,19 @@ export async function loadAudit(): Promise<void> {
 /** Everything the Admin screen shows, fetched again. */
 export async function reload(): Promise<void> {
   const started = admin.epoch;
+  admin.loading = true;
+  try {
+    await loadAll(started);
+  } finally {
+    // Also after a failed load: the buttons must not stay on "Loading…".
+    if (started === admin.epoch) {
+      admin.loading = false;
+      render();
+    }
+  }
+}
+
+async function loadAll(started: number): Promise<void> {
   // The audit log is verified against the accounts listed, so those come first; the rest at once.
   await loadAccountsAndTeams();
   // Accounts and teams show at once: the audit chain and the site manifests (every served file
@@ -225,8 +240,6 @@ export async function reload(): Promise<void> {
       if ((err as { status?: number }).status !== 503) throw err;
     }),
   ]);
-  if (started !== admin.epoch) return;
-  render();
 }
 
 // ---------------------------------------------------------------- confirmation dialog

@@ -72,9 +72,14 @@ export function renderManifests(): void {
       if (state?.status === 'refused') li.append(el('p', { cls: 'error', text: fill(s[`manifestRefused_${state.reason}`], { file: '' }) }));
       li.append(el('p', { cls: 'hint', text: entry.site === 'requester' ? s.admManifestViaServer : s.admManifestSelf }));
       if (state?.status === 'needs_signing') {
-        li.append(el('div', { cls: 'inline' }, button(s.admManifestReview, () => void step(() => signSiteManifest(entry.site)), {
-          disabled: !admin.keys, label: `${s.admManifestReview}: ${siteLabel(entry.site)}`,
-        })));
+        // Until the screen has loaded (and the root seed is open), a click would be dropped
+        // without a word (`step` runs one thing at a time): say so on the button instead.
+        const waiting = admin.loading || (!admin.keys && admin.rootProblem === null);
+        const review = button(waiting ? s.loading : s.admManifestReview, () => void step(() => signSiteManifest(entry.site)), {
+          disabled: waiting || !admin.keys, label: `${s.admManifestReview}: ${siteLabel(entry.site)}`,
+        });
+        if (waiting) review.setAttribute('aria-busy', 'true');
+        li.append(el('div', { cls: 'inline' }, review));
       }
       return li;
     }),
@@ -117,6 +122,8 @@ export async function signSiteManifest(site: SiteName): Promise<void> {
   await loadManifests();
   const entry = admin.manifests?.sites.find((x) => x.site === site);
   if (!entry) throw new ManifestRefusedError('malformed', site);
+  // Every listed file is fetched and hashed before the dialog opens: seconds on a busy machine.
+  status(fill(t().admManifestChecking, { site: siteLabel(site) }));
   const review = await reviewManifest(p, vault.rootPublic, entry, site === 'triage' ? fetchOwnFile : fetchRequesterFile);
   const s = t();
   const ok = await confirmDialog({
@@ -131,6 +138,7 @@ export async function signSiteManifest(site: SiteName): Promise<void> {
     check: s.admManifestCheck,
     ok: s.admManifestSign,
   });
+  status('');
   if (!ok || !admin.keys) return;
   const signature = signReviewed(p, admin.keys.rootSeed, vault.rootPublic, review);
   await deps.api('PUT', `${ADMIN}/site-manifest`, { site, manifestSha256: review.manifestSha256, signature: b64(signature) });

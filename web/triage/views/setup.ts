@@ -37,6 +37,8 @@ const S = {
     weak: 'This passphrase is too weak or the two differ: use at least 12 characters, ideally several random words.',
     wrongLink: 'This setup link is wrong. Use the link printed on the server\'s console.',
     already: 'This hotline is already set up. Sign in instead.',
+    refused: 'The server refused this page:',
+    overHttp: 'This page was loaded over plain http. Open the setup link again at the triage site\'s https:// address, keeping the #setup=… part: the link has not been used up.',
     failed: 'Setup failed:',
     doneTitle: 'The hotline is set up',
     doneIntro: 'Write down this root key fingerprint and keep it somewhere safe. Responders compare it when they sign in, and requesters see it on the request page: if it ever differs, something is wrong.',
@@ -65,6 +67,8 @@ const S = {
     weak: 'Парольная фраза слишком слабая или две фразы различаются: не меньше 12 символов, лучше несколько случайных слов.',
     wrongLink: 'Эта ссылка настройки неверна. Используйте ссылку из консоли сервера.',
     already: 'Горячая линия уже настроена. Войдите.',
+    refused: 'Сервер отказал этой странице:',
+    overHttp: 'Эта страница загружена по незащищённому http. Откройте ссылку настройки ещё раз по адресу сайта для сотрудников, начинающемуся с https://, сохранив часть #setup=…: ссылка ещё не использована.',
     failed: 'Настройка не удалась:',
     doneTitle: 'Горячая линия настроена',
     doneIntro: 'Запишите этот отпечаток корневого ключа и храните его в надёжном месте. Сотрудники сверяют его при входе, а обратившиеся видят его на странице обращения: если он когда-нибудь отличается, что-то не так.',
@@ -208,9 +212,14 @@ export function showSetup(token: string): void {
       done(made.rootFingerprint, made.adminFingerprint, answer.rootKeyPersisted);
     } catch (err) {
       submit.disabled = false;
-      if (err instanceof ApiError && err.code === 'forbidden') fail(s.wrongLink);
+      // "Wrong link" only for a token the server did not print: a refused origin (a page
+      // opened over http while HAVEN_BEHIND_TLS is true) is also 403, and blaming the link
+      // there sends the operator hunting for another one.
+      if (err instanceof ApiError && err.code === 'setup_link_wrong') fail(s.wrongLink);
       else if (err instanceof ApiError && err.code === 'already_set_up') fail(s.already);
-      else fail(`${s.failed} ${err instanceof ApiError ? err.detail || err.code : s.wrongLink}`);
+      else if (err instanceof ApiError && err.code === 'forbidden') {
+        fail([s.refused, err.detail || err.code, ...(location.protocol === 'http:' && !location.hostname.endsWith('.onion') ? [s.overHttp] : [])].join(' '));
+      } else fail(err instanceof ApiError ? `${s.failed} ${err.detail || err.code}` : s.failed);
     }
   }
 
