@@ -9,6 +9,7 @@ import type { Config } from './config.ts';
 import type { Database } from './db/schema.ts';
 import { errorBody, errorHandler } from './errors.ts';
 import { bodyLimit } from './http/body-limit.ts';
+import { MAX_REQUEST_BODY_WITH_ATTACHMENTS } from './intake/attachments.ts';
 import { healthRoutes } from './health/health.routes.ts';
 import { requestLog } from './http/request-log.ts';
 import { securityHeaders, type Site } from './http/security-headers.ts';
@@ -57,7 +58,8 @@ function baseApp(site: Site, deps: AppDeps): Hono {
   const app = new Hono();
   app.use('*', requestLog(deps.logger));
   app.use('*', securityHeaders(site, deps.config.behindTls, deps.config.onionRequesterUrl, deps.sites?.get(site).scriptIntegrity));
-  app.use('*', bodyLimit(deps.config.maxBodyBytes));
+  // A request's attachments travel in its body (PROTOCOL.md 10.2): that one path takes more.
+  app.use('*', bodyLimit(deps.config.maxBodyBytes, site === 'requester' ? { '/api/v1/requests': Math.max(deps.config.maxBodyBytes, MAX_REQUEST_BODY_WITH_ATTACHMENTS) } : {}));
   app.onError(errorHandler(deps.logger));
   app.route('/api/v1/health', healthRoutes(deps.db, deps.crypto, deps.rootPublicKey));
   return app;

@@ -30,6 +30,11 @@ export const ERROR_CODES = [
   // retiring an epoch that records still use: finish the re-wrap first
   'rewrap_incomplete',
   'payload_too_large',
+  // attachments (PROTOCOL.md 10.2): more files than a request may carry; one file over its size;
+  // all files together over theirs. Nothing is written; the page says which before sending.
+  'too_many_attachments',
+  'attachment_too_large',
+  'attachments_too_large',
   'unsupported_media_type',
   'proof_required',
   'proof_invalid',

@@ -77,6 +77,16 @@ const en = {
   dayMany: '{n} days',
   dayOther: '{n} days',
   wordListFailed: 'Part of this page could not be loaded. Nothing was sent. Please try again.',
+  files: 'Photos or documents (optional)',
+  filesHint: 'Up to 4 files: JPEG or PNG photos, or PDF documents, at most 8 MB each and 16 MB in all. They are encrypted on this device like your message. Photos lose their hidden location and camera data here, before encryption. Attaching files needs JavaScript: the form without JavaScript cannot take them.',
+  filesPdfWarning: 'PDF documents are sent as they are: their hidden details (author name, software, dates) stay in them. If that matters, remove them first or send a photo of the page instead.',
+  filesTooMany: 'At most 4 files can be attached. Nothing was sent.',
+  fileTooLarge: 'The file {name} is larger than 8 MB. Nothing was sent.',
+  filesTooLarge: 'The files together are larger than 16 MB. Nothing was sent.',
+  fileUnsupported: 'The file {name} is not a JPEG or PNG photo or a PDF document. Nothing was sent.',
+  fileBadImage: 'The photo {name} is damaged or unusual, so its hidden data could not be removed safely. Nothing was sent. Try another copy of the photo, or a screenshot of it.',
+  fileUnreadable: 'The file {name} could not be read. Nothing was sent.',
+  noscriptNoFiles: 'This form cannot take photos or documents. To attach files, turn JavaScript on (in Tor Browser the "Safer" level works) and use the encrypted form.',
 } as const;
 
 export type Strings = { [K in keyof typeof en]: string };
@@ -154,6 +164,16 @@ const ru: Strings = {
   dayMany: '{n} дней',
   dayOther: '{n} дня',
   wordListFailed: 'Часть страницы не загрузилась. Ничего не отправлено. Попробуйте ещё раз.',
+  files: 'Фотографии или документы (необязательно)',
+  filesHint: 'До 4 файлов: фотографии JPEG или PNG или документы PDF, не больше 8 МБ каждый и 16 МБ вместе. Они шифруются на этом устройстве, как и сообщение. Из фотографий здесь, до шифрования, удаляются скрытые данные о месте съёмки и камере. Для файлов нужен JavaScript: форма без JavaScript не принимает файлы.',
+  filesPdfWarning: 'Документы PDF отправляются как есть: скрытые сведения в них (имя автора, программа, даты) остаются. Если это важно, удалите их заранее или отправьте вместо документа фотографию страницы.',
+  filesTooMany: 'Можно приложить не больше 4 файлов. Ничего не отправлено.',
+  fileTooLarge: 'Файл {name} больше 8 МБ. Ничего не отправлено.',
+  filesTooLarge: 'Файлы вместе больше 16 МБ. Ничего не отправлено.',
+  fileUnsupported: 'Файл {name} не является фотографией JPEG или PNG или документом PDF. Ничего не отправлено.',
+  fileBadImage: 'Фотография {name} повреждена или необычна, поэтому скрытые данные из неё нельзя надёжно удалить. Ничего не отправлено. Попробуйте другую копию фотографии или снимок экрана с ней.',
+  fileUnreadable: 'Файл {name} не удалось прочитать. Ничего не отправлено.',
+  noscriptNoFiles: 'Эта форма не принимает фотографии и документы. Чтобы приложить файлы, включите JavaScript (в Tor Browser подойдёт уровень «Более безопасный») и воспользуйтесь зашифрованной формой.',
 };
 
 export const STRINGS: Record<Lang, Strings> = { en, ru };

@@ -366,6 +366,12 @@ export async function listThread(db: Kysely<Database>, requestId: Uint8Array): P
   return rows.map((r) => ({ id: r.id, kind: r.kind, epoch: r.epoch, position: r.position, authorId: r.author_id, blob: r.blob }));
 }
 
+/** An attachment blob of this request (PROTOCOL.md 23.3a); null when the id is unknown or another request's. */
+export async function findAttachment(db: Kysely<Database>, requestId: Uint8Array, id: Uint8Array): Promise<Uint8Array | null> {
+  const row = await db.selectFrom('attachments').select('blob').where('id', '=', id).where('request_id', '=', requestId).executeTakeFirst();
+  return row?.blob ?? null;
+}
+
 export async function updateRequest(
   db: Kysely<Database>,
   id: Uint8Array,

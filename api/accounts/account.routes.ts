@@ -288,6 +288,18 @@ export function accountRoutes(accounts: AccountService, triage: TriageService, c
     });
   });
 
+  // An encrypted attachment (PROTOCOL.md 23.3a): bytes only, never a type a browser would render.
+  app.get('/requests/:id/attachments/:attachmentId', signedIn, async (c) => {
+    const attachmentId = decodeBase64url(c.req.param('attachmentId') ?? '');
+    if (attachmentId === null || attachmentId.length !== 16) throw new NotFoundError('No such attachment.');
+    const blob = await triage.attachment(c.get('session').account, pathId(c), attachmentId);
+    return c.body(new Uint8Array(blob), 200, {
+      'content-type': 'application/octet-stream',
+      'content-disposition': 'attachment; filename="attachment.bin"',
+      'cache-control': 'no-store',
+    });
+  });
+
   app.patch('/requests/:id', signedIn, async (c) => {
     const id = pathId(c);
     const body = await readJsonObject(c);

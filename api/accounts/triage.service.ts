@@ -143,6 +143,19 @@ export class TriageService {
   }
 
   /**
+   * One encrypted attachment blob of a request the account can see. Downloading marks nothing:
+   * the file is opened only in the responder's browser, with the key from the request body.
+   * @throws NotFoundError for a request the account cannot see, an unknown attachment id, or one
+   * that belongs to another request (the same answer for all three).
+   */
+  async attachment(account: repo.Account, requestId: Uint8Array, attachmentId: Uint8Array): Promise<Uint8Array> {
+    await this.visibleRequest(account, requestId);
+    const blob = await repo.findAttachment(this.db, requestId, attachmentId);
+    if (!blob) throw new NotFoundError('No such attachment.');
+    return blob;
+  }
+
+  /**
    * Changes triage state. @throws NotFoundError; ValidationError for an assignee who is not
    * an active member of the request's team.
    */

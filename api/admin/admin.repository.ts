@@ -494,18 +494,23 @@ export async function closedRequestsBefore(db: Db, before: Date): Promise<{ id: 
 }
 
 /**
- * Deletes requests (their messages go with them: ON DELETE CASCADE), but only if they are
+ * Deletes requests (their messages and attachments go with them: ON DELETE CASCADE), but only if they are
  * still closed, so a request re-opened since the scan is kept. @returns how many went.
  */
-export async function deleteClosedRequests(db: Kysely<Database>, ids: Uint8Array[]): Promise<{ requests: number; messages: number }> {
-  if (ids.length === 0) return { requests: 0, messages: 0 };
+export async function deleteClosedRequests(db: Kysely<Database>, ids: Uint8Array[]): Promise<{ requests: number; messages: number; attachments: number }> {
+  if (ids.length === 0) return { requests: 0, messages: 0, attachments: 0 };
   return db.transaction().execute(async (trx) => {
+    // Explicit (the cascade would take them too) so the run can count and vacuum what went.
+    const files = await trx
+      .deleteFrom('attachments')
+      .where('request_id', 'in', trx.selectFrom('requests').select('id').where('id', 'in', ids).where('status', '=', 'closed'))
+      .executeTakeFirst();
     const msgs = await trx
       .deleteFrom('messages')
       .where('request_id', 'in', trx.selectFrom('requests').select('id').where('id', 'in', ids).where('status', '=', 'closed'))
       .executeTakeFirst();
     const reqs = await trx.deleteFrom('requests').where('id', 'in', ids).where('status', '=', 'closed').executeTakeFirst();
-    return { requests: Number(reqs.numDeletedRows), messages: Number(msgs.numDeletedRows) };
+    return { requests: Number(reqs.numDeletedRows), messages: Number(msgs.numDeletedRows), attachments: Number(files.numDeletedRows) };
   });
 }
 
@@ -518,7 +523,7 @@ export async function deleteExpiredSessions(db: Kysely<Database>, idleBefore: Da
 }
 
 /** The tables retention deletes from. */
-export type RetentionTable = 'requests' | 'messages' | 'sessions' | 'pow_spent';
+export type RetentionTable = 'requests' | 'messages' | 'attachments' | 'sessions' | 'pow_spent';
 
 /**
  * VACUUMs the given tables (outside any transaction, as VACUUM requires): the dead rows'

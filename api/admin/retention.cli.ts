@@ -6,5 +6,5 @@ import { runRetention } from './retention.service.ts';
 
 await runCli(async ({ config, database, crypto }) => {
   const r = await runRetention(database.db, crypto, { serverSecret: resolveServerSecret(config), config });
-  printLine(`Deleted ${r.requests} closed requests (${r.messages} messages), ${r.sessions} expired sessions, ${r.challenges} spent challenges.`);
+  printLine(`Deleted ${r.requests} closed requests (${r.messages} messages, ${r.attachments} attachments), ${r.sessions} expired sessions, ${r.challenges} spent challenges.`);
 });

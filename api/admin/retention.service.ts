@@ -1,6 +1,6 @@
 /**
  * Retention: deletes closed requests (and with them every message, so every wrap of their
- * content keys) once they have been closed for the configured number of days, plus a
+ * content keys, and every attachment blob) once they have been closed for the configured number of days, plus a
  * per-request spread of 0-48 hours; also sweeps spent proof-of-work ids and expired sessions.
  *
  * Why the spread: deletions are observable (backups, disk snapshots taken over time); without
@@ -26,6 +26,7 @@ const DELETE_CHUNK = 500;
 export interface RetentionResult {
   requests: number;
   messages: number;
+  attachments: number;
   sessions: number;
   challenges: number;
   /** how many tables were VACUUMed after losing rows */
@@ -58,11 +59,12 @@ export async function runRetention(
   const due = candidates
     .filter((c) => c.updatedHour.getTime() + keepMs + retentionSpreadMinutes(p, key, c.id) * 60_000 <= now.getTime())
     .map((c) => c.id);
-  const result: RetentionResult = { requests: 0, messages: 0, sessions: 0, challenges: 0, vacuumed: 0 };
+  const result: RetentionResult = { requests: 0, messages: 0, attachments: 0, sessions: 0, challenges: 0, vacuumed: 0 };
   for (let i = 0; i < due.length; i += DELETE_CHUNK) {
     const r = await repo.deleteClosedRequests(db, due.slice(i, i + DELETE_CHUNK));
     result.requests += r.requests;
     result.messages += r.messages;
+    result.attachments += r.attachments;
   }
   result.sessions = await repo.deleteExpiredSessions(
     db,
@@ -75,6 +77,7 @@ export async function runRetention(
   const touched: repo.RetentionTable[] = [];
   if (result.requests > 0) touched.push('requests');
   if (result.messages > 0) touched.push('messages');
+  if (result.attachments > 0) touched.push('attachments');
   if (result.sessions > 0) touched.push('sessions');
   if (result.challenges > 0) touched.push('pow_spent');
   await repo.vacuumTables(db, touched);

@@ -239,3 +239,14 @@ export interface RecoveryCodesTable {
 export interface Database {
   recovery_codes: RecoveryCodesTable;
 }
+
+/** Encrypted attachment blobs, each stored with the request that brought it (migrations/0019). */
+export interface AttachmentsTable {
+  id: Uint8Array;
+  request_id: Uint8Array;
+  blob: Uint8Array;
+}
+
+export interface Database {
+  attachments: AttachmentsTable;
+}

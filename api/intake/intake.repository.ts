@@ -376,3 +376,21 @@ export async function appendMessage(trx: Transaction<Database>, m: NewMessage): 
   await trx.updateTable('requests').set({ updated_hour: m.hour, activity: sql<string>`nextval('request_activity_seq')` }).where('id', '=', m.requestId).execute();
   return 'appended';
 }
+
+/** An encrypted attachment that arrives with a request (PROTOCOL.md 10.2). */
+export interface NewAttachment {
+  id: Uint8Array;
+  blob: Uint8Array;
+}
+
+/**
+ * Stores a request's attachments, in the transaction that stores the request itself: nothing
+ * is kept unless everything is.
+ * @throws the database's unique violation (23505) when an attachment id is taken.
+ */
+export async function insertAttachments(trx: Transaction<Database>, requestId: Uint8Array, attachments: readonly NewAttachment[]): Promise<void> {
+  // One row per statement: a single INSERT of several 8 MiB values would build one huge query.
+  for (const a of attachments) {
+    await trx.insertInto('attachments').values({ id: a.id, request_id: requestId, blob: a.blob }).execute();
+  }
+}

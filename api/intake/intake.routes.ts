@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
 import { MAX_ENVELOPE_BYTES } from './limits.ts';
+import { attachmentsField } from './attachments.ts';
 import { bytesField, encodeBase64url, intField, objectField, readJsonObject, type JsonObject } from '../http/validate.ts';
 import type { IntakeService } from './intake.service.ts';
 import { POW_V2_MAX_EFFORT, POW_V2_NONCE_BYTES } from '../../crypto/v2/pow.ts';
@@ -66,7 +67,9 @@ export function intakeRoutes(intake: IntakeService) {
     const body = await readJsonObject(c);
     const envelope = bytesField(body, 'envelope', { maxLength: MAX_ENVELOPE_BYTES });
     const lookupHash = bytesField(body, 'lookupHash', { length: 32 });
-    const id = await intake.submit(envelope, lookupHash, proofField(body));
+    // Parsed (and their limits checked) before the proof, so a page learns what to fix without solving again.
+    const attachments = attachmentsField(body);
+    const id = await intake.submit(envelope, lookupHash, proofField(body), attachments);
     return c.json({ id: encodeBase64url(id) }, 201);
   });
 

@@ -28,6 +28,7 @@ import { EffortQueue } from './effort-queue.ts';
 import { GroupCommit, type Outcome } from './group-commit.ts';
 import { noteNewActivity } from '../notifications/activity.ts';
 import { DEFAULT_CLOSED_RETENTION_DAYS } from '../admin/admin.service.ts';
+import { checkAttachments, type NewAttachment } from './attachments.ts';
 
 export type { Proof };
 
@@ -195,11 +196,17 @@ export class IntakeService {
    * Stores a new request; returns its id once committed. Concurrent submissions share one
    * transaction and one commit (group commit, see `#writeBatch`); each caller still gets
    * its own answer, and only after that commit.
-   * @throws ProofError, ValidationError, StaleEpochError, ConflictError, UnavailableError,
-   * crypto decoder errors.
+   *
+   * With attachments (PROTOCOL.md 10.2) their limits and structure are checked first, the proof
+   * must carry the extra bits their size costs, and the request and every blob are written in
+   * one transaction of their own (not the group commit: a batch statement of megabytes would
+   * hold up everyone else's), so nothing is half-written.
+   * @throws ProofError, ValidationError, AttachmentLimitError, StaleEpochError, ConflictError,
+   * UnavailableError, crypto decoder errors.
    */
-  async submit(envelope: Uint8Array, lookupHash: Uint8Array, proof: Proof): Promise<Uint8Array> {
-    const checked = this.pow.check(proof);
+  async submit(envelope: Uint8Array, lookupHash: Uint8Array, proof: Proof, attachments: readonly NewAttachment[] = []): Promise<Uint8Array> {
+    const extraBits = checkAttachments(attachments);
+    const checked = this.pow.check(proof, extraBits);
     if (!this.rootPublicKey) throw new UnavailableError('This hotline is not set up yet.', 60);
     // v2 only; its parse also pins a request to position 0 (and nothing else there).
     const header = parseNewThreadMessage(envelope);
@@ -208,10 +215,41 @@ export class IntakeService {
       throw new ValidationError("A request's thread id must equal its message id.", 'malformed');
     }
     const id = await this.#withProof(checked, () =>
-      this.#submissions.submit({ header, envelope, lookupHash, challengeId: checked.challengeId, expiresHour: expiryHour(checked.expiresAt) }),
+      attachments.length === 0
+        ? this.#submissions.submit({ header, envelope, lookupHash, challengeId: checked.challengeId, expiresHour: expiryHour(checked.expiresAt) })
+        : this.#writeWithAttachments({ header, envelope, lookupHash, challengeId: checked.challengeId, expiresHour: expiryHour(checked.expiresAt) }, attachments),
     );
     noteNewActivity(this.db, header.teamId);
     return id;
+  }
+
+  /**
+   * A request and its attachments in one transaction: the organisation and epoch checks under
+   * the epoch's share lock (as findIntakeTargets explains), the proof spent, the rows written.
+   * Any failure rolls all of it back, the proof included.
+   */
+  async #writeWithAttachments(s: Submission, attachments: readonly NewAttachment[]): Promise<Uint8Array> {
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        const targets = await repo.findIntakeTargets(trx, [s.header.teamId]);
+        if (targets.organisationId === null) throw new UnavailableError('This hotline is not set up yet.', 60);
+        if (!sameBytes(this.crypto, targets.organisationId, s.header.orgId)) throw new ValidationError('The envelope is addressed to another organisation.');
+        const current = targets.currentEpochs.get(repo.bytesKey(s.header.teamId));
+        if (current === undefined) {
+          if (targets.rotatingTeams.has(repo.bytesKey(s.header.teamId))) throw new StaleEpochError();
+          throw new ValidationError('The envelope is addressed to an unknown team.');
+        }
+        if (current !== s.header.epoch) throw new StaleEpochError();
+        if (!(await repo.spendChallenge(trx, s.challengeId, s.expiresHour))) throw replayed();
+        const hour = coarseHour();
+        await repo.insertRequest(trx, { id: s.header.threadId, teamId: s.header.teamId, epoch: s.header.epoch, lookupHash: s.lookupHash, blob: s.envelope, hour, position: s.header.position });
+        await repo.insertAttachments(trx, s.header.threadId, attachments);
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ConflictError('A request, attachment or passphrase with this id already exists; generate new ones.');
+      throw err;
+    }
+    return s.header.threadId;
   }
 
   /**

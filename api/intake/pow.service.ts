@@ -133,10 +133,11 @@ export class PowService {
 
   /**
    * Checks version, MAC, expiry, the work at the stated effort, and that effort against the
-   * difficulty required now. The caller must still claim the id and spend it when storing.
+   * difficulty required now, plus `extraBits` for a submission that stores more (attachments,
+   * PROTOCOL.md 10.2). The caller must still claim the id and spend it when storing.
    * @throws ValidationError('unsupported_version') for a v1 challenge, ProofError, ProofTooWeakError.
    */
-  check(proof: Proof): CheckedProof {
+  check(proof: Proof, extraBits = 0): CheckedProof {
     if (proof.challenge[0] === 0x01) {
       throw new ValidationError('This proof-of-work format is no longer accepted; reload the page and solve a new challenge.', 'unsupported_version');
     }
@@ -153,8 +154,8 @@ export class PowService {
     if (!checkPowSolutionV2(nodeSha256, proof.challenge, proof)) {
       throw new ProofError('proof_invalid', 'The proof-of-work solution is wrong.');
     }
-    const required = this.requiredDifficulty();
-    if (proof.effort < required) throw new ProofTooWeakError(required, this.suggestedEffort());
+    const required = Math.min(POW_V2_MAX_EFFORT, this.requiredDifficulty() + extraBits);
+    if (proof.effort < required) throw new ProofTooWeakError(required, Math.min(POW_V2_MAX_EFFORT, this.suggestedEffort() + extraBits));
     return { challengeId: parsed.challengeId, expiresAt: parsed.expiresAt, effort: proof.effort };
   }
 

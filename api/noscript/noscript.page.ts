@@ -63,6 +63,7 @@ export function requestForm(lang: Lang, teams: NoscriptTeam[], token: string, va
         <label for="ns-contact">${e(t.contact)}</label>
         <p id="ns-contact-hint" class="hint">${e(t.contactHint)}</p>
         <input id="ns-contact" name="contact" type="text" maxlength="1000" autocomplete="off" aria-describedby="ns-contact-hint" value="${e(values.contact ?? '')}">
+        <p class="hint" id="ns-no-files">${e(t.noscriptNoFiles)}</p>
         <button type="submit" id="ns-send">${e(t.send)}</button>
       </form>
     </section>`;

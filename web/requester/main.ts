@@ -34,6 +34,7 @@ import { guardPassphrase } from './sent-screen.ts';
 import { installQuickExit } from './quick-exit.ts';
 import { renderRequestState, type RequestState } from './status-view.ts';
 import { wordList, WordListError } from './word-lists.ts';
+import { AttachmentError, prepareAttachments, type PreparedAttachments } from './attachments.ts';
 
 interface Intake {
   orgId: Uint8Array;
@@ -121,10 +122,27 @@ function renderTeams(teams: Team[]): void {
   }
 }
 
+/** Words for a refused file: what is wrong and with which file (shown as text). */
+function attachmentError(err: AttachmentError): string {
+  const text = {
+    too_many: t.filesTooMany,
+    too_large: t.fileTooLarge,
+    total_too_large: t.filesTooLarge,
+    unsupported_type: t.fileUnsupported,
+    bad_image: t.fileBadImage,
+    unreadable: t.fileUnreadable,
+  }[err.code];
+  return text.replace('{name}', err.fileName);
+}
+
 /** Words for a failed send: encoders refuse only oversized text; anything else failed as a whole. */
 function messageError(err: unknown): string {
   if (err instanceof MalformedError) return t.tooLong;
+  if (err instanceof AttachmentError) return attachmentError(err);
   if (err instanceof ApiError) {
+    if (err.code === 'too_many_attachments') return t.filesTooMany.replace('{name}', '');
+    if (err.code === 'attachment_too_large') return t.fileTooLarge.replace('{name}', '');
+    if (err.code === 'attachments_too_large') return t.filesTooLarge;
     if (err.status === 409 && err.code === 'conflict') return t.staleKey;
     if (err.status === 0 || err.status >= 500) return t.unavailable;
   }
@@ -140,6 +158,7 @@ function lockCompose(locked: boolean): void {
   const form = $<HTMLFormElement>('request-form');
   $<HTMLTextAreaElement>('message').readOnly = locked;
   $<HTMLInputElement>('contact').readOnly = locked;
+  $<HTMLInputElement>('files').disabled = locked;
   for (const radio of form.querySelectorAll<HTMLInputElement>('input[name="team"]')) radio.disabled = locked;
   $<HTMLButtonElement>('send').disabled = locked;
   form.setAttribute('aria-busy', String(locked));
@@ -159,11 +178,17 @@ async function submitRequest(event: Event): Promise<void> {
   lockCompose(true);
   try {
     setStatus('compose-status', t.encrypting);
+    // Files first: a refused file stops everything before a key is derived or a byte is sent.
+    const files = Array.from($<HTMLInputElement>('files').files ?? []);
+    const attached: PreparedAttachments = files.length > 0 ? await prepareAttachments(p, files) : { refs: [], blobs: [], extraBits: 0 };
     const params = REQUESTER_PARAM_SETS[CURRENT_REQUESTER_PARAM_SET]!;
     const passphrase = generatePassphrase(p, await wordList(lang));
     const keys = await deriveRequesterKeysV2(p, passphrase, intake.orgId, params);
     // The signing key travels in the request: the team checks every later follow-up against it.
-    const body = encodeRequestBodyV2({ topic: team.name, message, ...(contact ? { contact } : {}), replyPublicKey: keys.replyPublic, argon: params, signPublicKey: keys.signPublic });
+    const body = encodeRequestBodyV2({
+      topic: team.name, message, ...(contact ? { contact } : {}), replyPublicKey: keys.replyPublic, argon: params, signPublicKey: keys.signPublic,
+      ...(attached.refs.length > 0 ? { attachments: attached.refs } : {}),
+    });
     if (body.length > MAX_BODY_BYTES) return setStatus('compose-status', t.tooLong, true);
     const id = p.randomBytes(16);
     const envelope = sealRequestV2(p, { orgId: intake.orgId, teamId: team.id, epoch: key.epoch, teamPublic: key.publicKey, id, requester: keys, body });
@@ -171,8 +196,13 @@ async function submitRequest(event: Event): Promise<void> {
     // A proof the server finds too weak when it arrives (the intake got busy) is solved again, harder.
     await sendWithProof($<HTMLProgressElement>('progress'), (pow) => {
       setStatus('compose-status', t.sending);
-      return api('/api/v1/requests', { envelope: base64urlEncode(envelope), lookupHash: base64urlEncode(lookupTokenHash(p, keys.lookupToken)), pow });
-    }, () => setStatus('compose-status', t.proving));
+      return api('/api/v1/requests', {
+        envelope: base64urlEncode(envelope),
+        lookupHash: base64urlEncode(lookupTokenHash(p, keys.lookupToken)),
+        pow,
+        ...(attached.blobs.length > 0 ? { attachments: attached.blobs.map((a) => ({ id: base64urlEncode(a.id), blob: base64urlEncode(a.blob) })) } : {}),
+      });
+    }, () => setStatus('compose-status', t.proving), attached.extraBits);
     form.reset();
     setStatus('compose-status', '');
     $('progress').hidden = true;

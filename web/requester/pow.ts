@@ -53,10 +53,13 @@ function solveInWorker(challenge: Uint8Array, effort: number, progress: HTMLProg
   });
 }
 
-/** Fetches a challenge and solves it at `atLeast` or the server's suggested effort, whichever is higher. */
-export async function proveWork(progress: HTMLProgressElement, atLeast = 0): Promise<PowField> {
+/**
+ * Fetches a challenge and solves it at `atLeast` or the server's suggested effort, whichever is
+ * higher; `extraBits` above the server's numbers for a submission that stores more (attachments).
+ */
+export async function proveWork(progress: HTMLProgressElement, atLeast = 0, extraBits = 0): Promise<PowField> {
   const offer = await api<{ challenge: string; difficulty: number; effort: number }>('/api/v1/pow/challenge');
-  const effort = Math.min(POW_V2_MAX_EFFORT, Math.max(offer.effort, offer.difficulty, atLeast));
+  const effort = Math.min(POW_V2_MAX_EFFORT, Math.max(offer.effort + extraBits, offer.difficulty + extraBits, atLeast));
   const nonce = await solveInWorker(base64urlDecode(offer.challenge), effort, progress);
   return { challenge: offer.challenge, effort, nonce: base64urlEncode(nonce) };
 }
@@ -64,14 +67,14 @@ export async function proveWork(progress: HTMLProgressElement, atLeast = 0): Pro
 /**
  * Proves work and calls `send` with the proof; on `proof_too_weak`, `proof_outranked` or
  * `proof_expired` solves a fresh challenge one bit harder than the last and sends again.
- * `onRetry` lets the page say what is happening.
+ * `onRetry` lets the page say what is happening; `extraBits` is what attachments cost (10.2).
  * @throws the last ApiError when `send` fails otherwise, or after MAX_ATTEMPTS challenges.
  */
-export async function sendWithProof<T>(progress: HTMLProgressElement, send: (pow: PowField) => Promise<T>, onRetry?: () => void): Promise<T> {
+export async function sendWithProof<T>(progress: HTMLProgressElement, send: (pow: PowField) => Promise<T>, onRetry?: () => void, extraBits = 0): Promise<T> {
   let last = 0;
   let notBefore = 0;
   for (let attempt = 1; ; attempt++) {
-    const pow = await proveWork(progress, attempt === 1 ? 0 : last + 1);
+    const pow = await proveWork(progress, attempt === 1 ? 0 : last + 1, extraBits);
     last = pow.effort;
     // A saturated intake asks for a second's pause (Retry-After); the solving counts toward it.
     const wait = notBefore - Date.now();

@@ -12,6 +12,7 @@ import { fill, PRIORITY_LABELS, STATUS_LABELS, type Strings } from '../i18n.ts';
 import { openThread, type RequestRowJson, sealResponderMessage, type ThreadItem, type ThreadMessageJson, vaultContext } from '../keys.ts';
 import { $, alertError, announce, api, ApiError, fillSelect, hourText, primitives, PRIORITIES, show, state, STATUSES, teamName } from '../shell.ts';
 import { renderRows, select, visibleRows } from './list.ts';
+import { renderAttachments } from './attachments.ts';
 
 export async function openRequest(id: string): Promise<void> {
   const row = state.rows.find((r) => r.json.id === id);
@@ -138,23 +139,7 @@ export function renderDetail(): void {
   }
   list.replaceChildren(...items);
 
-  const attachments = $('attachments');
-  const refs = row.body?.attachments ?? [];
-  if (refs.length === 0) {
-    const li = document.createElement('li');
-    li.textContent = state.t.attachmentsNone;
-    attachments.replaceChildren(li);
-  } else {
-    // Listed as text only; downloading needs an attachment endpoint the API does not have yet.
-    attachments.replaceChildren(
-      ...refs.map((a) => {
-        const li = document.createElement('li');
-        li.textContent = `${a.name} (${a.type || '?'}, ${a.size} B)`;
-        return li;
-      }),
-      Object.assign(document.createElement('li'), { textContent: state.t.attachmentsUnavailable }),
-    );
-  }
+  renderAttachments($('attachments'), r.id, row.body?.attachments ?? []);
 }
 
 export function backToList(): void {
