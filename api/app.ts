@@ -59,7 +59,8 @@ function baseApp(site: Site, deps: AppDeps): Hono {
   app.use('*', requestLog(deps.logger));
   app.use('*', securityHeaders(site, deps.config.behindTls, deps.config.onionRequesterUrl, deps.sites?.get(site).scriptIntegrity));
   // A request's attachments travel in its body (PROTOCOL.md 10.2): that one path takes more.
-  app.use('*', bodyLimit(deps.config.maxBodyBytes, site === 'requester' ? { '/api/v1/requests': Math.max(deps.config.maxBodyBytes, MAX_REQUEST_BODY_WITH_ATTACHMENTS) } : {}));
+  const raised: Record<string, number> = site === 'requester' ? { '/api/v1/requests': Math.max(deps.config.maxBodyBytes, MAX_REQUEST_BODY_WITH_ATTACHMENTS) } : {};
+  app.use('*', bodyLimit(deps.config.maxBodyBytes, raised, deps.config.largeUploadSlots));
   app.onError(errorHandler(deps.logger));
   app.route('/api/v1/health', healthRoutes(deps.db, deps.crypto, deps.rootPublicKey));
   return app;

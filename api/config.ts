@@ -26,8 +26,10 @@ export interface Config {
    */
   sites: SiteSelection;
   logLevel: LogLevel;
-  /** Largest request body any endpoint accepts, in bytes. */
+  /** Largest request body any endpoint accepts, in bytes (a request with attachments excepted, PROTOCOL.md 10.2). */
   maxBodyBytes: number;
+  /** Requests with attachments (bodies above maxBodyBytes) received at once; the next gets 503 before its body is read. */
+  largeUploadSlots: number;
   /** Secret for stateless signed challenges and fake salts; null means "generate one in dataDir". */
   serverSecret: Uint8Array | null;
   /** The organisation root public key, from deployment configuration and never the database. */
@@ -114,6 +116,8 @@ export function loadConfig(env: Env = process.env): Config {
     sites: read.oneOf('HAVEN_SITES', ['both', 'requester', 'triage'] as const, 'both'),
     logLevel: read.oneOf('HAVEN_LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
     maxBodyBytes: read.integer('HAVEN_MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    // Each holds up to about 22.5 MB in memory while it is read and checked.
+    largeUploadSlots: read.integer('HAVEN_LARGE_UPLOAD_SLOTS', 4, 1, 256),
     serverSecret: read.secretKey('HAVEN_SERVER_SECRET'),
     rootPublicKey: read.key32('HAVEN_ROOT_PUBLIC_KEY'),
     rootPublicKeyFile: path.resolve(read.string('HAVEN_ROOT_PUBLIC_KEY_FILE', path.join(dataDir, 'root-public-key.txt'))),

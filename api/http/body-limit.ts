@@ -7,12 +7,17 @@
  *
  * `perPath` raises the limit for exact paths (the requester's `POST /api/v1/requests`, whose
  * attachments travel in its body, PROTOCOL.md 10.2); every other path keeps `maxBytes`.
+ * A body above `maxBytes` is read into memory before its proof of work can be checked, so
+ * such bodies take one of `largeBodySlots` while they are read and handled: at most that many
+ * at once (memory stays under slots x the raised limit, whatever a flood sends), the next gets
+ * 503 `unavailable` with Retry-After before a byte of its body is read. A large body must
+ * state its Content-Length; a chunked one keeps `maxBytes`.
  */
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit as streamingBodyLimit } from 'hono/body-limit';
-import { PayloadTooLargeError, ValidationError } from '../errors.ts';
+import { PayloadTooLargeError, UnavailableError, ValidationError } from '../errors.ts';
 
-export function bodyLimit(maxBytes: number, perPath: Readonly<Record<string, number>> = {}): MiddlewareHandler {
+export function bodyLimit(maxBytes: number, perPath: Readonly<Record<string, number>> = {}, largeBodySlots = 4): MiddlewareHandler {
   const streamingFor = (max: number) =>
     streamingBodyLimit({
       maxSize: max,
@@ -21,18 +26,26 @@ export function bodyLimit(maxBytes: number, perPath: Readonly<Record<string, num
       },
     });
   const defaultStreaming = streamingFor(maxBytes);
-  const raised = new Map(Object.entries(perPath).map(([path, max]) => [path, { max, streaming: streamingFor(max) }]));
+  const raised = new Map(Object.entries(perPath).map(([path, max]) => [path, max]));
+  let largeBodiesInFlight = 0;
   return async (c, next) => {
-    const special = raised.get(c.req.path);
-    const limit = special?.max ?? maxBytes;
-    const streaming = special?.streaming ?? defaultStreaming;
     const length = c.req.header('content-length');
     if (length !== undefined && c.req.header('transfer-encoding') === undefined) {
       if (!/^\d+$/.test(length)) throw new ValidationError('The Content-Length header is malformed.', 'bad_request');
-      if (Number(length) > limit) throw new PayloadTooLargeError();
-      return next();
+      const bytes = Number(length);
+      if (bytes <= maxBytes) return next();
+      if (bytes > (raised.get(c.req.path) ?? maxBytes)) throw new PayloadTooLargeError();
+      if (largeBodiesInFlight >= largeBodySlots) {
+        throw new UnavailableError('Too many large uploads are being received right now. Please try again in a few seconds.', 5);
+      }
+      largeBodiesInFlight++;
+      try {
+        return await next();
+      } finally {
+        largeBodiesInFlight--;
+      }
     }
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
-    return streaming(c, next);
+    return defaultStreaming(c, next);
   };
 }

@@ -104,6 +104,9 @@ describe.skipIf(tools === null)('Haven behind docs/deploy/nginx-haven.conf, over
   beforeAll(async () => {
     const crypto = await p;
     prefix = tempDir('haven-proxy-');
+    // nginx's workers run as nobody when started as root: they must reach the body buffer
+    // directory (a request with files, above client_body_buffer_size, is buffered there).
+    fs.chmodSync(prefix, 0o711);
     const dataDir = path.join(prefix, 'data');
     for (const dir of ['logs', 'tls', 'data']) fs.mkdirSync(path.join(prefix, dir), { mode: 0o700 });
 
@@ -229,9 +232,15 @@ describe.skipIf(tools === null)('Haven behind docs/deploy/nginx-haven.conf, over
     }
   });
 
-  it('refuses a body larger than HAVEN_MAX_BODY_BYTES at nginx', async () => {
-    const res = await request(HELP, '/api/v1/requests', { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"x":"${CANARY}${'a'.repeat(1024 * 1024)}"}` });
+  it('refuses a body larger than HAVEN_MAX_BODY_BYTES at nginx, and on the upload endpoint one larger than it takes', async () => {
+    const res = await request(HELP, '/api/v1/lookup', { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"x":"${CANARY}${'a'.repeat(1024 * 1024)}"}` });
     expect(res.status).toBe(413);
+    const upload = await request(HELP, '/api/v1/requests', { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"x":"${CANARY}${'a'.repeat(24 * 1024 * 1024)}"}` });
+    expect(upload.status).toBe(413);
+    // Between the two: nginx passes it on, and Haven judges it (a JSON error, not nginx's page).
+    const middle = await request(HELP, '/api/v1/requests', { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"x":"${'a'.repeat(2 * 1024 * 1024)}"}` });
+    expect(middle.status).toBe(400);
+    expect(middle.body).toContain('"error"');
   });
 
   it('cuts a client that stops sending its body within seconds', { timeout: 20_000 }, async () => {

@@ -23,7 +23,10 @@ describe('docs/deploy/nginx-haven.conf as written', () => {
     expect(directives.filter((d) => d.startsWith('access_log') && d !== 'access_log off;')).toEqual([]);
     expect(directives.filter((d) => d.startsWith('error_log'))).toEqual(Array(2).fill('error_log /var/log/nginx/haven-error.log crit;'));
     expect(site).not.toMatch(/\$remote_addr|\$proxy_add_x_forwarded_for|\$http_user_agent|\$request_body/);
-    expect(directives.filter((d) => d.startsWith('proxy_set_header X-Forwarded-For'))).toEqual(Array(2).fill('proxy_set_header X-Forwarded-For "";'));
+    // Every proxied location (each site's, and the requester's upload endpoint) blanks it.
+    const proxied = directives.filter((d) => d.startsWith('proxy_pass ')).length;
+    expect(proxied).toBe(3);
+    expect(directives.filter((d) => d.startsWith('proxy_set_header X-Forwarded-For'))).toEqual(Array(proxied).fill('proxy_set_header X-Forwarded-For "";'));
   });
 
   it('names no nginx version in any server that answers HTTP (the port-80 redirect included)', () => {
@@ -34,10 +37,16 @@ describe('docs/deploy/nginx-haven.conf as written', () => {
   });
 
   it('passes Host as the browser sent it and caps bodies, time and sockets per site', () => {
-    for (const d of ['proxy_set_header Host $http_host;', 'client_max_body_size 1m;', 'client_header_timeout 5s;', 'client_body_timeout 5s;', 'send_timeout 10s;', 'keepalive_timeout 15s;', 'limit_conn haven_per_site 512;']) {
+    for (const d of ['client_max_body_size 1m;', 'client_header_timeout 5s;', 'client_body_timeout 5s;', 'send_timeout 10s;', 'keepalive_timeout 15s;', 'limit_conn haven_per_site 512;']) {
       expect({ d, count: directives.filter((x) => x === d).length }).toEqual({ d, count: 2 });
     }
+    expect(directives.filter((x) => x === 'proxy_set_header Host $http_host;')).toHaveLength(3);
     expect(directives).toContain('limit_conn_zone $server_name zone=haven_per_site:1m;');
+    // Only the endpoint that takes files accepts more, and only a few such bodies at once.
+    const upload = /location = \/api\/v1\/requests \{([^}]*)\}/.exec(site)?.[1] ?? '';
+    expect(upload).toMatch(/^\s*client_max_body_size 23m;/m);
+    expect(upload).toMatch(/^\s*limit_conn haven_uploads \d+;/m);
+    expect(directives).toContain('limit_conn_zone $server_name zone=haven_uploads:1m;');
   });
 
   it('balances each site over several instances with passive checks (no health_check: Debian lacks it)', () => {
