@@ -11,14 +11,14 @@ import { loadSodiumPrimitives } from '../../crypto/sodium.ts';
 import type { RequestBody } from '../../crypto/v1/request-body.ts';
 import { wipeAdmin } from './admin/screen.ts';
 import { wipeNotifications } from './views/notifications.ts';
-import { terminateDecryptWorker } from './decrypt-pool.ts';
+import { terminateDecryptWorkers } from './decrypt-pool.ts';
 import { type Lang, pickLanguage, type Strings, STRINGS } from './i18n.ts';
-import { type RequestRowJson, type ThreadItem, type Vault, wipeVault } from './keys.ts';
+import { type ThreadItem, type Vault, wipeVault } from './keys.ts';
+import type { Row } from './rows.ts';
 
 export const STATUSES = ['new', 'triaged', 'in_progress', 'waiting', 'resolved', 'closed'] as const;
 export const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
 export const PAGE_SIZE = 50;
-export const EXCERPT_CHARS = 160;
 type Screen = 'enrol' | 'waiting' | 'login' | 'list' | 'detail' | 'admin';
 
 export class ApiError extends Error {
@@ -31,14 +31,7 @@ export class ApiError extends Error {
   }
 }
 
-export interface Row {
-  json: RequestRowJson;
-  body: RequestBody | null;
-  failure: 'no_key' | 'unreadable' | null;
-  excerpt: string;
-  /** lower-cased decrypted text of the request and, once opened, of its thread */
-  haystack: string;
-}
+export type { Row };
 
 interface Current {
   row: Row;
@@ -170,7 +163,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
 /** Zero-fills every key, drops every decrypted value, and empties every view that showed one. */
 export function wipe(): void {
   state.generation++;
-  terminateDecryptWorker();
+  terminateDecryptWorkers();
   wipeAdmin();
   wipeNotifications();
   if (state.vault) wipeVault(state.vault);

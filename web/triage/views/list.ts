@@ -2,25 +2,13 @@
  * The request list: pages of rows decrypted in this browser, filtered by status, team and a
  * search over the decrypted text (never sent to the server), and keyboard selection.
  */
-import type { RequestBody } from '../../../crypto/v1/request-body.ts';
 import { fill, PRIORITY_LABELS, STATUS_LABELS } from '../i18n.ts';
-import { type Opened, type RequestRowJson, vaultContext } from '../keys.ts';
+import { type RequestRowJson, vaultContext } from '../keys.ts';
+import { toRow } from '../rows.ts';
 import { openRows } from '../decrypt-pool.ts';
-import { $, alertError, announce, api, ApiError, EXCERPT_CHARS, hourText, PAGE_SIZE, primitives, type Row, state, teamName, wipeBody } from '../shell.ts';
+import { $, alertError, announce, api, ApiError, hourText, PAGE_SIZE, primitives, type Row, state, teamName, wipeBody } from '../shell.ts';
 import { openRequest } from './thread.ts';
 import { removeUndecryptable } from '../admin/junk.ts';
-
-function excerptOf(body: RequestBody): string {
-  const text = body.message.replace(/\s+/g, ' ').trim();
-  return text.length > EXCERPT_CHARS ? `${text.slice(0, EXCERPT_CHARS)}…` : text;
-}
-
-function toRow(json: RequestRowJson, opened: Opened<RequestBody>): Row {
-  if (!opened.ok) return { json, body: null, failure: opened.reason, excerpt: '', haystack: '' };
-  const b = opened.value;
-  const haystack = [b.topic ?? '', b.message, b.contact ?? '', ...(b.attachments ?? []).map((a) => a.name)].join('\n').toLowerCase();
-  return { json, body: b, failure: null, excerpt: excerptOf(b), haystack };
-}
 
 /** Bumped by every list load, so a slower answer to an older filter never lands on a newer list. */
 let loadSeq = 0;
