@@ -78,12 +78,17 @@ export async function loadRows(reset: boolean, quiet = false): Promise<void> {
  */
 export const POLL_MS = 5_000;
 
-/** One poll; re-reads the list and the open thread when the marker moved. */
+/**
+ * One poll; re-reads the list and the open thread when the marker moved. The Admin screen
+ * polls too, only to learn that its session is gone (an admin removed by another admin, or
+ * signed out elsewhere): the 401 wipes the Admin screen with the list. The list itself is
+ * re-read when the admin goes back to it.
+ */
 export async function pollChanges(refreshThread: () => Promise<void>): Promise<void> {
-  if (!state.vault || state.screen === 'admin') return;
+  if (!state.vault) return;
   try {
     const { marker } = await api<{ marker: string }>('GET', '/api/v1/changes');
-    if (!state.vault) return;
+    if (!state.vault || state.screen === 'admin') return;
     if (marker === state.changeMarker) return;
     const selectedId = state.selected >= 0 ? visibleRows()[state.selected]?.json.id : undefined;
     await loadRows(true, true);
