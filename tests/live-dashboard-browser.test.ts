@@ -8,16 +8,15 @@
  */
 import type { Hono } from 'hono';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { base64urlDecode as unb64, base64urlEncode as b64 } from '../crypto/encoding.ts';
 import { loadSodiumPrimitives } from '../crypto/sodium.ts';
 import type { DemoTeam } from '../seeds/demo.ts';
 import { approveAccount, insertAccountDirectly } from './helpers/approve.ts';
 import { AdminBrowser } from './helpers/admin-browser.ts';
-import { launchBrowser } from './helpers/browser.ts';
-import { describeWithBrowser } from './helpers/browser-suite.ts';
+import { describeWithBrowser, useLiveBrowser } from './helpers/browser-suite.ts';
 import { createRootAdmin, dashboardLogin, openAdminScreen } from './helpers/dashboard.ts';
-import { startLiveServer, type LiveServer } from './helpers/live-server.ts';
+import type { LiveServer } from './helpers/live-server.ts';
 import { lookupTokenHash, proofFor, requestBody, requesterKeys, sealFollowUp, sealRequest, type RequesterKeys } from './helpers/requester-client.ts';
 import { makeCredentials } from './helpers/responder-client.ts';
 
@@ -28,15 +27,7 @@ describeWithBrowser('live dashboard', () => {
   let live: LiveServer;
   let browser: Browser;
 
-  beforeAll(async () => {
-    live = await startLiveServer();
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await live?.stop();
-  });
+  useLiveBrowser((s) => ({ live, browser } = s));
 
   /** The API over HTTP, shaped like a Hono app for the test helpers (`app.request`). */
   const triageHttp = () => ({ request: (path: string, init: RequestInit) => fetch(new URL(path, live.server.triageUrl), init) }) as unknown as Hono;

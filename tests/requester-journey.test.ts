@@ -6,10 +6,9 @@
  */
 import { sql } from 'kysely';
 import type { Browser, Page, Route } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { launchBrowser } from './helpers/browser.ts';
-import { describeWithBrowser } from './helpers/browser-suite.ts';
-import { startLiveServer, type LiveServer } from './helpers/live-server.ts';
+import { expect, it } from 'vitest';
+import { describeWithBrowser, useLiveBrowser } from './helpers/browser-suite.ts';
+import type { LiveServer } from './helpers/live-server.ts';
 import { passCheck } from './helpers/requester-page.ts';
 
 async function fillForm(page: Page, text: string, team = 'Legal help') {
@@ -27,15 +26,7 @@ describeWithBrowser('requester journey', () => {
   let live: LiveServer;
   let browser: Browser;
 
-  beforeAll(async () => {
-    live = await startLiveServer();
-    browser = await launchBrowser();
-  }, 180_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await live?.stop();
-  });
+  useLiveBrowser((s) => ({ live, browser } = s));
 
   it('keeps the passphrase through Back and reload, and wipes it only after two of its words are typed back', async () => {
     const context = await browser.newContext({ locale: 'en-GB' });
