@@ -118,6 +118,43 @@ export function alertError(text: string | null): void {
   el.hidden = !text;
 }
 
+export interface ConfirmOptions {
+  title: string;
+  body: Node[];
+  /** a box the person must tick before OK is enabled (a comparison they made) */
+  check?: string;
+  ok: string;
+}
+
+/**
+ * The page's one confirmation, in its one modal dialog (#adm-dialog: its buttons close it with
+ * "ok" or "cancel"), for the Admin screen's steps and a reply leaving the team alike.
+ * @returns true only when the person chose OK.
+ */
+export function confirmDialog(o: ConfirmOptions): Promise<boolean> {
+  const dialog = $<HTMLDialogElement>('adm-dialog');
+  $('adm-dialog-title').textContent = o.title;
+  $('adm-dialog-body').replaceChildren(...o.body);
+  const check = $<HTMLInputElement>('adm-dialog-check');
+  check.checked = false;
+  $('adm-dialog-check-row').hidden = !o.check;
+  $('adm-dialog-check-text').textContent = o.check ?? '';
+  const ok = $<HTMLButtonElement>('adm-dialog-ok');
+  ok.textContent = o.ok;
+  ok.disabled = Boolean(o.check);
+  $('adm-dialog-cancel').textContent = state.t.cancel;
+  dialog.returnValue = '';
+  return new Promise((resolve) => {
+    dialog.addEventListener('close', () => {
+      $('adm-dialog-body').replaceChildren();
+      resolve(dialog.returnValue === 'ok');
+    }, { once: true });
+    dialog.showModal();
+    // Start on the box to tick, else on Cancel: the destructive choice is never the default.
+    (o.check ? check : $('adm-dialog-cancel')).focus();
+  });
+}
+
 export function hourText(iso: string): string {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
