@@ -75,6 +75,6 @@ export type OpenedAnyMessage =
 export function openMessageAny(p: Primitives, bytes: Uint8Array, a: OpenMessageV2Args): OpenedAnyMessage {
   if (blobVersion(bytes) === 2) return { version: 2, ...openMessageV2(p, bytes, a) };
   const { position: _pos, ...expected } = a.expected;
-  const r = openMessage(p, bytes, { recipientKind: a.recipientKind, secret: a.secret, expected });
+  const r = openMessage(p, bytes, { recipientKind: a.recipientKind, secret: a.secret, recipientPublic: a.recipientPublic, expected });
   return { version: 1, header: r.header, author: { type: 'unverified' }, body: r.body };
 }

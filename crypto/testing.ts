@@ -38,3 +38,23 @@ export function deterministicPrimitives(p: Primitives, seed: Uint8Array): Primit
   // deterministic; crypto/secretstream.test.ts pins the stream itself with a libsodium vector.
   return wrapped;
 }
+
+/**
+ * TEST-ONLY: a correctly MACed challenge in the RETIRED version 1 proof-of-work layout
+ * (PROTOCOL.md 15.1: 0x01 | 0x60 | challengeId | difficulty | expiresAtMinute | mac), so tests
+ * can show both sites refuse it. No code issues or solves version 1 any more.
+ */
+export function retiredPowV1Challenge(p: Primitives, serverSecret: Uint8Array): Uint8Array {
+  const text = new TextEncoder();
+  const body = new Uint8Array(23);
+  body.set([0x01, 0x60]);
+  body.set(p.randomBytes(16), 2);
+  body[18] = 0; // difficulty
+  new DataView(body.buffer).setUint32(19, 0xffff_ffff); // expiresAtMinute: never
+  const macKey = p.blake2b(32, serverSecret, { personal: text.encode('haven-powkey-v1') });
+  const mac = p.blake2b(32, body, { key: macKey, personal: text.encode('haven-powmac-v1') });
+  const out = new Uint8Array(55);
+  out.set(body);
+  out.set(mac, 23);
+  return out;
+}

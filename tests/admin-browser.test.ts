@@ -8,18 +8,17 @@
  */
 import { sql } from 'kysely';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { loadSodiumPrimitives } from '../crypto/sodium.ts';
 import { accountFingerprint } from '../crypto/v1/certs.ts';
 import { approveAccount, insertAccountDirectly } from './helpers/approve.ts';
-import { launchBrowser } from './helpers/browser.ts';
-import { describeWithBrowser } from './helpers/browser-suite.ts';
+import { describeWithBrowser, useLiveBrowser } from './helpers/browser-suite.ts';
 import { makeCredentials } from './helpers/responder-client.ts';
 import { insertSignedInvitation } from './helpers/invite.ts';
 import {
   countOpenings, createRootAdmin, dashboardLogin, enrolFromLink, keysHeldBy, openAdminScreen, submitOnRequesterPage,
 } from './helpers/dashboard.ts';
-import { startLiveServer, type LiveServer } from './helpers/live-server.ts';
+import type { LiveServer } from './helpers/live-server.ts';
 
 const p = await loadSodiumPrimitives();
 const BEFORE = 'CANARY-admin-before-7a1c';
@@ -38,15 +37,7 @@ describeWithBrowser('admin dashboard', () => {
   let live: LiveServer;
   let browser: Browser;
 
-  beforeAll(async () => {
-    live = await startLiveServer();
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await live?.stop();
-  });
+  useLiveBrowser((s) => ({ live, browser } = s));
 
   it('[revocation is cryptographic, forward secrecy at rest] invites, approves after the fingerprint check, removes and rotates, re-wraps, retires, and verifies the audit log', async () => {
     const { db } = live.server.database;
@@ -266,5 +257,5 @@ describeWithBrowser('admin dashboard', () => {
     const res = await page.evaluate(async () => (await fetch('/api/v1/admin/accounts')).status);
     expect(res).toBe(403);
     await context.close();
-  });
+  }, 120_000);
 });

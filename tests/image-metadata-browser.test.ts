@@ -61,5 +61,5 @@ describeWithBrowser('[image metadata] Chromium with the JIT and WebAssembly off'
     } finally {
       await browser.close();
     }
-  });
+  }, 120_000);
 });

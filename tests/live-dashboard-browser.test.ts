@@ -3,21 +3,20 @@
  * server: new requests and follow-ups arrive without a reload (the page polls a content-free
  * change marker), carry an unread mark until opened, and the list is ordered by last activity;
  * when an admin removes the responder, the responder's open page wipes everything decrypted at
- * its next refresh and shows the sign-in screen. Adding a member to a team asks whether to grant
+ * its next refresh and shows the sign-in screen; so does a removed admin's open Admin screen. Adding a member to a team asks whether to grant
  * the existing requests; "new requests only" rotates first and grants the new epoch alone.
  */
 import type { Hono } from 'hono';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { base64urlDecode as unb64, base64urlEncode as b64 } from '../crypto/encoding.ts';
 import { loadSodiumPrimitives } from '../crypto/sodium.ts';
 import type { DemoTeam } from '../seeds/demo.ts';
 import { approveAccount, insertAccountDirectly } from './helpers/approve.ts';
 import { AdminBrowser } from './helpers/admin-browser.ts';
-import { launchBrowser } from './helpers/browser.ts';
-import { describeWithBrowser } from './helpers/browser-suite.ts';
+import { describeWithBrowser, useLiveBrowser } from './helpers/browser-suite.ts';
 import { createRootAdmin, dashboardLogin, openAdminScreen } from './helpers/dashboard.ts';
-import { startLiveServer, type LiveServer } from './helpers/live-server.ts';
+import type { LiveServer } from './helpers/live-server.ts';
 import { lookupTokenHash, proofFor, requestBody, requesterKeys, sealFollowUp, sealRequest, type RequesterKeys } from './helpers/requester-client.ts';
 import { makeCredentials } from './helpers/responder-client.ts';
 
@@ -28,15 +27,7 @@ describeWithBrowser('live dashboard', () => {
   let live: LiveServer;
   let browser: Browser;
 
-  beforeAll(async () => {
-    live = await startLiveServer();
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await live?.stop();
-  });
+  useLiveBrowser((s) => ({ live, browser } = s));
 
   /** The API over HTTP, shaped like a Hono app for the test helpers (`app.request`). */
   const triageHttp = () => ({ request: (path: string, init: RequestInit) => fetch(new URL(path, live.server.triageUrl), init) }) as unknown as Hono;
@@ -132,6 +123,35 @@ describeWithBrowser('live dashboard', () => {
     // The wipe ended the decryption worker with everything it held.
     await expect.poll(() => page.workers().length, { timeout: 30_000 }).toBe(0);
     expect(await page.evaluate(() => (window as unknown as { __sameDocument?: number }).__sameDocument)).toBe(1);
+    await context.close();
+  }, 180_000);
+
+  it('[removed admin] an admin removed by another admin has the open Admin screen and the list wiped at the next poll, with the reason shown', async () => {
+    const legal = live.demo.teams.find((x) => x.slug === 'legal')!;
+    const db = live.server.database.db;
+    const removed = await createRootAdmin(db, p, live.demo, 'admin.removed', [legal.id]);
+    const remover = await createRootAdmin(db, p, live.demo, 'admin.remover', [legal.id]);
+    await submit(legal, 'ADMIN-GONE request seen by the removed admin');
+
+    const context = await browser.newContext({ locale: 'en-GB' });
+    const page = await context.newPage();
+    await dashboardLogin(page, live.server.triageUrl, 'admin.removed', 'admin passphrase for the browser tests');
+    await expect.poll(() => rowOf(page, 'ADMIN-GONE').count(), { timeout: 30_000 }).toBe(1);
+    await openAdminScreen(page);
+    await expect.poll(() => page.locator('#adm-accounts').textContent(), { timeout: 60_000 }).toContain('admin.remover');
+
+    // Admin B, signed in elsewhere, removes admin A while A's Admin screen is open.
+    const other = new AdminBrowser(triageHttp(), p, live.demo.root.publicKey);
+    await other.signIn(remover.creds.username, 'admin passphrase for the browser tests');
+    expect((await other.remove(removed.id)).status).toBe(200);
+
+    // Within a poll (5 s) A's page is back at the sign-in screen, saying why, with nothing left.
+    await page.locator('#login').waitFor({ state: 'visible', timeout: 30_000 });
+    expect(await page.locator('#admin').isHidden()).toBe(true);
+    expect(await page.locator('#alert').textContent()).toBe('Your session ended. Sign in again.');
+    for (const id of ['rows', 'adm-accounts', 'adm-teams', 'adm-pending', 'adm-audit', 'adm-root-status']) expect(await page.locator(`#${id}`).textContent()).toBe('');
+    const body = (await page.locator('body').textContent()) ?? '';
+    for (const shown of ['ADMIN-GONE', 'admin.remover']) expect(body).not.toContain(shown);
     await context.close();
   }, 180_000);
 

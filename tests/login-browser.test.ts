@@ -8,18 +8,16 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { Secret } from 'otpauth';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { base64urlDecode, base64urlEncode } from '../crypto/encoding.ts';
+import { expect, it } from 'vitest';
+import { base64urlEncode } from '../crypto/encoding.ts';
 import { loadSodiumPrimitives } from '../crypto/sodium.ts';
 import { TotpService } from '../api/accounts/totp.service.ts';
 import { FREE_FAILURES } from '../api/accounts/login-throttle.ts';
 import { approveAccount, insertAccountDirectly } from './helpers/approve.ts';
-import { launchBrowser } from './helpers/browser.ts';
-import { describeWithBrowser } from './helpers/browser-suite.ts';
+import { describeWithBrowser, useLiveBrowser } from './helpers/browser-suite.ts';
 import { createRootAdmin, openAdminScreen } from './helpers/dashboard.ts';
-import { startLiveServer, type LiveServer } from './helpers/live-server.ts';
-import { makeCredentials } from './helpers/responder-client.ts';
-import { solvePow } from '../crypto/v1/pow.ts';
+import type { LiveServer } from './helpers/live-server.ts';
+import { loginProofFor, makeCredentials } from './helpers/responder-client.ts';
 
 const p = await loadSodiumPrimitives();
 const PASSPHRASE = 'quiet harbour seven lanterns';
@@ -41,15 +39,7 @@ describeWithBrowser('sign-in: no lock-out, second factors', () => {
   let live: LiveServer;
   let browser: Browser;
 
-  beforeAll(async () => {
-    live = await startLiveServer();
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await live?.stop();
-  });
+  useLiveBrowser((s) => ({ live, browser } = s));
 
   async function responder(username: string) {
     const creds = await makeCredentials(p, username, PASSPHRASE);
@@ -60,7 +50,7 @@ describeWithBrowser('sign-in: no lock-out, second factors', () => {
 
   const post = async (path: string, body: unknown) => {
     const res = await fetch(new URL(path, live.server.triageUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    return { status: res.status, json: (await res.json()) as { error?: { code: string }; challenge?: string | null } };
+    return { status: res.status, json: (await res.json()) as { error?: { code: string }; challenge?: string | null; effort?: number | null } };
   };
 
   it('[no lock-out] a third party hammering wrong passphrases at a name does not keep its owner out', async () => {
@@ -73,8 +63,7 @@ describeWithBrowser('sign-in: no lock-out, second factors', () => {
     }
     for (let i = 0; i < 3; i++) {
       const salt = await post('/api/v1/login/salt', { username: 'target.one' });
-      const challenge = base64urlDecode(salt.json.challenge!);
-      const pow = { challenge: salt.json.challenge!, nonce: base64urlEncode(solvePow(p, challenge)) };
+      const pow = loginProofFor({ challenge: salt.json.challenge!, effort: salt.json.effort! });
       expect((await post('/api/v1/login', { username: 'target.one', verifier: base64urlEncode(p.randomBytes(32)), pow })).status).toBe(401);
     }
 
@@ -91,10 +80,12 @@ describeWithBrowser('sign-in: no lock-out, second factors', () => {
     await typeLogin(page, 'target.one', PASSPHRASE);
     await page.locator('#list').waitFor({ state: 'visible', timeout: 90_000 });
     expect(loginBodies).toHaveLength(1);
-    expect(JSON.parse(loginBodies[0]!)).toHaveProperty('pow.nonce');
+    // The page solved the v2 challenge at the effort the salt answer asked (PROTOCOL.md 22.3).
+    expect(JSON.parse(loginBodies[0]!)).toMatchObject({ pow: { effort: expect.any(Number), nonce: expect.any(String) } });
+    expect(JSON.parse(loginBodies[0]!).pow.effort).toBeGreaterThanOrEqual(1);
     expect(errors).toEqual([]);
     await context.close();
-  });
+  }, 120_000);
 
   it('[second factor] the admin requires one; TOTP set up at sign-in, recovery codes once, a code and a recovery code each work once', async () => {
     const admin = await createRootAdmin(live.server.database.db, p, live.demo, 'admin.two');
@@ -165,5 +156,5 @@ describeWithBrowser('sign-in: no lock-out, second factors', () => {
     }
     expect(errors).toEqual([]);
     await context.close();
-  });
+  }, 120_000);
 });

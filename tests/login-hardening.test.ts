@@ -16,16 +16,17 @@ import { FREE_FAILURES } from '../api/accounts/login-throttle.ts';
 import type { DemoOrganisation } from '../seeds/demo.ts';
 import { createTestApps, type TestApps, seedDemoOrganisation } from './helpers/test-app.ts';
 import { describeEachDatabase } from './helpers/test-database.ts';
-import { createPowChallenge, solvePow } from '../crypto/v1/pow.ts';
+import { nobleSha256 } from '../crypto/noble.ts';
+import { createPowChallengeV2, powMacKeyV2, solvePowV2Sync } from '../crypto/v2/pow.ts';
 import { approveAccount, createAdminAccount, insertAccountDirectly } from './helpers/approve.ts';
-import { makeCredentials, sessionCookie, type ResponderCredentials } from './helpers/responder-client.ts';
+import { loginProofFor, makeCredentials, sessionCookie, type ResponderCredentials } from './helpers/responder-client.ts';
 
 const p = await loadSodiumPrimitives();
 const b64 = base64urlEncode;
 const unb64 = base64urlDecode;
 
-/** What the dashboard does with a sign-in challenge (PROTOCOL 22.3: the 15.1 layout, its own key). */
-const proofFor = (_p: typeof p, challenge: Uint8Array) => ({ challenge: b64(challenge), nonce: b64(solvePow(p, challenge)) });
+/** A solution of any v2 challenge at `effort` (for challenges the server did not issue for sign-in). */
+const solved = (challenge: Uint8Array, effort: number) => ({ challenge: b64(challenge), effort, nonce: b64(solvePowV2Sync(nobleSha256, challenge, effort).nonce) });
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- API answers are read field by field
 type Json = Record<string, any>;
@@ -59,7 +60,7 @@ describeEachDatabase('login hardening and second factors', (t) => {
   async function signIn(c: ResponderCredentials, verifier = c.secrets.loginVerifier) {
     const salt = await call(triage(), '/api/v1/login/salt', { body: { username: c.username } });
     expect(salt.status).toBe(200);
-    const pow = salt.json.challenge ? proofFor(p, unb64(salt.json.challenge)) : undefined;
+    const pow = salt.json.challenge ? loginProofFor(salt.json as { challenge: string; effort: number }) : undefined;
     return call(triage(), '/api/v1/login', { body: { username: c.username, verifier: b64(verifier), ...(pow ? { pow } : {}) } });
   }
 
@@ -93,20 +94,33 @@ describeEachDatabase('login hardening and second factors', (t) => {
     const owner = await responder('target.two');
     for (let i = 0; i < FREE_FAILURES; i++) await wrongAttempt('target.two');
     const salt = await call(triage(), '/api/v1/login/salt', { body: { username: 'target.two' } });
-    const pow = proofFor(p, unb64(salt.json.challenge));
+    expect(salt.json.effort).toBeGreaterThan(0);
+    const pow = loginProofFor(salt.json as { challenge: string; effort: number });
     expect((await call(triage(), '/api/v1/login', { body: { username: 'target.two', verifier: b64(p.randomBytes(32)), pow } })).status).toBe(401);
     const replay = await call(triage(), '/api/v1/login', { body: { username: 'target.two', verifier: b64(owner.secrets.loginVerifier), pow } });
     expect(replay.status).toBe(409);
     expect(replay.json.error.code).toBe('proof_replayed');
-    // The requester site's challenges are another format altogether (15.2), refused as such.
+    // The requester site's challenges have the same format (15.2) under another MAC key: a
+    // proof solved for the intake, at the sign-in effort, does not count here.
     const intake = unb64(((await (await apps.requester.request('/api/v1/pow/challenge')).json()) as Json).challenge);
-    const wrongFormat = await call(triage(), '/api/v1/login', { body: { username: 'target.two', verifier: b64(owner.secrets.loginVerifier), pow: { challenge: b64(intake), nonce: b64(new Uint8Array(8)) } } });
-    expect(wrongFormat.status).toBe(400);
-    // A challenge of the sign-in layout MACed under any other key is refused.
-    const forged = createPowChallenge(p, p.randomBytes(32), { challengeId: p.randomBytes(16), difficulty: 4, expiresAtMinute: Math.floor(Date.now() / 60_000) + 5 });
-    const foreign = await call(triage(), '/api/v1/login', { body: { username: 'target.two', verifier: b64(owner.secrets.loginVerifier), pow: proofFor(p, forged) } });
+    const crossSite = await call(triage(), '/api/v1/login', { body: { username: 'target.two', verifier: b64(owner.secrets.loginVerifier), pow: solved(intake, salt.json.effort) } });
+    expect(crossSite.status).toBe(400);
+    expect(crossSite.json.error.code).toBe('proof_invalid');
+    // A sign-in-shaped challenge MACed under any other key is refused.
+    const forged = createPowChallengeV2(p, powMacKeyV2(p, p.randomBytes(32)), { challengeId: p.randomBytes(16), expiresAt: Math.floor(Date.now() / 1000) + 300 });
+    const foreign = await call(triage(), '/api/v1/login', { body: { username: 'target.two', verifier: b64(owner.secrets.loginVerifier), pow: solved(forged, salt.json.effort) } });
     expect(foreign.status).toBe(400);
     expect(foreign.json.error.code).toBe('proof_invalid');
+    // The retired v1 sign-in layout (55 bytes, BLAKE2b work) is refused, not read.
+    const v1 = new Uint8Array(55);
+    v1.set([1, 0x60]);
+    const retired = await call(triage(), '/api/v1/login', { body: { username: 'target.two', verifier: b64(owner.secrets.loginVerifier), pow: { challenge: b64(v1), effort: salt.json.effort, nonce: b64(new Uint8Array(8)) } } });
+    expect(retired.status).toBe(400);
+    expect(retired.json.error.code).toBe('proof_invalid');
+    // A fresh sign-in challenge solved below the stated effort is refused.
+    const again = await call(triage(), '/api/v1/login/salt', { body: { username: 'target.two' } });
+    const weak = await call(triage(), '/api/v1/login', { body: { username: 'target.two', verifier: b64(owner.secrets.loginVerifier), pow: solved(unb64(again.json.challenge), 0) } });
+    expect(weak.json.error.code).toBe('proof_invalid');
     expect((await signIn(owner)).status).toBe(200);
   });
 

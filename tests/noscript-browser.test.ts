@@ -15,6 +15,7 @@ import { launchBrowser } from './helpers/browser.ts';
 import { describeWithBrowser } from './helpers/browser-suite.ts';
 import { startLiveServer, type LiveServer } from './helpers/live-server.ts';
 import { addTeamReply, teamView } from './helpers/noscript-fixtures.ts';
+import { openNoJsThread, sendNoJsFollowUp, sendNoJsRequest } from './helpers/requester-page.ts';
 import { createPostgresDatabase } from './helpers/test-database.ts';
 
 const ENGLISH = [...Object.values(STRINGS.en), ...Object.values(NOSCRIPT_STRINGS.en)].filter((s) => s.trim().length > 0);
@@ -57,14 +58,6 @@ async function expectRussian(page: Page): Promise<void> {
   expect(latin, page.url()).toEqual([]);
 }
 
-async function sendRequest(page: Page, base: string, team: string, text: string, click: 'click' | 'dblclick' = 'click'): Promise<void> {
-  await page.goto(`${base}/plain`);
-  await page.locator(`input[name="team"][value="${team}"]`).check();
-  await page.locator('#ns-message').fill(text);
-  await page.locator('#ns-send')[click]();
-  await page.locator('#passphrase-out, #ns-fresh').first().waitFor();
-}
-
 const engines: ('pglite' | 'postgres')[] = inject('postgresAdminUrl') ? ['pglite', 'postgres'] : ['pglite'];
 
 for (const engine of engines) {
@@ -99,7 +92,7 @@ for (const engine of engines) {
       await live?.stop();
       await dropDatabase?.();
       await new Promise((resolve) => neutral?.close(resolve));
-    });
+    }, 180_000);
 
     const db = () => live.server.database.db;
     const base = () => live.server.requesterUrl.replace(/\/$/, '');
@@ -116,7 +109,7 @@ for (const engine of engines) {
       try {
         const page = await context.newPage();
         const urls = watchUrls(page);
-        await sendRequest(page, base(), 'legal', 'reload me');
+        await sendNoJsRequest(page, base(), 'legal', 'reload me');
         const passphrase = (await page.locator('#passphrase-out').textContent())!.trim();
         expect(passphrase.split(' ')).toHaveLength(8);
         expect(new URL(page.url()).pathname).toBe('/plain/request');
@@ -131,7 +124,7 @@ for (const engine of engines) {
         expect(await counts()).toEqual({ requests: 1, followUps: 0 });
 
         // A double click on a fresh form: still exactly one more request.
-        await sendRequest(page, base(), 'medical', 'double click', 'dblclick');
+        await sendNoJsRequest(page, base(), 'medical', 'double click', 'dblclick');
         expect(await counts()).toEqual({ requests: 2, followUps: 0 });
         await page.reload();
         await page.locator('#ns-fresh').waitFor();
@@ -175,14 +168,10 @@ for (const engine of engines) {
         await expectRussian(page);
 
         await addTeamReply(db(), live.demo, passphrase, 'ответ команды');
-        await page.goto(`${base()}/plain`);
-        await page.locator('#ns-passphrase').fill(passphrase);
-        await page.getByRole('button', { name: STRINGS.ru.open }).click();
+        await openNoJsThread(page, base(), passphrase, STRINGS.ru.open);
         await page.getByText('ответ команды').waitFor();
         await expectRussian(page);
-        await page.locator('#ns-followup-message').fill('ещё сообщение');
-        await page.locator('#ns-followup-passphrase').fill(passphrase);
-        await page.getByRole('button', { name: NOSCRIPT_STRINGS.ru.followUpSend }).click();
+        await sendNoJsFollowUp(page, 'ещё сообщение', passphrase, NOSCRIPT_STRINGS.ru.followUpSend);
         await page.getByText(STRINGS.ru.added).first().waitFor();
         await expectRussian(page);
 
@@ -218,7 +207,7 @@ for (const engine of engines) {
         await expectRussian(page);
         expect(await counts()).toEqual({ requests: 0, followUps: 0 });
         // The same token still works from the site's own form: nothing was spent.
-        await sendRequest(page, base(), 'legal', 'from the real form');
+        await sendNoJsRequest(page, base(), 'legal', 'from the real form');
         expect(await counts()).toEqual({ requests: 1, followUps: 0 });
       } finally {
         await context.close();
@@ -232,13 +221,11 @@ for (const engine of engines) {
       try {
         const page = await context.newPage();
         const urls = watchUrls(page);
-        await sendRequest(page, base(), 'evacuation', 'first message');
+        await sendNoJsRequest(page, base(), 'evacuation', 'first message');
         const passphrase = (await page.locator('#passphrase-out').textContent())!.trim();
         await addTeamReply(db(), live.demo, passphrase, 'We can help, reply here.');
 
-        await page.goto(`${base()}/plain`);
-        await page.locator('#ns-passphrase').fill(passphrase);
-        await page.getByRole('button', { name: STRINGS.en.open }).click();
+        await openNoJsThread(page, base(), passphrase, STRINGS.en.open);
         const thread = page.locator('#ns-thread');
         await thread.getByText('We can help, reply here.').waitFor();
         expect(await thread.locator('li.from-team .who').textContent()).toBe(STRINGS.en.fromTeam);
@@ -246,9 +233,7 @@ for (const engine of engines) {
         expect(await page.locator('#ns-followup-warning').textContent()).toBe(NOSCRIPT_STRINGS.en.followUpWarning);
         expect(await page.content()).not.toContain(passphrase);
 
-        await page.locator('#ns-followup-message').fill('Thank you, I am safe for now.');
-        await page.locator('#ns-followup-passphrase').fill(passphrase);
-        await page.getByRole('button', { name: NOSCRIPT_STRINGS.en.followUpSend }).click();
+        await sendNoJsFollowUp(page, 'Thank you, I am safe for now.', passphrase, NOSCRIPT_STRINGS.en.followUpSend);
         await page.getByRole('heading', { name: STRINGS.en.added }).waitFor();
         await page.locator('#ns-thread').getByText('Thank you, I am safe for now.').waitFor();
         expect(await counts()).toEqual({ requests: 1, followUps: 1 });

@@ -38,13 +38,13 @@ describeWithBrowser('notification opt-in in the dashboard', () => {
       HAVEN_NOTIFY_INTERVAL_MINUTES: '1440',
     });
     browser = await launchBrowser();
-  });
+  }, 180_000);
 
   afterAll(async () => {
     await browser?.close();
     await live?.stop();
     await sink?.stop();
-  });
+  }, 180_000);
 
   it('[content-free notifications] opts in, is e-mailed once for a new request, opts out, and leaves no address behind', async () => {
     const { db } = live.server.database;
@@ -113,5 +113,5 @@ describeWithBrowser('notification opt-in in the dashboard', () => {
     expect(await page.content()).not.toContain(ADDRESS);
     expect([...live.logLines, ...lines].join('\n')).not.toContain('responders.example');
     await context.close();
-  });
+  }, 120_000);
 });

@@ -8,11 +8,10 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { launchBrowser } from './helpers/browser.ts';
-import { describeWithBrowser } from './helpers/browser-suite.ts';
-import { startLiveServer, type LiveServer } from './helpers/live-server.ts';
-import { passCheck } from './helpers/requester-page.ts';
+import { expect, it } from 'vitest';
+import { describeWithBrowser, useLiveBrowser } from './helpers/browser-suite.ts';
+import type { LiveServer } from './helpers/live-server.ts';
+import { openThread, passCheck, readPassphrase } from './helpers/requester-page.ts';
 
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -42,15 +41,7 @@ describeWithBrowser('requester page accessibility (axe)', () => {
   let live: LiveServer;
   let browser: Browser;
 
-  beforeAll(async () => {
-    live = await startLiveServer();
-    browser = await launchBrowser();
-  }, 180_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await live?.stop();
-  });
+  useLiveBrowser((s) => ({ live, browser } = s));
 
   for (const locale of ['en-GB', 'ru-RU']) {
     for (const colorScheme of ['light', 'dark'] as const) {
@@ -82,8 +73,7 @@ describeWithBrowser('requester page accessibility (axe)', () => {
         await expect.poll(() => arrived, { timeout: 90_000 }).toBe(true);
         results.push(await seriousViolations(page, 'sending'));
         release();
-        await page.locator('#sent').waitFor({ state: 'visible', timeout: 90_000 });
-        const passphrase = (await page.locator('#passphrase-out').textContent())!.trim();
+        const passphrase = await readPassphrase(page);
         results.push(await seriousViolations(page, 'sent'));
 
         await page.goBack({ waitUntil: 'commit' }).catch(() => null);
@@ -104,9 +94,7 @@ describeWithBrowser('requester page accessibility (axe)', () => {
         await page.locator('#return-status.error').waitFor({ timeout: 60_000 });
         results.push(await seriousViolations(page, 'return, not found'));
 
-        await page.locator('#passphrase-in').fill(passphrase);
-        await page.locator('#open').click();
-        await page.locator('#thread').waitFor({ state: 'visible', timeout: 60_000 });
+        await openThread(page, passphrase);
         await page.locator('#request-status:not(:empty)').waitFor();
         results.push(await seriousViolations(page, 'thread'));
 

@@ -43,12 +43,12 @@ for (const disableWasm of [false, true]) {
     beforeAll(async () => {
       live = await startLiveServer();
       browser = await launchBrowser({ disableWasm });
-    });
+    }, 180_000);
 
     afterAll(async () => {
       await browser?.close();
       await live?.stop();
-    });
+    }, 180_000);
 
     it('submits, shows the passphrase once, reads the thread back and adds a message, leaving no trace', async () => {
       const context = await browser.newContext({ locale: 'en-GB' });
@@ -92,7 +92,7 @@ for (const disableWasm of [false, true]) {
       const kinds = await db.selectFrom('messages').select('kind').orderBy('position').execute();
       expect(kinds.map((k) => k.kind)).toEqual(['request', 'followup']);
       expect(live.logLines.join('\n')).not.toContain(CANARY);
-    });
+    }, 120_000);
 
     it('speaks Russian to a Russian browser, with a Russian passphrase, and switches to English', async () => {
       const context = await browser.newContext({ locale: 'ru-RU' });
@@ -106,7 +106,7 @@ for (const disableWasm of [false, true]) {
       await page.locator('#lang').click();
       expect(await page.locator('h1').textContent()).toBe('Ask for help safely');
       await context.close();
-    });
+    }, 120_000);
 
     it('quick exit replaces the history entry with a neutral page', async () => {
       const context = await browser.newContext();
@@ -123,7 +123,7 @@ for (const disableWasm of [false, true]) {
       await page.goBack();
       expect(page.url()).toBe('about:blank');
       await context.close();
-    });
+    }, 120_000);
   });
 }
 

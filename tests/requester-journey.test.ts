@@ -5,37 +5,17 @@
  * refused if swapped), the request's status and deletion date on return, and a favicon.
  */
 import { sql } from 'kysely';
-import type { Browser, Page, Route } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { launchBrowser } from './helpers/browser.ts';
-import { describeWithBrowser } from './helpers/browser-suite.ts';
-import { startLiveServer, type LiveServer } from './helpers/live-server.ts';
-import { passCheck } from './helpers/requester-page.ts';
-
-async function fillForm(page: Page, text: string, team = 'Legal help') {
-  await page.getByRole('radio', { name: team }).check();
-  await page.locator('#message').fill(text);
-}
-
-async function sendAndReadPassphrase(page: Page): Promise<string> {
-  await page.locator('#send').click();
-  await page.locator('#sent').waitFor({ state: 'visible', timeout: 90_000 });
-  return (await page.locator('#passphrase-out').textContent())!.trim();
-}
+import type { Browser, Route } from 'playwright-core';
+import { expect, it } from 'vitest';
+import { describeWithBrowser, useLiveBrowser } from './helpers/browser-suite.ts';
+import type { LiveServer } from './helpers/live-server.ts';
+import { fillForm, openThread, passCheck, sendAndReadPassphrase } from './helpers/requester-page.ts';
 
 describeWithBrowser('requester journey', () => {
   let live: LiveServer;
   let browser: Browser;
 
-  beforeAll(async () => {
-    live = await startLiveServer();
-    browser = await launchBrowser();
-  }, 180_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await live?.stop();
-  });
+  useLiveBrowser((s) => ({ live, browser } = s));
 
   it('keeps the passphrase through Back and reload, and wipes it only after two of its words are typed back', async () => {
     const context = await browser.newContext({ locale: 'en-GB' });
@@ -141,9 +121,7 @@ describeWithBrowser('requester journey', () => {
     expect(attempts).toBe(2);
     // What was stored is what was on screen at the second send (read back through the thread).
     await passCheck(page, passphrase);
-    await page.locator('#passphrase-in').fill(passphrase);
-    await page.locator('#open').click();
-    await page.locator('#thread').waitFor({ state: 'visible', timeout: 60_000 });
+    await openThread(page, passphrase);
     expect(await page.locator('#messages li').first().textContent()).toContain('edited after the failure');
     await context.close();
   }, 180_000);
@@ -155,11 +133,7 @@ describeWithBrowser('requester journey', () => {
     await fillForm(page, 'status test');
     const passphrase = await sendAndReadPassphrase(page);
     await passCheck(page, passphrase);
-    const open = async () => {
-      await page.locator('#passphrase-in').fill(passphrase);
-      await page.locator('#open').click();
-      await page.locator('#thread').waitFor({ state: 'visible', timeout: 60_000 });
-    };
+    const open = () => openThread(page, passphrase);
     await open();
     expect(await page.locator('#request-status').textContent()).toBe('Status, as the service reports it: received, not yet handled.');
     expect(await page.locator('#request-retention').textContent()).toBe('Once it is closed it is kept for 90 days, then deleted from the server.');

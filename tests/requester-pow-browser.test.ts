@@ -6,10 +6,9 @@
  * again, without the person doing anything.
  */
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { launchBrowser } from './helpers/browser.ts';
-import { describeWithBrowser } from './helpers/browser-suite.ts';
-import { startLiveServer, type LiveServer } from './helpers/live-server.ts';
+import { expect, it } from 'vitest';
+import { describeWithBrowser, useLiveBrowser } from './helpers/browser-suite.ts';
+import type { LiveServer } from './helpers/live-server.ts';
 
 const FLOOR = 10;
 
@@ -17,15 +16,7 @@ describeWithBrowser('requester page proof of work (v2) with WebAssembly and the 
   let live: LiveServer;
   let browser: Browser;
 
-  beforeAll(async () => {
-    live = await startLiveServer({ HAVEN_POW_DIFFICULTY: String(FLOOR) });
-    browser = await launchBrowser({ disableWasm: true });
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await live?.stop();
-  });
+  useLiveBrowser((s) => ({ live, browser } = s), { env: { HAVEN_POW_DIFFICULTY: String(FLOOR) }, launch: { disableWasm: true } });
 
   it('solves a fresh challenge when the server answers proof_too_weak, and the request goes through', async () => {
     const context = await browser.newContext({ locale: 'en-GB' });
@@ -66,5 +57,5 @@ describeWithBrowser('requester page proof of work (v2) with WebAssembly and the 
     expect(offers).toEqual([{ difficulty: FLOOR, effort: FLOOR }, { difficulty: FLOOR, effort: FLOOR }]);
     expect(errors).toEqual([]);
     await context.close();
-  });
+  }, 120_000);
 });

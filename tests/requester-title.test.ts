@@ -5,11 +5,10 @@
  * what looks ordinary on a seized phone differs by country and language.
  */
 import type { Hono } from 'hono';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../api/config.ts';
-import { launchBrowser } from './helpers/browser.ts';
-import { describeWithBrowser } from './helpers/browser-suite.ts';
-import { startLiveServer, type LiveServer } from './helpers/live-server.ts';
+import { describeWithBrowser, useLiveBrowser } from './helpers/browser-suite.ts';
+import type { LiveServer } from './helpers/live-server.ts';
 import { createTestApps, seedDemoOrganisation } from './helpers/test-app.ts';
 import { describeEachDatabase } from './helpers/test-database.ts';
 import type { Browser } from 'playwright-core';
@@ -54,14 +53,7 @@ it('refuses a title that is too long or has control characters, naming the setti
 describeWithBrowser('requester page title in Chromium', () => {
   let live: LiveServer;
   let browser: Browser;
-  beforeAll(async () => {
-    live = await startLiveServer({ HAVEN_REQUESTER_TITLE: 'Рецепты бабушки' });
-    browser = await launchBrowser();
-  }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await live?.stop();
-  });
+  useLiveBrowser((s) => ({ live, browser } = s), { env: { HAVEN_REQUESTER_TITLE: 'Рецепты бабушки' } });
 
   it('[device keeps nothing telling] the tab shows the configured title after the script ran, in either language', async () => {
     for (const locale of ['en-GB', 'ru-RU']) {

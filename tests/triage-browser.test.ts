@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { base64urlEncode } from '../crypto/encoding.ts';
 import { loadSodiumPrimitives } from '../crypto/sodium.ts';
 import { accountFingerprint, rootFingerprint } from '../crypto/v1/certs.ts';
@@ -18,9 +18,8 @@ import { MessageKind, sealMessage } from '../crypto/v1/message.ts';
 import { encodeRequestBody } from '../crypto/v1/request-body.ts';
 import type { DemoTeam } from '../seeds/demo.ts';
 import { approveAccount, createAdminAccount, insertAccountDirectly } from './helpers/approve.ts';
-import { launchBrowser } from './helpers/browser.ts';
-import { describeWithBrowser } from './helpers/browser-suite.ts';
-import { startLiveServer, type LiveServer } from './helpers/live-server.ts';
+import { describeWithBrowser, useLiveBrowser } from './helpers/browser-suite.ts';
+import type { LiveServer } from './helpers/live-server.ts';
 import { makeCredentials } from './helpers/responder-client.ts';
 import { inviteThrough, type Inviter } from './helpers/invite.ts';
 import { ROOT_PIN_KEY } from '../web/triage/root-pin.ts';
@@ -109,15 +108,7 @@ describeWithBrowser('triage dashboard', () => {
   let live: LiveServer;
   let browser: Browser;
 
-  beforeAll(async () => {
-    live = await startLiveServer();
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await live?.stop();
-  });
+  useLiveBrowser((s) => ({ live, browser } = s));
 
   it('[server-blind, hostile content stays text] enrols, reads, triages, notes, tags and replies; the requester reads the reply; logout and expiry wipe', async () => {
     const legal = live.demo.teams.find((x) => x.slug === 'legal')!;
@@ -377,7 +368,7 @@ describeWithBrowser('triage dashboard', () => {
     await expect.poll(() => page.locator('#rows li').count()).toBe(4);
     expect((await page.locator('#rows .excerpt').allTextContents()).every((x) => x.startsWith('medical seeded'))).toBe(true);
     await context.close();
-  });
+  }, 120_000);
 
   it('wipes the page after 30 idle minutes without waiting for the server', async () => {
     const { db } = live.server.database;
@@ -398,7 +389,7 @@ describeWithBrowser('triage dashboard', () => {
     expect(await page.locator('#rows li').count()).toBe(0);
     await expect.poll(async () => (await db.selectFrom('sessions').select('account_id').where('account_id', '=', id).execute()).length).toBe(0);
     await context.close();
-  });
+  }, 120_000);
 
   it('speaks Russian to a Russian browser and switches to English', async () => {
     const context = await browser.newContext({ locale: 'ru-RU' });
@@ -415,7 +406,7 @@ describeWithBrowser('triage dashboard', () => {
     expect(await page.locator('#login-title').textContent()).toBe('Sign in');
     expect(await page.locator('html').getAttribute('lang')).toBe('en');
     await context.close();
-  });
+  }, 120_000);
 
   it('serves the dashboard with SRI on every script and a CSP without inline script or style', async () => {
     const res = await fetch(live.server.triageUrl);
@@ -435,5 +426,5 @@ describeWithBrowser('triage dashboard', () => {
       const body = Buffer.from(await (await fetch(new URL(src!, live.server.triageUrl))).arrayBuffer());
       expect(`sha384-${createHash('sha384').update(body).digest('base64')}`).toBe(integrity);
     }
-  });
+  }, 120_000);
 });

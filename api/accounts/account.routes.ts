@@ -12,8 +12,8 @@ import { ACCOUNT_BUNDLE_BYTES } from '../../crypto/v1/account.ts';
 import type { Config } from '../config.ts';
 import type { RequestPriority, RequestStatus } from '../db/schema.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
-import { bytesField, decodeBase64url, encodeBase64url, enumField, objectField, queryBytes, queryInt, readJsonObject, type JsonObject } from '../http/validate.ts';
-import { POW_CHALLENGE_BYTES, POW_NONCE_BYTES } from '../../crypto/v1/pow.ts';
+import { bytesField, decodeBase64url, encodeBase64url, enumField, intField, objectField, queryBytes, queryInt, readJsonObject, type JsonObject } from '../http/validate.ts';
+import { POW_V2_MAX_EFFORT, POW_V2_NONCE_BYTES } from '../../crypto/v2/pow.ts';
 import type { SessionStage } from '../db/schema.ts';
 import { MAX_ENVELOPE_BYTES } from '../intake/limits.ts';
 import type { Account, AccountService, Session } from './account.service.ts';
@@ -156,8 +156,8 @@ export function accountRoutes(accounts: AccountService, triage: TriageService, c
 
   app.post('/login/salt', async (c) => {
     const body = await readJsonObject(c);
-    const { salt, params, challenge } = await accounts.loginSalt(stringField(body, 'username', 100));
-    return c.json({ salt: encodeBase64url(salt), params: { ops: params.ops, memKiB: params.memKiB }, challenge: challenge ? encodeBase64url(challenge) : null });
+    const { salt, params, challenge, effort } = await accounts.loginSalt(stringField(body, 'username', 100));
+    return c.json({ salt: encodeBase64url(salt), params: { ops: params.ops, memKiB: params.memKiB }, challenge: challenge ? encodeBase64url(challenge) : null, effort });
   });
 
   app.post('/login', async (c) => {
@@ -167,7 +167,12 @@ export function accountRoutes(accounts: AccountService, triage: TriageService, c
     let proof;
     if (body.pow !== undefined && body.pow !== null) {
       const pow = objectField(body, 'pow');
-      proof = { challenge: bytesField(pow, 'challenge', { length: POW_CHALLENGE_BYTES }), nonce: bytesField(pow, 'nonce', { length: POW_NONCE_BYTES }) };
+      // The challenge's length is left to the check: an old 55-byte v1 challenge is `proof_invalid`.
+      proof = {
+        challenge: bytesField(pow, 'challenge', { maxLength: 64 }),
+        effort: intField(pow, 'effort', 0, POW_V2_MAX_EFFORT),
+        nonce: bytesField(pow, 'nonce', { length: POW_V2_NONCE_BYTES }),
+      };
     }
     const result = await accounts.login(username, verifier, proof);
     setCookie(c, SESSION_COOKIE, encodeBase64url(result.token), {

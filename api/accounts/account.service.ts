@@ -88,6 +88,8 @@ export interface EnrolInput {
 
 export interface LoginProofInput {
   challenge: Uint8Array;
+  /** the effort the proof was solved at (bound into its hash) */
+  effort: number;
   nonce: Uint8Array;
 }
 
@@ -211,7 +213,7 @@ export class AccountService {
    * computed for every name).
    * @throws ValidationError for a string that cannot be a user name.
    */
-  async loginSalt(name: string): Promise<{ salt: Uint8Array; params: Argon2Params; challenge: Uint8Array | null }> {
+  async loginSalt(name: string): Promise<{ salt: Uint8Array; params: Argon2Params; challenge: Uint8Array | null; effort: number | null }> {
     const username = normalizeUsername(name);
     if (username === null) throw new ValidationError('Field "username" is not a valid user name.');
     const row = await repo.findAccountForLogin(this.db, username, this.decoy);
@@ -219,7 +221,7 @@ export class AccountService {
     const challenge = this.throttle.throttled(username) ? this.throttle.issue() : null;
     // The decoy's bundle carries the default parameters, so both paths parse one bundle.
     const { params } = parseAccountBundleHeader(row.keyBundle);
-    return { salt: row.found ? row.salt : fake, params, challenge };
+    return { salt: row.found ? row.salt : fake, params, challenge, effort: challenge ? this.throttle.difficulty : null };
   }
 
   /**
@@ -229,8 +231,8 @@ export class AccountService {
   private async payForAttempt(throttleKey: string, proof: LoginProofInput | undefined): Promise<void> {
     if (!this.throttle.throttled(throttleKey)) return;
     if (!proof) throw new ProofError('proof_required', 'Too many wrong attempts for this name: solve the challenge from /login/salt and send it with the attempt.');
-    const checked = this.throttle.check(proof.challenge, proof.nonce);
-    const expiresHour = new Date(Math.ceil(checked.expiresAtMinute / 60) * 3_600_000);
+    const checked = this.throttle.check(proof.challenge, { effort: proof.effort, nonce: proof.nonce });
+    const expiresHour = new Date(Math.ceil(checked.expiresAt / 3600) * 3_600_000);
     if (!(await repo.spendLoginProof(this.db, checked.challengeId, expiresHour))) {
       throw new ProofError('proof_replayed', 'This proof of work was already used; solve a new challenge.');
     }

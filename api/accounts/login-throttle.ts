@@ -8,7 +8,8 @@
  * exhaustion by guessing many names.
  *
  * So: a name is never locked. After FREE_FAILURES failed attempts for a name, every further
- * attempt for it must carry a fresh proof of work (crypto/v1/pow.ts), spent once (pow_spent).
+ * attempt for it must carry a fresh proof of work (crypto/v2/pow.ts: SHA-256, the same format
+ * as the requester site's, under its own MAC key), spent once (pow_spent).
  * The owner pays a second or two of work; the guesser pays it for every guess. The failure
  * counts live in a fixed table of buckets indexed by a keyed hash of the name (no entry per
  * name, nothing to evict, nothing written to disk, the same for a name that has no account).
@@ -18,9 +19,10 @@
  * Per instance: with several instances a guesser gets FREE_FAILURES free tries at each, which
  * is a constant, not a bypass.
  */
+import { hash } from 'node:crypto';
 import type { Primitives } from '../../crypto/primitives.ts';
 import { utf8Encode } from '../../crypto/encoding.ts';
-import { checkPowSolution, createPowChallenge, powMacKey, POW_MAX_DIFFICULTY, verifyPowChallenge } from '../../crypto/v1/pow.ts';
+import { checkPowSolutionV2, createPowChallengeV2, POW_V2_MAX_EFFORT, powMacKeyV2, type PowSolutionV2, verifyPowChallengeV2 } from '../../crypto/v2/pow.ts';
 import { ProofError } from '../intake/pow.service.ts';
 
 /** Failed attempts for a name before each further one needs a proof of work. */
@@ -32,12 +34,21 @@ export const LOGIN_CHALLENGE_MINUTES = 10;
 
 const BUCKET_PERSONAL = utf8Encode('haven-lthrot-v1');
 // A separate MAC key from the requester site's challenges: a proof made for an intake
-// submission cannot be spent on a login, nor the other way round.
-const LOGIN_POW_PERSONAL = utf8Encode('haven-lpowkey-v1');
+// submission cannot be spent on a login, nor the other way round. (v2: a v1 sign-in key is
+// never reused for the new format.)
+const LOGIN_POW_PERSONAL = utf8Encode('haven-lpowkey-v2');
+
+/** The MAC key of sign-in challenges (PROTOCOL.md 22.3): distinct from the requester site's. */
+export function loginPowMacKey(crypto: Primitives, serverKey: Uint8Array): Uint8Array {
+  return powMacKeyV2(crypto, crypto.blake2b(32, serverKey, { personal: LOGIN_POW_PERSONAL }));
+}
+
+const nodeSha256 = (data: Uint8Array): Uint8Array => hash('sha256', data, 'buffer');
 
 export interface LoginProof {
   challengeId: Uint8Array;
-  expiresAtMinute: number;
+  /** Unix seconds */
+  expiresAt: number;
 }
 
 export class LoginThrottle {
@@ -47,7 +58,7 @@ export class LoginThrottle {
   private readonly macKey: Uint8Array;
 
   /**
-   * @param difficulty the work a throttled attempt must carry (leading zero bits).
+   * @param difficulty the least effort a throttled attempt's proof must state and meet (leading zero bits).
    */
   constructor(
     private readonly crypto: Primitives,
@@ -55,9 +66,9 @@ export class LoginThrottle {
     readonly difficulty: number,
     private readonly now: () => number = Date.now,
   ) {
-    if (!Number.isInteger(difficulty) || difficulty < 0 || difficulty > POW_MAX_DIFFICULTY) throw new RangeError('login difficulty out of range');
+    if (!Number.isInteger(difficulty) || difficulty < 0 || difficulty > POW_V2_MAX_EFFORT) throw new RangeError('login difficulty out of range');
     this.bucketKey = crypto.blake2b(32, serverKey, { personal: BUCKET_PERSONAL });
-    this.macKey = powMacKey(crypto, crypto.blake2b(32, serverKey, { personal: LOGIN_POW_PERSONAL }));
+    this.macKey = loginPowMacKey(crypto, serverKey);
   }
 
   private minute(): number {
@@ -87,32 +98,33 @@ export class LoginThrottle {
     this.lastMinute[b] = this.minute();
   }
 
-  /** A fresh challenge for a throttled attempt. */
+  /** A fresh challenge for a throttled attempt (solved at `difficulty`, which /login/salt states). */
   issue(): Uint8Array {
-    return createPowChallenge(this.crypto, this.macKey, {
+    return createPowChallengeV2(this.crypto, this.macKey, {
       challengeId: this.crypto.randomBytes(16),
-      difficulty: this.difficulty,
-      expiresAtMinute: this.minute() + LOGIN_CHALLENGE_MINUTES,
+      expiresAt: Math.floor(this.now() / 1000) + LOGIN_CHALLENGE_MINUTES * 60,
     });
   }
 
   /**
    * Checks a proof: issued by this service (any instance with the same secret), not expired,
-   * at least the configured work. The caller must still spend its id (replays).
+   * solved at an effort of at least the configured difficulty (the effort is bound into the
+   * hash, so stating more than was done fails). The caller must still spend its id (replays).
    * @throws ProofError
    */
-  check(challenge: Uint8Array, nonce: Uint8Array): LoginProof {
+  check(challenge: Uint8Array, solution: PowSolutionV2): LoginProof {
     let parsed;
     try {
-      parsed = verifyPowChallenge(this.crypto, this.macKey, challenge);
+      parsed = verifyPowChallengeV2(this.crypto, this.macKey, challenge);
     } catch {
+      // a version 1 challenge (the old sign-in format) lands here too
       throw new ProofError('proof_invalid', 'The proof-of-work challenge is malformed.');
     }
     if (!parsed) throw new ProofError('proof_invalid', 'The proof-of-work challenge was not issued for sign-in.');
-    if (parsed.expiresAtMinute < this.minute()) throw new ProofError('proof_invalid', 'The proof-of-work challenge has expired; fetch a new one.');
-    if (parsed.difficulty < this.difficulty || !checkPowSolution(this.crypto, challenge, nonce)) {
+    if (parsed.expiresAt * 1000 < this.now()) throw new ProofError('proof_invalid', 'The proof-of-work challenge has expired; fetch a new one.');
+    if (solution.effort < this.difficulty || !checkPowSolutionV2(nodeSha256, challenge, solution)) {
       throw new ProofError('proof_invalid', 'The proof-of-work solution is wrong.');
     }
-    return { challengeId: parsed.challengeId, expiresAtMinute: parsed.expiresAtMinute };
+    return { challengeId: parsed.challengeId, expiresAt: parsed.expiresAt };
   }
 }

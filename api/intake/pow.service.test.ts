@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadSodiumPrimitives } from '../../crypto/sodium.ts';
 import { nobleSha256 } from '../../crypto/noble.ts';
-import { createPowChallenge, powMacKey, solvePow } from '../../crypto/v1/pow.ts';
+import { retiredPowV1Challenge } from '../../crypto/testing.ts';
 import { solvePowV2Sync } from '../../crypto/v2/pow.ts';
 import { ValidationError } from '../errors.ts';
 import { EffortQueue, OutrankedError } from './effort-queue.ts';
@@ -77,11 +77,11 @@ describe('proof-of-work service (v2)', () => {
     expect(() => pow.check({ ...good, effort: 7 })).toThrow(/solution is wrong/);
   });
 
-  it('refuses a version 1 challenge with unsupported_version, however well solved', () => {
-    const v1 = createPowChallenge(p, powMacKey(p, secret), { challengeId: new Uint8Array(16), difficulty: 0, expiresAtMinute: 2 ** 31 });
+  it('refuses a version 1 challenge with unsupported_version, correctly MACed under its own secret and at difficulty 0 (any nonce solves it)', () => {
+    const v1 = retiredPowV1Challenge(p, secret);
     const pow = new PowService(p, secret, 0, 0);
-    expect(() => pow.check({ challenge: v1, effort: 0, nonce: solvePow(p, v1) })).toThrow(ValidationError);
-    expect(() => pow.check({ challenge: v1, effort: 0, nonce: solvePow(p, v1) })).toThrow(expect.objectContaining({ code: 'unsupported_version' }));
+    expect(() => pow.check({ challenge: v1, effort: 0, nonce: new Uint8Array(8) })).toThrow(ValidationError);
+    expect(() => pow.check({ challenge: v1, effort: 0, nonce: new Uint8Array(8) })).toThrow(expect.objectContaining({ code: 'unsupported_version' }));
   });
 
   it('claims a challenge once per instance until released', () => {

@@ -32,6 +32,4 @@ export {
   ATTACHMENT_CHUNK_BYTES, attachmentBlobSize, newAttachmentKey, encryptAttachment, decryptAttachment,
 } from './attachment.ts';
 export { AUDIT_GENESIS_HASH, auditEntryHash, signAuditHash, verifyAuditHash } from './audit.ts';
-// proof of work for anonymous submissions (crypto/v1/pow.ts, written alongside the API intake)
-export * from './pow.ts';
 export { encodeTextBody, decodeTextBody, encodeTagsBody, decodeTagsBody, TAG_LIMITS } from './text-body.ts';

@@ -212,14 +212,16 @@ export interface OpenMessageArgs {
   recipientKind: RecipientKindValue;
   /** team epoch secret (recipientKind team) or requester reply secret (requester) */
   secret: Uint8Array;
+  /** the public key of `secret`, when the caller holds it (seal.ts `open`: saves deriving it per message) */
+  recipientPublic?: Uint8Array;
   /** what the caller believes this record is; checked against the authenticated header */
   expected: { orgId: Uint8Array; teamId?: Uint8Array; threadId?: Uint8Array; messageId?: Uint8Array; kind?: MessageKindValue; epoch?: number };
 }
 
-function openContentKey(p: Primitives, m: Parsed, rk: RecipientKindValue, secret: Uint8Array): Uint8Array {
+function openContentKey(p: Primitives, m: Parsed, rk: RecipientKindValue, secret: Uint8Array, recipientPublic?: Uint8Array): Uint8Array {
   const slot = m.slots.find((s) => s.kind === rk);
   if (!slot) throw new DecryptionError('no slot for this recipient');
-  return open(p, secret, slot.sealed, slotAd(m.header, rk, m.header.epoch));
+  return open(p, secret, slot.sealed, slotAd(m.header, rk, m.header.epoch), recipientPublic);
 }
 
 function checkExpected(p: Primitives, h: MessageHeader, e: OpenMessageArgs['expected']): void {
@@ -243,7 +245,7 @@ function checkExpected(p: Primitives, h: MessageHeader, e: OpenMessageArgs['expe
 export function openMessage(p: Primitives, bytes: Uint8Array, a: OpenMessageArgs): { header: MessageHeader; body: Uint8Array } {
   const m = parse(bytes);
   checkExpected(p, m.header, a.expected);
-  const contentKey = openContentKey(p, m, a.recipientKind, a.secret);
+  const contentKey = openContentKey(p, m, a.recipientKind, a.secret, a.recipientPublic);
   try {
     const padded = p.aeadDecrypt(contentKey, m.nonce, m.ct, m.ad);
     return { header: m.header, body: unpad(padded) };

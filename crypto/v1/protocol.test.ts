@@ -65,6 +65,13 @@ describe.each(pairs)('sealed box with AD (%s)', (_n, A, B) => {
     expect(() => v1.open(B, B.x25519Keypair().secretKey, sealed, utf8Encode('ad'))).toThrow(DecryptionError);
     expect(() => v1.open(B, kp.secretKey, sealed.subarray(0, 47), utf8Encode('ad'))).toThrow(MalformedError);
   });
+  it('opens the same with the recipient public key handed in, and not at all with a wrong one', () => {
+    const kp = A.x25519Keypair();
+    const sealed = v1.seal(A, kp.publicKey, utf8Encode('secret'), utf8Encode('ad'));
+    expect(v1.open(B, kp.secretKey, sealed, utf8Encode('ad'), kp.publicKey)).toEqual(utf8Encode('secret'));
+    // A caller holding the wrong public key (a stale cache, a key from elsewhere) gets no plaintext.
+    expect(() => v1.open(B, kp.secretKey, sealed, utf8Encode('ad'), B.x25519Keypair().publicKey)).toThrow(DecryptionError);
+  });
   it('refuses to seal to a small-order public key (all-zero shared secret)', () => {
     expect(() => v1.seal(A, new Uint8Array(32), utf8Encode('x'), new Uint8Array(0))).toThrow(WeakInputError);
     const onePoint = new Uint8Array(32);

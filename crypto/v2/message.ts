@@ -278,6 +278,8 @@ export interface OpenMessageV2Args {
   recipientKind: RecipientKindValue;
   /** team epoch secret (recipientKind team) or requester reply secret (requester) */
   secret: Uint8Array;
+  /** the public key of `secret`, when the caller holds it (v1/seal.ts `open`: saves deriving it per message) */
+  recipientPublic?: Uint8Array;
   /** what the caller believes this record is; checked against the authenticated header */
   expected: {
     orgId: Uint8Array;
@@ -327,10 +329,10 @@ function checkExpected(p: Primitives, h: MessageHeaderV2, e: OpenMessageV2Args['
   if (bad) throw new DecryptionError('message belongs to another record');
 }
 
-function decryptInner(p: Primitives, m: Parsed, rk: RecipientKindValue, secret: Uint8Array): { padded: Uint8Array; contentKey: Uint8Array } {
+function decryptInner(p: Primitives, m: Parsed, rk: RecipientKindValue, secret: Uint8Array, recipientPublic?: Uint8Array): { padded: Uint8Array; contentKey: Uint8Array } {
   const slot = m.slots.find((s) => s.kind === rk);
   if (!slot) throw new DecryptionError('no slot for this recipient');
-  const contentKey = open(p, secret, slot.sealed, slotAd(m.header, rk, m.header.epoch));
+  const contentKey = open(p, secret, slot.sealed, slotAd(m.header, rk, m.header.epoch), recipientPublic);
   try {
     return { padded: p.aeadDecrypt(contentKey, m.nonce, m.ct, m.ad), contentKey };
   } catch (e) {
@@ -387,7 +389,7 @@ export function openMessageV2(p: Primitives, bytes: Uint8Array, a: OpenMessageV2
   if (m.header.kind === MessageKind.followup && !a.threadRequesterSignPublic) {
     throw new MalformedError("a follow-up is checked with the thread request's signPublicKey");
   }
-  const { padded, contentKey } = decryptInner(p, m, a.recipientKind, a.secret);
+  const { padded, contentKey } = decryptInner(p, m, a.recipientKind, a.secret, a.recipientPublic);
   contentKey.fill(0);
   try {
     let inner: Uint8Array;

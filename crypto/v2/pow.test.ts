@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { loadSodiumPrimitives } from '../sodium.ts';
 import { noblePrimitives, nobleSha256 } from '../noble.ts';
 import { MalformedError, UnknownVersionError } from '../errors.ts';
-import { createPowChallenge, powMacKey } from '../v1/pow.ts';
+import { retiredPowV1Challenge } from '../testing.ts';
 import {
   POW_V2_CHALLENGE_BYTES, POW_V2_WORK_INPUT_BYTES, checkPowSolutionV2, createPowChallengeV2, leadingZeroBits, parsePowChallengeV2, powMacKeyV2,
   powWorkInputV2, solvePowV2, solvePowV2Sync, verifyPowChallengeV2, type Sha256Batch,
@@ -66,7 +66,7 @@ describe.each([
   });
 
   it('refuses a version 1 challenge, an unknown version and trailing bytes', () => {
-    const v1 = createPowChallenge(p, powMacKey(p, new Uint8Array(32)), { challengeId: new Uint8Array(16), difficulty: 1, expiresAtMinute: 1 });
+    const v1 = retiredPowV1Challenge(p, new Uint8Array(32));
     expect(() => parsePowChallengeV2(v1)).toThrow(MalformedError);
     const unknown = unhex(VECTOR.challenge);
     unknown[0] = 3;

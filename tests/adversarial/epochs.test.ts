@@ -9,7 +9,7 @@
  * The server's half (serial order, expiry, no new v1) is tests/team-key-freshness.test.ts.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { base64urlEncode as b64 } from '../../crypto/encoding.ts';
 import { loadSodiumPrimitives } from '../../crypto/sodium.ts';
 import { createGrant, createX25519Key, signTeamKey } from '../../crypto/v1/certs.ts';
@@ -19,11 +19,10 @@ import { parseTeamKeyStatementUnverified, signTeamKeyStatement, TEAM_KEY_DEFAULT
 import { insertRequest } from '../../api/intake/intake.repository.ts';
 import { coarseHour } from '../../api/time.ts';
 import { approveAccount, insertAccountDirectly } from '../helpers/approve.ts';
-import { launchBrowser } from '../helpers/browser.ts';
-import { describeWithBrowser } from '../helpers/browser-suite.ts';
+import { BROWSER_HOOK_TIMEOUT, describeWithBrowser, useLiveBrowser } from '../helpers/browser-suite.ts';
 import { createRootAdmin, dashboardLogin, openAdminScreen } from '../helpers/dashboard.ts';
 import { rewriteJson, startHostileProxy, type HostileProxy } from '../helpers/hostile-proxy.ts';
-import { startLiveServer, type LiveServer } from '../helpers/live-server.ts';
+import type { LiveServer } from '../helpers/live-server.ts';
 import { makeCredentials } from '../helpers/responder-client.ts';
 
 const p = await loadSodiumPrimitives();
@@ -40,9 +39,8 @@ describeWithBrowser('adversarial: team key freshness in the staff browsers', () 
   let responderContext: BrowserContext;
   let responder: Page;
 
-  beforeAll(async () => {
-    live = await startLiveServer();
-    browser = await launchBrowser();
+  useLiveBrowser(async (s) => {
+    ({ live, browser } = s);
     proxy = await startHostileProxy(live.server.triageUrl);
     const { db } = live.server.database;
     const [legal, medical] = [live.demo.teams[0]!, live.demo.teams[1]!];
@@ -62,10 +60,8 @@ describeWithBrowser('adversarial: team key freshness in the staff browsers', () 
   });
 
   afterAll(async () => {
-    await browser?.close();
     await proxy?.stop();
-    await live?.stop();
-  });
+  }, BROWSER_HOOK_TIMEOUT);
 
   /** Rotates a team as an admin's browser would, straight in the database: new key, statement serial 2, grants for every member. */
   async function rotateInDatabase(teamId: Uint8Array): Promise<void> {

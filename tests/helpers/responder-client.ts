@@ -5,7 +5,9 @@
  * Argon2id at the real default parameters costs about half a second, so derivations are
  * cached per (passphrase, salt) within a test file.
  */
-import { base64urlEncode } from '../../crypto/encoding.ts';
+import { base64urlDecode, base64urlEncode } from '../../crypto/encoding.ts';
+import { nobleSha256 } from '../../crypto/noble.ts';
+import { solvePowV2Sync } from '../../crypto/v2/pow.ts';
 import {
   createAccountKeys, deriveAccountSecrets, newAccountSalt, RESPONDER_DEFAULT_PARAMS, wrapAccountKeys,
   type AccountSecrets, type Argon2Params,
@@ -125,4 +127,13 @@ export function sealResponderMessage(
     body: a.kind === 'tags' ? encodeTagsBody(a.tags ?? []) : encodeTextBody(a.text ?? ''),
     author: { type: 'responder', signSeed: a.ed25519Seed, cert: a.certificate },
   });
+}
+
+/**
+ * What the dashboard does with a sign-in challenge from /login/salt (PROTOCOL.md 22.3): the v2
+ * solver at the effort the salt answer states.
+ */
+export function loginProofFor(salt: { challenge: string; effort: number }): { challenge: string; effort: number; nonce: string } {
+  const solution = solvePowV2Sync(nobleSha256, base64urlDecode(salt.challenge), salt.effort, crypto.getRandomValues(new Uint8Array(4)));
+  return { challenge: salt.challenge, effort: solution.effort, nonce: base64urlEncode(solution.nonce) };
 }

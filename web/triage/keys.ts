@@ -187,6 +187,8 @@ export interface DecryptContext {
   orgId: Uint8Array;
   rootPublic: Uint8Array;
   secret(teamKey: string, epoch: number): Uint8Array | undefined;
+  /** The public key of that secret, when already known: saves deriving it for every row (decrypt-worker.ts). */
+  publicKey?(teamKey: string, epoch: number): Uint8Array | undefined;
 }
 
 export function vaultContext(v: Vault): DecryptContext {
@@ -224,6 +226,7 @@ export function openRequestRow(p: Primitives, ctx: DecryptContext, row: RequestR
     const opened = openMessageAny(p, base64urlDecode(row.blob), {
       recipientKind: RecipientKind.team,
       secret,
+      recipientPublic: ctx.publicKey?.(row.teamId, row.epoch),
       rootPublic: ctx.rootPublic,
       expected: { orgId: ctx.orgId, teamId: base64urlDecode(row.teamId), threadId: id, messageId: id, kind: MessageKind.request, epoch: row.epoch },
     });

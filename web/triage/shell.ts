@@ -11,14 +11,14 @@ import { loadSodiumPrimitives } from '../../crypto/sodium.ts';
 import type { RequestBody } from '../../crypto/v1/request-body.ts';
 import { wipeAdmin } from './admin/screen.ts';
 import { wipeNotifications } from './views/notifications.ts';
-import { terminateDecryptWorker } from './decrypt-pool.ts';
+import { terminateDecryptWorkers } from './decrypt-pool.ts';
 import { type Lang, pickLanguage, type Strings, STRINGS } from './i18n.ts';
-import { type RequestRowJson, type ThreadItem, type Vault, wipeVault } from './keys.ts';
+import { type ThreadItem, type Vault, wipeVault } from './keys.ts';
+import type { Row } from './rows.ts';
 
 export const STATUSES = ['new', 'triaged', 'in_progress', 'waiting', 'resolved', 'closed'] as const;
 export const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
 export const PAGE_SIZE = 50;
-export const EXCERPT_CHARS = 160;
 type Screen = 'enrol' | 'waiting' | 'login' | 'list' | 'detail' | 'admin';
 
 export class ApiError extends Error {
@@ -31,14 +31,7 @@ export class ApiError extends Error {
   }
 }
 
-export interface Row {
-  json: RequestRowJson;
-  body: RequestBody | null;
-  failure: 'no_key' | 'unreadable' | null;
-  excerpt: string;
-  /** lower-cased decrypted text of the request and, once opened, of its thread */
-  haystack: string;
-}
+export type { Row };
 
 interface Current {
   row: Row;
@@ -125,6 +118,43 @@ export function alertError(text: string | null): void {
   el.hidden = !text;
 }
 
+export interface ConfirmOptions {
+  title: string;
+  body: Node[];
+  /** a box the person must tick before OK is enabled (a comparison they made) */
+  check?: string;
+  ok: string;
+}
+
+/**
+ * The page's one confirmation, in its one modal dialog (#adm-dialog: its buttons close it with
+ * "ok" or "cancel"), for the Admin screen's steps and a reply leaving the team alike.
+ * @returns true only when the person chose OK.
+ */
+export function confirmDialog(o: ConfirmOptions): Promise<boolean> {
+  const dialog = $<HTMLDialogElement>('adm-dialog');
+  $('adm-dialog-title').textContent = o.title;
+  $('adm-dialog-body').replaceChildren(...o.body);
+  const check = $<HTMLInputElement>('adm-dialog-check');
+  check.checked = false;
+  $('adm-dialog-check-row').hidden = !o.check;
+  $('adm-dialog-check-text').textContent = o.check ?? '';
+  const ok = $<HTMLButtonElement>('adm-dialog-ok');
+  ok.textContent = o.ok;
+  ok.disabled = Boolean(o.check);
+  $('adm-dialog-cancel').textContent = state.t.cancel;
+  dialog.returnValue = '';
+  return new Promise((resolve) => {
+    dialog.addEventListener('close', () => {
+      $('adm-dialog-body').replaceChildren();
+      resolve(dialog.returnValue === 'ok');
+    }, { once: true });
+    dialog.showModal();
+    // Start on the box to tick, else on Cancel: the destructive choice is never the default.
+    (o.check ? check : $('adm-dialog-cancel')).focus();
+  });
+}
+
 export function hourText(iso: string): string {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
@@ -170,7 +200,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
 /** Zero-fills every key, drops every decrypted value, and empties every view that showed one. */
 export function wipe(): void {
   state.generation++;
-  terminateDecryptWorker();
+  terminateDecryptWorkers();
   wipeAdmin();
   wipeNotifications();
   if (state.vault) wipeVault(state.vault);

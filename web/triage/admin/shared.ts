@@ -15,6 +15,10 @@ import { type ManifestOverviewJson, ManifestRefusedError, type ManifestStatus } 
 import { loadManifests } from './site-manifests.ts';
 import type { Vault } from '../keys.ts';
 import { render } from './screen.ts';
+import { confirmDialog } from '../shell.ts';
+
+// The page's one confirmation dialog lives in shell.ts (the reply confirmation uses it too).
+export { confirmDialog };
 
 export interface AdminDeps {
   api<T>(method: string, path: string, body?: unknown): Promise<T>;
@@ -243,38 +247,6 @@ async function loadAll(started: number): Promise<void> {
 }
 
 // ---------------------------------------------------------------- confirmation dialog
-
-interface ConfirmOptions {
-  title: string;
-  body: Node[];
-  /** a box the admin must tick before OK is enabled (a comparison they made) */
-  check?: string;
-  ok: string;
-}
-
-export function confirmDialog(o: ConfirmOptions): Promise<boolean> {
-  const dialog = $<HTMLDialogElement>('adm-dialog');
-  $('adm-dialog-title').textContent = o.title;
-  $('adm-dialog-body').replaceChildren(...o.body);
-  const check = $<HTMLInputElement>('adm-dialog-check');
-  check.checked = false;
-  $('adm-dialog-check-row').hidden = !o.check;
-  $('adm-dialog-check-text').textContent = o.check ?? '';
-  const ok = $<HTMLButtonElement>('adm-dialog-ok');
-  ok.textContent = o.ok;
-  ok.disabled = Boolean(o.check);
-  $('adm-dialog-cancel').textContent = t().cancel;
-  dialog.returnValue = '';
-  return new Promise((resolve) => {
-    dialog.addEventListener('close', () => {
-      $('adm-dialog-body').replaceChildren();
-      resolve(dialog.returnValue === 'ok');
-    }, { once: true });
-    dialog.showModal();
-    // Start on the box to tick, else on Cancel: the destructive choice is never the default.
-    (o.check ? check : $('adm-dialog-cancel')).focus();
-  });
-}
 
 /** The rotation (or creation) confirmation: the new key and every member it is granted to. */
 export function confirmKey(title: string, key: NewTeamKey, ok: string): Promise<boolean> {

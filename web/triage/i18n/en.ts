@@ -377,7 +377,6 @@ export const en = {
   liveReplyAudience: 'sent to the requester',
   liveReplyConfirmTitle: 'Send this reply to the requester?',
   liveReplyConfirmIntro: 'The requester will read this text. To keep it inside the team, cancel and write a note instead.',
-  liveCancel: 'Cancel',
   admGrantScopeTitle: 'Add {name} to {team}',
   admGrantScopeIntro: 'What may {name} read?',
   admGrantScopeNew: 'Only requests that arrive from now on (the team key is rotated first; existing requests stay closed to {name})',

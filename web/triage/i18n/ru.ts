@@ -367,7 +367,6 @@ export const ru: Strings = {
   liveReplyAudience: 'отправлено обратившемуся',
   liveReplyConfirmTitle: 'Отправить этот ответ обратившемуся?',
   liveReplyConfirmIntro: 'Обратившийся прочтёт этот текст. Чтобы оставить его внутри команды, отмените и напишите заметку.',
-  liveCancel: 'Отмена',
   admGrantScopeTitle: 'Добавить {name} в команду «{team}»',
   admGrantScopeIntro: 'Что сможет читать {name}?',
   admGrantScopeNew: 'Только обращения, которые придут с этого момента (сначала ключ команды сменится; прежние обращения останутся закрыты для {name})',

@@ -2,25 +2,13 @@
  * The request list: pages of rows decrypted in this browser, filtered by status, team and a
  * search over the decrypted text (never sent to the server), and keyboard selection.
  */
-import type { RequestBody } from '../../../crypto/v1/request-body.ts';
 import { fill, PRIORITY_LABELS, STATUS_LABELS } from '../i18n.ts';
-import { type Opened, type RequestRowJson, vaultContext } from '../keys.ts';
+import { type RequestRowJson, vaultContext } from '../keys.ts';
+import { toRow } from '../rows.ts';
 import { openRows } from '../decrypt-pool.ts';
-import { $, alertError, announce, api, ApiError, EXCERPT_CHARS, hourText, PAGE_SIZE, primitives, type Row, state, teamName, wipeBody } from '../shell.ts';
+import { $, alertError, announce, api, ApiError, hourText, PAGE_SIZE, primitives, type Row, state, teamName, wipeBody } from '../shell.ts';
 import { openRequest } from './thread.ts';
 import { removeUndecryptable } from '../admin/junk.ts';
-
-function excerptOf(body: RequestBody): string {
-  const text = body.message.replace(/\s+/g, ' ').trim();
-  return text.length > EXCERPT_CHARS ? `${text.slice(0, EXCERPT_CHARS)}…` : text;
-}
-
-function toRow(json: RequestRowJson, opened: Opened<RequestBody>): Row {
-  if (!opened.ok) return { json, body: null, failure: opened.reason, excerpt: '', haystack: '' };
-  const b = opened.value;
-  const haystack = [b.topic ?? '', b.message, b.contact ?? '', ...(b.attachments ?? []).map((a) => a.name)].join('\n').toLowerCase();
-  return { json, body: b, failure: null, excerpt: excerptOf(b), haystack };
-}
 
 /** Bumped by every list load, so a slower answer to an older filter never lands on a newer list. */
 let loadSeq = 0;
@@ -90,12 +78,17 @@ export async function loadRows(reset: boolean, quiet = false): Promise<void> {
  */
 export const POLL_MS = 5_000;
 
-/** One poll; re-reads the list and the open thread when the marker moved. */
+/**
+ * One poll; re-reads the list and the open thread when the marker moved. The Admin screen
+ * polls too, only to learn that its session is gone (an admin removed by another admin, or
+ * signed out elsewhere): the 401 wipes the Admin screen with the list. The list itself is
+ * re-read when the admin goes back to it.
+ */
 export async function pollChanges(refreshThread: () => Promise<void>): Promise<void> {
-  if (!state.vault || state.screen === 'admin') return;
+  if (!state.vault) return;
   try {
     const { marker } = await api<{ marker: string }>('GET', '/api/v1/changes');
-    if (!state.vault) return;
+    if (!state.vault || state.screen === 'admin') return;
     if (marker === state.changeMarker) return;
     const selectedId = state.selected >= 0 ? visibleRows()[state.selected]?.json.id : undefined;
     await loadRows(true, true);

@@ -8,7 +8,7 @@
  */
 import { base64urlDecode, base64urlEncode } from '../../../crypto/encoding.ts';
 import { deriveAccountSecrets, unwrapAccountKeys } from '../../../crypto/v1/account.ts';
-import { solvePow } from '../../../crypto/v1/pow.ts';
+import { solvePowInBrowser } from '../../shared/pow-solver.ts';
 import type { Primitives } from '../../../crypto/primitives.ts';
 import { openAdmin } from '../admin/screen.ts';
 import { KeyError, openVault, type TeamsJson } from '../keys.ts';
@@ -60,16 +60,15 @@ export async function submitLogin(event: Event): Promise<void> {
     // sent: with a changed root nothing is unlocked at all.
     // After a root rotation, the published hand-overs lead from the pinned root to the page's.
     const root = await trustedRootFollowingHandovers(p, fetchHandovers);
-    const salt = await api<{ salt: string; params: { ops: number; memKiB: number }; challenge: string | null }>('POST', '/api/v1/login/salt', { username });
+    const salt = await api<{ salt: string; params: { ops: number; memKiB: number }; challenge: string | null; effort: number | null }>('POST', '/api/v1/login/salt', { username });
     // deriveAccountSecrets refuses parameters below the floor (a server downgrading the cost).
     secrets = await deriveAccountSecrets(p, passphrase, base64urlDecode(salt.salt), salt.params);
-    let pow: { challenge: string; nonce: string } | undefined;
+    let pow: { challenge: string; effort: number; nonce: string } | undefined;
     if (salt.challenge) {
+      // A throttled name (PROTOCOL.md 22.3): the shared v2 solver, at the effort the server asks.
       status.textContent = state.t.solvingProof;
-      // Let the status paint before the (synchronous) search.
-      await new Promise((r) => setTimeout(r, 0));
-      const challenge = base64urlDecode(salt.challenge);
-      pow = { challenge: salt.challenge, nonce: base64urlEncode(solvePow(p, challenge)) };
+      const solution = await solvePowInBrowser(base64urlDecode(salt.challenge), salt.effort ?? 0);
+      pow = { challenge: salt.challenge, effort: solution.effort, nonce: base64urlEncode(solution.nonce) };
       status.textContent = state.t.signingIn;
     }
     const login = await api<LoginJson>('POST', '/api/v1/login', {

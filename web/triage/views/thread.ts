@@ -10,7 +10,7 @@ import { base64urlEncode } from '../../../crypto/encoding.ts';
 import { TAG_LIMITS } from '../../../crypto/v1/text-body.ts';
 import { fill, PRIORITY_LABELS, STATUS_LABELS, type Strings } from '../i18n.ts';
 import { openThread, type RequestRowJson, sealResponderMessage, type ThreadItem, type ThreadMessageJson, vaultContext } from '../keys.ts';
-import { $, alertError, announce, api, ApiError, fillSelect, hourText, primitives, PRIORITIES, show, state, STATUSES, teamName } from '../shell.ts';
+import { $, alertError, announce, api, ApiError, confirmDialog, fillSelect, hourText, primitives, PRIORITIES, show, state, STATUSES, teamName } from '../shell.ts';
 import { renderRows, select, visibleRows } from './list.ts';
 import { renderAttachments } from './attachments.ts';
 
@@ -242,24 +242,12 @@ export async function post(kind: 'note' | 'tags' | 'reply'): Promise<void> {
   }
 }
 
-/** The reply confirmation, in the page's one modal dialog (its buttons close it with "ok" or "cancel"). */
+/** The reply confirmation: the text as the requester will read it (shell.ts `confirmDialog`). */
 function confirmReply(text: string): Promise<boolean> {
-  const dialog = $<HTMLDialogElement>('adm-dialog');
-  $('adm-dialog-title').textContent = state.t.liveReplyConfirmTitle;
   const quoted = Object.assign(document.createElement('p'), { className: 'text reply-preview', textContent: text });
-  $('adm-dialog-body').replaceChildren(Object.assign(document.createElement('p'), { textContent: state.t.liveReplyConfirmIntro }), quoted);
-  $('adm-dialog-check-row').hidden = true;
-  const ok = $<HTMLButtonElement>('adm-dialog-ok');
-  ok.textContent = state.t.sendReply;
-  ok.disabled = false;
-  $('adm-dialog-cancel').textContent = state.t.liveCancel;
-  dialog.returnValue = '';
-  return new Promise((resolve) => {
-    dialog.addEventListener('close', () => {
-      $('adm-dialog-body').replaceChildren();
-      resolve(dialog.returnValue === 'ok');
-    }, { once: true });
-    dialog.showModal();
-    $('adm-dialog-cancel').focus();
+  return confirmDialog({
+    title: state.t.liveReplyConfirmTitle,
+    body: [Object.assign(document.createElement('p'), { textContent: state.t.liveReplyConfirmIntro }), quoted],
+    ok: state.t.sendReply,
   });
 }
