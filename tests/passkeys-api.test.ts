@@ -115,7 +115,7 @@ describeEachDatabase('passkeys (API)', (t) => {
     const half = await halfOpen(owner);
     const refusedWith = async (response: unknown, code: string) => {
       const r = await call(triage(), '/api/v1/login/passkey', { body: { response }, cookie: half });
-      expect({ status: r.status, code: r.json.error?.code }).toEqual({ status: code === 'challenge_expired' ? 400 : 401, code });
+      expect({ status: r.status, code: r.json.error?.code }).toEqual({ status: 400, code });
     };
     await refusedWith(softAssert(credential, await assertionOptions(half), 'https://evil.example'), 'passkey_rejected');
     await refusedWith(softAssert(credential, await assertionOptions(half), ORIGIN, { rpId: 'evil.example' }), 'passkey_rejected');
@@ -141,7 +141,7 @@ describeEachDatabase('passkeys (API)', (t) => {
     for (const junk of [{}, { rawId: 'AA', response: 7 }, { rawId: '!!!' }, { rawId: 'x'.repeat(2000) }]) {
       await assertionOptions(fourth);
       const r = await call(triage(), '/api/v1/login/passkey', { body: { response: junk }, cookie: fourth });
-      expect([r.status, r.json.error.code]).toEqual([401, 'passkey_rejected']);
+      expect([r.status, r.json.error.code]).toEqual([400, 'passkey_rejected']);
     }
     const fifth = await halfOpen(owner);
     const noResponse = await call(triage(), '/api/v1/login/passkey', { body: {}, cookie: fifth });
@@ -154,7 +154,7 @@ describeEachDatabase('passkeys (API)', (t) => {
     const options = await call(triage(), '/api/v1/second-factor/passkeys/registration-options', { body: {}, cookie: full });
     const forged = softRegister(options.json.options, 'https://evil.example');
     const r = await call(triage(), '/api/v1/second-factor/passkeys', { body: { response: forged.response }, cookie: full });
-    expect([r.status, r.json.error.code]).toEqual([401, 'passkey_rejected']);
+    expect([r.status, r.json.error.code]).toEqual([400, 'passkey_rejected']);
     const again = await call(triage(), '/api/v1/second-factor/passkeys', { body: { response: softRegister(options.json.options, ORIGIN).response }, cookie: full });
     expect([again.status, again.json.error.code]).toEqual([400, 'challenge_expired']);
     expect((await call(triage(), '/api/v1/second-factor', { cookie: full })).json.passkeys).toEqual([]);

@@ -52,7 +52,7 @@ export class ChallengeExpiredError extends AppError {
 
 export class PasskeyRejectedError extends AppError {
   constructor() {
-    super('passkey_rejected', 'The passkey\'s answer was not accepted for this site and account.', 401);
+    super('passkey_rejected', 'The passkey\'s answer was not accepted for this site and account.', 400);
   }
 }
 

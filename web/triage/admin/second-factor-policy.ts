@@ -1,6 +1,7 @@
 /**
- * The admin's form for the organisation's second-factor policy (PROTOCOL 22.11): not required,
- * or required for every account (an account without one sets it up at its next sign-in).
+ * The admin's form for the organisation's second-factor policy (PROTOCOL 22.12): not required,
+ * required for every account (TOTP or a passkey), or a passkey required; an account without
+ * what the policy asks for sets it up at its next sign-in.
  * The server enforces it; this form only reads and sets it.
  */
 import { $, deps, t } from './shared.ts';
@@ -21,7 +22,7 @@ export async function saveSecondFactorPolicy(event: Event): Promise<void> {
   const policy = $<HTMLSelectElement>('adm-2fa-policy').value;
   try {
     await deps.api('PUT', '/api/v1/admin/second-factor-policy', { policy });
-    status.textContent = policy === 'none' ? t().adm2faSavedNone : t().adm2faSavedAny;
+    status.textContent = policy === 'none' ? t().adm2faSavedNone : policy === 'passkey' ? t().adm2faSavedPasskey : t().adm2faSavedAny;
   } catch {
     status.classList.add('error');
     status.textContent = t().unavailable;

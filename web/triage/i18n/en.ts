@@ -1,5 +1,8 @@
 /** The dashboard's words in English; the Russian ones (ru.ts) must have every key. */
+import { securityEn } from './security-en.ts';
+
 export const en = {
+  ...securityEn,
   title: 'Haven triage',
   switchLang: 'Русский',
   loading: 'Loading…',

@@ -1,7 +1,9 @@
 /** The dashboard's words in Russian: every key of the English set (the type makes sure). */
 import type { Strings } from './en.ts';
+import { securityRu } from './security-ru.ts';
 
 export const ru: Strings = {
+  ...securityRu,
   title: 'Haven: разбор обращений',
   switchLang: 'English',
   loading: 'Загрузка…',
