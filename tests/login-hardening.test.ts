@@ -18,6 +18,7 @@ import { createTestApps, type TestApps, seedDemoOrganisation } from './helpers/t
 import { describeEachDatabase } from './helpers/test-database.ts';
 import { createPowChallenge, solvePow } from '../crypto/v1/pow.ts';
 import { approveAccount, createAdminAccount, insertAccountDirectly } from './helpers/approve.ts';
+import { putPolicy } from './helpers/second-factor-policy.ts';
 import { makeCredentials, sessionCookie, type ResponderCredentials } from './helpers/responder-client.ts';
 
 const p = await loadSodiumPrimitives();
@@ -215,12 +216,12 @@ describeEachDatabase('login hardening and second factors', (t) => {
 
   it('[second factor] the organisation policy, set by an admin only, makes a responder enrol one before anything opens', async () => {
     const adminCreds = await makeCredentials(p, 'admin.one');
-    await createAdminAccount(t.db, p, demo, adminCreds);
+    const adminId = await createAdminAccount(t.db, p, demo, adminCreds);
     const admin = sessionCookie((await signIn(adminCreds)).res);
     const owner = await responder('policy.one');
     const ownerCookie = sessionCookie((await signIn(owner)).res);
     expect((await call(triage(), '/api/v1/admin/second-factor-policy', { method: 'PUT', body: { policy: 'any' }, cookie: ownerCookie })).status).toBe(403);
-    expect((await call(triage(), '/api/v1/admin/second-factor-policy', { method: 'PUT', body: { policy: 'any' }, cookie: admin })).json).toEqual({ policy: 'any' });
+    expect((await putPolicy(triage(), p, admin, { id: adminId, ed25519Seed: adminCreds.ed25519Seed }, 'any')).json).toEqual({ policy: 'any' });
 
     const login = await signIn(owner);
     expect(login.json).toEqual({ stage: 'enrol_second_factor', account: expect.objectContaining({ username: 'policy.one' }) });

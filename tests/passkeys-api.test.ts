@@ -22,6 +22,8 @@ import { createTestApps, type TestApps, seedDemoOrganisation } from './helpers/t
 import { describeEachDatabase } from './helpers/test-database.ts';
 import { approveAccount, createAdminAccount, insertAccountDirectly } from './helpers/approve.ts';
 import { makeCredentials, sessionCookie, type ResponderCredentials } from './helpers/responder-client.ts';
+import { putPolicy } from './helpers/second-factor-policy.ts';
+import { verifyAuditChain } from '../api/admin/audit.service.ts';
 import { assert as softAssert, register as softRegister, type SoftCredential } from './helpers/soft-authenticator.ts';
 
 const p = await loadSodiumPrimitives();
@@ -163,8 +165,9 @@ describeEachDatabase('passkeys (API)', (t) => {
 
   it('[policy passkey] forces passkey enrolment; TOTP alone is refused; a recovery code still works', async () => {
     const adminCreds = await makeCredentials(p, 'pk.admin');
-    await createAdminAccount(t.db, p, demo, adminCreds);
+    const adminId = await createAdminAccount(t.db, p, demo, adminCreds);
     const admin = sessionCookie((await signIn(adminCreds)).res);
+    const signer = { id: adminId, ed25519Seed: adminCreds.ed25519Seed };
     const owner = await responder('pk.policy');
     // The owner has TOTP (set up while the policy was none).
     const full = sessionCookie((await signIn(owner)).res);
@@ -172,7 +175,15 @@ describeEachDatabase('passkeys (API)', (t) => {
     const secret = new Uint8Array(Secret.fromBase32(start.json.secret).bytes);
     expect((await call(triage(), '/api/v1/second-factor/totp/confirm', { body: { pending: start.json.pending, code: TotpService.codeAt(secret, Date.now()) }, cookie: full })).status).toBe(200);
 
-    expect((await call(triage(), '/api/v1/admin/second-factor-policy', { method: 'PUT', body: { policy: 'passkey' }, cookie: admin })).json).toEqual({ policy: 'passkey' });
+    // [audit] The change is signed into the audit log; unsigned, or signed for another policy, it is refused.
+    const unsigned = await call(triage(), '/api/v1/admin/second-factor-policy', { method: 'PUT', body: { policy: 'passkey' }, cookie: admin });
+    expect([unsigned.status, unsigned.json.error.code]).toEqual([400, 'validation_failed']);
+    expect((await putPolicy(triage(), p, admin, signer, 'passkey', 'none')).status).toBe(400);
+    expect((await signIn(owner)).json.stage).toBe('second_factor');
+    expect((await putPolicy(triage(), p, admin, signer, 'passkey')).json).toEqual({ policy: 'passkey' });
+    const entries = (await call(triage(), '/api/v1/admin/audit', { cookie: admin })).json.entries.map((e: Json) => JSON.parse(e.entryText));
+    expect(entries.at(-1)).toMatchObject({ action: 'second_factor.policy', targets: { policy: 'passkey' }, actor: b64(adminId) });
+    expect((await verifyAuditChain(t.db, p, demo.root.publicKey)).ok).toBe(true);
     const login = await signIn(owner);
     expect(login.json.stage).toBe('enrol_second_factor');
     const half = sessionCookie(login.res);

@@ -180,9 +180,6 @@ export async function secondFactorPolicy(db: Kysely<Database>): Promise<SecondFa
   return row?.second_factor_policy ?? 'none';
 }
 
-export async function setSecondFactorPolicy(db: Kysely<Database>, policy: SecondFactorPolicy): Promise<void> {
-  await db.updateTable('organisations').set({ second_factor_policy: policy }).execute();
-}
 
 /** The sealed TOTP secret and used-step hashes, locked for this transaction. */
 export async function lockTotp(trx: Transaction<Database>, accountId: Uint8Array): Promise<{ sealed: Uint8Array | null; used: Uint8Array | null }> {

@@ -284,14 +284,6 @@ export function accountRoutes(accounts: AccountService, triage: TriageService, c
 
   app.post('/second-factor/recovery-codes', signedIn, async (c) => c.json({ recoveryCodes: await accounts.renewRecoveryCodes(c.get('session')) }));
 
-  // The organisation's policy; mounted here (not in api/admin) because it is about sign-in.
-  app.put('/admin/second-factor-policy', signedIn, async (c) => {
-    const body = await readJsonObject(c);
-    const policy = enumField(body, 'policy', ['none', 'any', 'passkey'] as const);
-    await accounts.setSecondFactorPolicy(c.get('session'), policy);
-    return c.json({ policy });
-  });
-
   app.post('/logout', async (c) => {
     await accounts.logout(token(c));
     deleteCookie(c, SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'Strict', secure: config.behindTls });

@@ -473,16 +473,6 @@ export class AccountService {
   }
 
   /**
-   * The organisation's second-factor policy, set by an admin. Nobody is shut out by it: an
-   * account that lacks what the policy asks for sets it up at its next sign-in.
-   * @throws ForbiddenError for a non-admin.
-   */
-  async setSecondFactorPolicy(session: Session, policy: SecondFactorPolicy): Promise<void> {
-    if (session.account.role !== 'admin') throw new ForbiddenError();
-    await repo.setSecondFactorPolicy(this.db, policy);
-  }
-
-  /**
    * The signed-in account behind a session token, enforcing the idle and absolute timeouts.
    * Times are minute-truncated (migration 0003), so a session may end up to a minute early,
    * never late.

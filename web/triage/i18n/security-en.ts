@@ -15,6 +15,7 @@ export const securityEn = {
   pkAddedNoPrf: 'Passkey added. It can confirm your sign-in, but this authenticator cannot hold your keys (no PRF support).',
   adm2faPasskey: 'Required: a passkey (authenticator app not enough)',
   adm2faSavedPasskey: 'Saved: every account needs a passkey. Recovery codes still work as a last resort.',
+  a_second_factor_policy: 'second-factor policy set',
   secNav: 'Security',
   secTitle: 'Security',
   secPasskeys: 'Passkeys',
