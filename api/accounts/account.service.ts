@@ -344,15 +344,15 @@ export class AccountService {
   async registerPasskey(session: Session, rp: RelyingParty, response: unknown): Promise<{ passkey: PasskeySummary; recoveryCodes: string[] | null; login: FullLogin | null }> {
     if (session.stage === 'second_factor') throw new ForbiddenError('Present your second factor first.');
     const hadFactor = (await repo.hasTotp(this.db, session.account.id)) || (await this.passkeys.list(session.account.id)).length > 0;
-    const stored = await this.passkeys.register(session.account, session.tokenHash, rp, response);
-    let recoveryCodes: string[] | null = null;
-    if (!hadFactor) {
-      recoveryCodes = this.totp.newRecoveryCodes();
-      const hashes = recoveryCodes.map((c) => this.totp.recoveryCodeHash(c)!);
-      await this.db.transaction().execute((trx) => repo.replaceRecoveryCodes(trx, session.account.id, hashes));
-    }
-    if (session.stage !== 'enrol_second_factor') return { passkey: summary(stored), recoveryCodes, login: null };
-    await repo.setSessionStage(this.db, session.tokenHash, 'full');
+    const recoveryCodes = hadFactor ? null : this.totp.newRecoveryCodes();
+    const hashes = (recoveryCodes ?? []).map((c) => this.totp.recoveryCodeHash(c)!);
+    const enrolling = session.stage === 'enrol_second_factor';
+    // The passkey, its recovery codes and the session's new stage: all or nothing.
+    const stored = await this.passkeys.register(session.account, session.tokenHash, rp, response, async (trx) => {
+      if (recoveryCodes) await repo.replaceRecoveryCodes(trx, session.account.id, hashes);
+      if (enrolling) await repo.setSessionStage(trx, session.tokenHash, 'full');
+    });
+    if (!enrolling) return { passkey: summary(stored), recoveryCodes, login: null };
     return { passkey: summary(stored), recoveryCodes, login: await this.bundleFor(session.account) };
   }
 

@@ -21,7 +21,7 @@ import {
   type AuthenticationResponseJSON, type PublicKeyCredentialCreationOptionsJSON, type PublicKeyCredentialRequestOptionsJSON,
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { encodeBase64url } from '../http/validate.ts';
 import type { Primitives } from '../../crypto/primitives.ts';
 import { checkPasskeyWrap, retireAccountBundle } from '../../crypto/v1/passkey-wrap.ts';
@@ -113,11 +113,15 @@ export class PasskeyService {
   }
 
   /**
-   * Checks a registration answer against the session's challenge and stores the credential.
+   * Checks a registration answer against the session's challenge and stores the credential;
+   * `alongside` runs in the same transaction (what comes with it, such as recovery codes).
    * @throws ChallengeExpiredError; PasskeyRejectedError (origin, RP ID, attestation, structure);
    *   ConflictError (this credential is registered already).
    */
-  async register(account: Account, tokenHash: Uint8Array, rp: RelyingParty, response: unknown): Promise<repo.StoredPasskey> {
+  async register(
+    account: Account, tokenHash: Uint8Array, rp: RelyingParty, response: unknown,
+    alongside: (trx: Transaction<Database>) => Promise<void> = async () => {},
+  ): Promise<repo.StoredPasskey> {
     const expectedChallenge = await this.takeChallenge(tokenHash, 'register');
     let credential;
     try {
@@ -138,6 +142,7 @@ export class PasskeyService {
       await this.db.transaction().execute(async (trx) => {
         if ((await repo.listPasskeys(trx, account.id)).length >= MAX_PASSKEYS) throw new ConflictError(`An account holds at most ${MAX_PASSKEYS} passkeys; remove one first.`);
         await repo.insertPasskey(trx, stored);
+        await alongside(trx);
       });
     } catch (err) {
       if (typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23505') throw new ConflictError('This passkey is registered already.');
