@@ -9,7 +9,8 @@
  *   need the passkey;
  * - TOTP set up by choice on the Security screen;
  * - the admin's policy `passkey` makes a responder add a passkey before anything opens.
- * Forged answers (replay, other origin, other account) are refused in tests/passkeys-api.test.ts.
+ * - hostile: an assertion the page sent, replayed in a new session of the same account or of
+ *   another, is refused (forged origins, RP IDs and counters: tests/passkeys-api.test.ts).
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { Secret } from 'otpauth';
@@ -166,6 +167,53 @@ describeWithBrowser('passkeys in the dashboard (virtual authenticator)', () => {
     await page.locator('#sf-submit').click();
     await page.locator('#login-status', { hasText: 'Your keys open only with a passkey' }).waitFor({ timeout: 60_000 });
     expect(await page.locator('#list').isHidden()).toBe(true);
+    expect(errors).toEqual([]);
+    await context.close();
+  }, TIMEOUT);
+
+  it('[passkey, hostile] an assertion the page sent, replayed in a new session or in another account\'s, is refused', async () => {
+    const victim = await responder('pk.victim');
+    const other = await responder('pk.other');
+    const { context, page, errors } = await pageWithAuthenticator(false);
+    const sent: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().endsWith('/api/v1/login/passkey')) sent.push(r.postData() ?? '');
+    });
+    for (const name of ['pk.victim', 'pk.other']) {
+      await typeLogin(page, name);
+      await page.locator('#list').waitFor({ state: 'visible', timeout: 90_000 });
+      await page.locator('#security-nav').click();
+      await page.locator('#sec-add-passkey').click();
+      await savedCodes(page, 'sec');
+      await signOut(page);
+    }
+    await typeLogin(page, 'pk.victim');
+    await page.locator('#sf-form').waitFor({ state: 'visible', timeout: 90_000 });
+    await page.locator('#sf-passkey').click();
+    await page.locator('#list').waitFor({ state: 'visible', timeout: 60_000 });
+    expect(sent).toHaveLength(1);
+    expect(JSON.parse(sent[0]!).response.clientExtensionResults).toEqual({});
+
+    // The captured answer, replayed by someone who also has the passphrase (a new half-open session).
+    const halfOpen = async (creds: typeof victim.creds) => {
+      const res = await fetch(new URL('/api/v1/login', url), {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: creds.username, verifier: Buffer.from(creds.secrets.loginVerifier).toString('base64url') }),
+      });
+      expect(((await res.json()) as { stage: string }).stage).toBe('second_factor');
+      return /haven_session=[^;]*/.exec(res.headers.get('set-cookie') ?? '')![0];
+    };
+    const post = async (path: string, cookie: string, body: string) => {
+      const res = await fetch(new URL(path, url), { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body });
+      return { status: res.status, code: ((await res.json()) as { error?: { code: string } }).error?.code };
+    };
+    for (const creds of [victim.creds, other.creds]) {
+      const cookie = await halfOpen(creds);
+      expect(await post('/api/v1/login/passkey', cookie, sent[0]!)).toEqual({ status: 400, code: 'challenge_expired' });
+      expect((await post('/api/v1/second-factor/passkeys/assertion-options', cookie, '{}')).status).toBe(200);
+      expect(await post('/api/v1/login/passkey', cookie, sent[0]!)).toEqual({ status: 400, code: 'passkey_rejected' });
+      expect((await fetch(new URL('/api/v1/teams', url), { headers: { cookie } })).status).toBe(401);
+    }
     expect(errors).toEqual([]);
     await context.close();
   }, TIMEOUT);
