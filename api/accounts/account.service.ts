@@ -1,6 +1,7 @@
 /**
  * Responder and admin accounts: enrolment with a one-time invitation, the pre-login salt
- * query, login, second factors (TOTP and recovery codes, totp.service.ts) and sessions.
+ * query, login, second factors (TOTP and recovery codes, totp.service.ts; passkeys and their
+ * key wraps, passkey.service.ts) and sessions.
  * Invitations are made and signed in the inviting admin's browser and stored by
  * api/admin/admin.service.ts.
  *
