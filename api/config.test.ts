@@ -87,4 +87,11 @@ describe('onion address', () => {
     expect(loadConfig({ HAVEN_ONION_REQUESTER_URL: `${onion}/` }).onionRequesterUrl).toBe(onion);
     expect(problemsOf({ HAVEN_ONION_REQUESTER_URL: 'http://example.org' })[0]).toMatch(/^HAVEN_ONION_REQUESTER_URL:/);
   });
+
+  it('reads HAVEN_TRIAGE_ORIGIN as an origin (the passkeys\' relying party) and refuses a path', () => {
+    expect(loadConfig({}).triageOrigin).toBeNull();
+    expect(loadConfig({ HAVEN_TRIAGE_ORIGIN: 'https://Triage.Example.org/' }).triageOrigin).toBe('https://triage.example.org');
+    expect(problemsOf({ HAVEN_TRIAGE_ORIGIN: 'https://triage.example.org/dashboard' })[0]).toMatch(/^HAVEN_TRIAGE_ORIGIN:/);
+    expect(problemsOf({ HAVEN_TRIAGE_ORIGIN: 'ftp://triage.example.org' })[0]).toMatch(/^HAVEN_TRIAGE_ORIGIN:/);
+  });
 });

@@ -47,6 +47,14 @@ export interface Config {
   quickExitUrl: string;
   /** HAVEN_REQUESTER_TITLE: the requester pages' tab title; null keeps the neutral default ("Notes" / "Заметки"). */
   requesterTitle: string | null;
+  /**
+   * HAVEN_TRIAGE_ORIGIN: the dashboard's origin as browsers reach it (`https://triage.example.org`).
+   * Passkeys are bound to its host name (the WebAuthn RP ID) and every passkey answer must name
+   * it. Unset: the origin is taken from each request's Host header and HAVEN_BEHIND_TLS, as the
+   * Origin rule does (PROTOCOL 17.6). Set it in production, so a proxy that rewrites Host
+   * cannot change which site passkeys are checked against.
+   */
+  triageOrigin: string | null;
   /** Set cookies `Secure` and send HSTS: the site is reached over TLS (directly or via a proxy). */
   behindTls: boolean;
   sessionIdleMinutes: number;
@@ -135,6 +143,7 @@ export function loadConfig(env: Env = process.env): Config {
     plainReadsPerMinute: read.integer('HAVEN_PLAIN_READS_PER_MINUTE', 60, 0, 10_000),
     quickExitUrl: read.webUrl('HAVEN_QUICK_EXIT_URL', 'https://www.wikipedia.org/'),
     requesterTitle: read.pageTitle('HAVEN_REQUESTER_TITLE'),
+    triageOrigin: read.httpUrl('HAVEN_TRIAGE_ORIGIN'),
     behindTls: read.boolean('HAVEN_BEHIND_TLS', mode === 'production'),
     sessionIdleMinutes: read.integer('HAVEN_SESSION_IDLE_MINUTES', 30, 1, 24 * 60),
     sessionMaxHours: read.integer('HAVEN_SESSION_MAX_HOURS', 12, 1, 24 * 7),
@@ -158,6 +167,11 @@ export function loadConfig(env: Env = process.env): Config {
     },
   };
 
+  if (config.triageOrigin !== null) {
+    const url = new URL(config.triageOrigin);
+    if (url.pathname !== '/' || url.search !== '' || url.hash !== '') problems.push('HAVEN_TRIAGE_ORIGIN: must be an origin only, such as https://triage.example.org (no path)');
+    config.triageOrigin = url.origin;
+  }
   if (config.requesterPort !== 0 && config.requesterPort === config.triagePort) {
     problems.push('HAVEN_TRIAGE_PORT: must differ from HAVEN_REQUESTER_PORT (the two sites are separate origins)');
   }

@@ -45,6 +45,10 @@ export const ERROR_CODES = [
   'proof_expired',
   // the intake is saturated and waiting submissions carried more work: solve again at more effort
   'proof_outranked',
+  // WebAuthn: the session has no open challenge for this ceremony (none asked, expired, already answered): ask again
+  'challenge_expired',
+  // WebAuthn: the passkey's answer does not verify (origin, RP ID, signature, counter, not this account's)
+  'passkey_rejected',
   'rate_limited',
   'request_timeout',
   'unavailable',

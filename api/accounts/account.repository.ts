@@ -21,6 +21,8 @@ export interface AccountLogin extends Account {
   keyBundle: Uint8Array;
   /** Whether a TOTP secret is set (its value is read only by the TOTP check). */
   hasTotp: boolean;
+  /** Whether the account has a passkey (migration 0018). */
+  hasPasskey: boolean;
 }
 
 /** Stand-in column values for a name without an account: the same sizes as a real row's. */
@@ -41,19 +43,21 @@ export interface DecoyRow {
 export async function findAccountForLogin(db: Kysely<Database>, username: string, decoy: DecoyRow): Promise<AccountLogin & { found: boolean }> {
   const r = await sql<{
     id: Uint8Array; username: string; role: AccountRole; status: AccountStatus; certificate: Uint8Array | null; salt: Uint8Array;
-    verifier_hash: Uint8Array; key_bundle: Uint8Array; has_totp: boolean; found: boolean;
+    verifier_hash: Uint8Array; key_bundle: Uint8Array; has_totp: boolean; has_passkey: boolean; found: boolean;
   }>`
     select coalesce(a.id, d.id) as id, coalesce(a.username, ${username}) as username, coalesce(a.role, 'responder') as role,
            coalesce(a.status, 'removed') as status, case when a.id is null then d.certificate else a.certificate end as certificate,
            coalesce(a.salt, d.salt) as salt, coalesce(a.verifier_hash, d.verifier_hash) as verifier_hash,
-           coalesce(a.key_bundle, d.key_bundle) as key_bundle, coalesce(a.totp_secret is not null, false) as has_totp, a.id is not null as found
+           coalesce(a.key_bundle, d.key_bundle) as key_bundle, coalesce(a.totp_secret is not null, false) as has_totp,
+           exists (select 1 from passkeys k where k.account_id = a.id) as has_passkey, a.id is not null as found
       from (select ${decoy.id}::bytea as id, ${decoy.salt}::bytea as salt, ${decoy.verifierHash}::bytea as verifier_hash,
                    ${decoy.keyBundle}::bytea as key_bundle, ${decoy.certificate}::bytea as certificate) d
       left join accounts a on a.username = ${username}`.execute(db);
   const row = r.rows[0]!;
   return {
     id: row.id, username: row.username, role: row.role, status: row.status, certificate: row.certificate,
-    salt: row.salt, verifierHash: row.verifier_hash, keyBundle: row.key_bundle, hasTotp: row.has_totp === true, found: row.found === true,
+    salt: row.salt, verifierHash: row.verifier_hash, keyBundle: row.key_bundle, hasTotp: row.has_totp === true,
+    hasPasskey: row.has_passkey === true, found: row.found === true,
   };
 }
 
@@ -176,9 +180,6 @@ export async function secondFactorPolicy(db: Kysely<Database>): Promise<SecondFa
   return row?.second_factor_policy ?? 'none';
 }
 
-export async function setSecondFactorPolicy(db: Kysely<Database>, policy: SecondFactorPolicy): Promise<void> {
-  await db.updateTable('organisations').set({ second_factor_policy: policy }).execute();
-}
 
 /** The sealed TOTP secret and used-step hashes, locked for this transaction. */
 export async function lockTotp(trx: Transaction<Database>, accountId: Uint8Array): Promise<{ sealed: Uint8Array | null; used: Uint8Array | null }> {

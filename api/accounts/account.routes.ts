@@ -16,7 +16,9 @@ import { bytesField, decodeBase64url, encodeBase64url, enumField, intField, obje
 import { POW_V2_MAX_EFFORT, POW_V2_NONCE_BYTES } from '../../crypto/v2/pow.ts';
 import type { SessionStage } from '../db/schema.ts';
 import { MAX_ENVELOPE_BYTES } from '../intake/limits.ts';
-import type { Account, AccountService, Session } from './account.service.ts';
+import type { Account, AccountService, FullLogin, Session } from './account.service.ts';
+import type { RelyingParty } from './passkey.service.ts';
+import type { PasskeySummary } from './passkey.service.ts';
 import type { RequestSummary } from './account.repository.ts';
 import {
   CURSOR_BYTES, decodeCursor, encodeCursor, MAX_PAGE, REQUEST_PRIORITIES, REQUEST_STATUSES, RESPONDER_KINDS, type Cursor, type TriageService,
@@ -78,6 +80,30 @@ function originProblem(origin: string, host: string, scheme: string): string | n
   return 'Refused: the page\'s port is not the one in the Host header Haven received. If this is the dashboard\'s own page, the proxy in front of Haven changes Host: pass it as the browser sent it, port included (nginx: proxy_set_header Host $http_host).';
 }
 
+/**
+ * The triage site as WebAuthn sees it: HAVEN_TRIAGE_ORIGIN when set; else the origin the Origin
+ * rule expects (the Host header, https when HAVEN_BEHIND_TLS; an .onion host also over http).
+ */
+export function relyingParty(c: Context, config: Pick<Config, 'behindTls' | 'triageOrigin'>): RelyingParty {
+  if (config.triageOrigin !== null) return { id: new URL(config.triageOrigin).hostname, origins: [config.triageOrigin] };
+  const own = new URL(c.req.url);
+  const host = (c.req.header('host') ?? own.host).toLowerCase();
+  let hostname: string;
+  try {
+    hostname = new URL(`http://${host}`).hostname;
+  } catch {
+    throw new ValidationError('The Host header is not a host name.');
+  }
+  const scheme = config.behindTls ? 'https:' : own.protocol;
+  const origins = [`${scheme}//${host}`];
+  if (/\.onion$/.test(hostname) && scheme !== 'http:') origins.push(`http://${host}`);
+  return { id: hostname, origins };
+}
+
+export function passkeyJson(k: PasskeySummary) {
+  return { id: encodeBase64url(k.id), createdHour: hourIso(k.createdHour), holdsKeys: k.holdsKeys };
+}
+
 function accountJson(a: Account) {
   return { id: encodeBase64url(a.id), username: a.username, role: a.role, status: a.status };
 }
@@ -113,7 +139,13 @@ function pathId(c: Context): Uint8Array {
   return id;
 }
 
-export function accountRoutes(accounts: AccountService, triage: TriageService, config: Pick<Config, 'behindTls'>) {
+function passkeyPathId(c: Context): Uint8Array {
+  const id = decodeBase64url(c.req.param('id') ?? '');
+  if (id === null || id.length !== 16) throw new NotFoundError('No such passkey.');
+  return id;
+}
+
+export function accountRoutes(accounts: AccountService, triage: TriageService, config: Pick<Config, 'behindTls' | 'triageOrigin'>) {
   const app = new Hono<Env>();
   app.use('*', sameOriginOnly(config.behindTls));
 
@@ -147,12 +179,18 @@ export function accountRoutes(accounts: AccountService, triage: TriageService, c
   };
 
   /** The answer that hands over the key bundle: a full session. */
-  const fullLogin = (account: Account, keyBundle: Uint8Array) => ({
-    stage: 'full' as const,
-    account: accountJson(account),
-    keyBundle: encodeBase64url(keyBundle),
-    certificate: account.certificate ? encodeBase64url(account.certificate) : null,
-  });
+  const fullLogin = (account: Account, login: FullLogin | Uint8Array) => {
+    const l: FullLogin = login instanceof Uint8Array ? { keyBundle: login, keysOnPasskeys: false } : login;
+    return {
+      stage: 'full' as const,
+      account: accountJson(account),
+      keyBundle: encodeBase64url(l.keyBundle),
+      certificate: account.certificate ? encodeBase64url(account.certificate) : null,
+      keysOnPasskeys: l.keysOnPasskeys,
+      ...(l.passkey ? { passkey: { credentialId: encodeBase64url(l.passkey.credentialId), wrap: l.passkey.wrap ? encodeBase64url(l.passkey.wrap) : null } } : {}),
+    };
+  };
+  const rp = (c: Context) => relyingParty(c, config);
 
   app.post('/login/salt', async (c) => {
     const body = await readJsonObject(c);
@@ -196,7 +234,10 @@ export function accountRoutes(accounts: AccountService, triage: TriageService, c
     return c.json(fullLogin(session.account, keyBundle));
   });
 
-  app.get('/second-factor', at('full', 'enrol_second_factor'), async (c) => c.json(await accounts.secondFactorStatus(c.get('session').account)));
+  app.get('/second-factor', at('full', 'enrol_second_factor'), async (c) => {
+    const s = await accounts.secondFactorStatus(c.get('session').account);
+    return c.json({ ...s, passkeys: s.passkeys.map(passkeyJson) });
+  });
 
   app.post('/second-factor/totp/start', at('full', 'enrol_second_factor'), (c) => {
     const e = accounts.startTotp(c.get('session'));
@@ -207,18 +248,46 @@ export function accountRoutes(accounts: AccountService, triage: TriageService, c
     const body = await readJsonObject(c);
     const session = c.get('session');
     const r = await accounts.confirmTotp(session, bytesField(body, 'pending', { maxLength: 128 }), stringField(body, 'code', 10));
-    return c.json({ recoveryCodes: r.recoveryCodes, ...(r.keyBundle ? { login: fullLogin(session.account, r.keyBundle) } : {}) });
+    return c.json({ recoveryCodes: r.recoveryCodes, ...(r.login ? { login: fullLogin(session.account, r.login) } : {}) });
+  });
+
+  // Passkeys (PROTOCOL 22.13-22.17). `response` is the browser's PublicKeyCredential as JSON
+  // (@simplewebauthn/browser's shape); the WebAuthn library checks every field of it.
+  app.post('/second-factor/passkeys/registration-options', at('full', 'enrol_second_factor'), async (c) => {
+    return c.json({ options: await accounts.passkeyRegistrationOptions(c.get('session'), rp(c)) });
+  });
+
+  app.post('/second-factor/passkeys', at('full', 'enrol_second_factor'), async (c) => {
+    const body = await readJsonObject(c);
+    const session = c.get('session');
+    const r = await accounts.registerPasskey(session, rp(c), objectField(body, 'response'));
+    return c.json({ passkey: passkeyJson(r.passkey), recoveryCodes: r.recoveryCodes, ...(r.login ? { login: fullLogin(session.account, r.login) } : {}) }, 201);
+  });
+
+  app.post('/second-factor/passkeys/assertion-options', at('full', 'second_factor'), async (c) => {
+    return c.json({ options: await accounts.passkeyAssertionOptions(c.get('session'), rp(c)) });
+  });
+
+  app.post('/login/passkey', at('second_factor'), async (c) => {
+    const body = await readJsonObject(c);
+    const session = c.get('session');
+    return c.json(fullLogin(session.account, await accounts.completePasskey(session, rp(c), objectField(body, 'response'))));
+  });
+
+  app.put('/second-factor/passkeys/:id/wrap', signedIn, async (c) => {
+    const id = passkeyPathId(c);
+    const body = await readJsonObject(c);
+    const wrap = bytesField(body, 'wrap', { maxLength: 256 });
+    await accounts.passkeys.storeWrap(c.get('session').account, c.get('session').tokenHash, rp(c), id, objectField(body, 'response'), wrap);
+    return c.json({ keysOnPasskeys: true });
+  });
+
+  app.delete('/second-factor/passkeys/:id', signedIn, async (c) => {
+    await accounts.removePasskey(c.get('session'), passkeyPathId(c));
+    return c.body(null, 204);
   });
 
   app.post('/second-factor/recovery-codes', signedIn, async (c) => c.json({ recoveryCodes: await accounts.renewRecoveryCodes(c.get('session')) }));
-
-  // The organisation's policy; mounted here (not in api/admin) because it is about sign-in.
-  app.put('/admin/second-factor-policy', signedIn, async (c) => {
-    const body = await readJsonObject(c);
-    const policy = enumField(body, 'policy', ['none', 'any', 'passkey'] as const);
-    await accounts.setSecondFactorPolicy(c.get('session'), policy);
-    return c.json({ policy });
-  });
 
   app.post('/logout', async (c) => {
     await accounts.logout(token(c));

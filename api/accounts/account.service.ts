@@ -1,6 +1,7 @@
 /**
  * Responder and admin accounts: enrolment with a one-time invitation, the pre-login salt
- * query, login, second factors (TOTP and recovery codes, totp.service.ts) and sessions.
+ * query, login, second factors (TOTP and recovery codes, totp.service.ts; passkeys and their
+ * key wraps, passkey.service.ts) and sessions.
  * Invitations are made and signed in the inviting admin's browser and stored by
  * api/admin/admin.service.ts.
  *
@@ -35,6 +36,8 @@ import { coarseHour } from '../time.ts';
 import * as repo from './account.repository.ts';
 import { LoginThrottle } from './login-throttle.ts';
 import { TotpService } from './totp.service.ts';
+import { PasskeyRejectedError, PasskeyService, type PasskeySummary, summary, type RelyingParty } from './passkey.service.ts';
+import type { PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 
 export type { Account } from './account.repository.ts';
 
@@ -111,6 +114,18 @@ export interface SecondFactorStatus {
   policy: SecondFactorPolicy;
   totp: boolean;
   recoveryCodesLeft: number;
+  passkeys: PasskeySummary[];
+  /** The passphrase-only bundle is retired: only a passkey that holds a wrap opens the keys. */
+  keysOnPasskeys: boolean;
+}
+
+/** What a session that has just become full receives. */
+export interface FullLogin {
+  /** The account's `0x20` bundle; retired (opens with no key) when `keysOnPasskeys`. */
+  keyBundle: Uint8Array;
+  keysOnPasskeys: boolean;
+  /** After a passkey sign-in: that passkey's credential id and its key wrap, if it holds one. */
+  passkey?: { credentialId: Uint8Array; wrap: Uint8Array | null };
 }
 
 export interface TotpEnrolment {
@@ -124,6 +139,7 @@ export class AccountService {
   private readonly serverKey: Uint8Array;
   readonly throttle: LoginThrottle;
   readonly totp: TotpService;
+  readonly passkeys: PasskeyService;
   /** Fills the login query's row when the user name is unknown, so both paths do the same work. */
   private readonly decoy: repo.DecoyRow;
 
@@ -146,6 +162,7 @@ export class AccountService {
     // browser), capped by the configured maximum.
     this.throttle = new LoginThrottle(crypto, this.serverKey, Math.min(config.powMaxDifficulty, config.powBaseDifficulty + 4));
     this.totp = new TotpService(crypto, this.serverKey);
+    this.passkeys = new PasskeyService(db, crypto);
   }
 
   private tokenHash(token: Uint8Array): Uint8Array {
@@ -260,40 +277,116 @@ export class AccountService {
       throw new UnauthorizedError(BAD_LOGIN);
     }
     if (account.status === 'pending') throw new ForbiddenError('Your account is waiting for approval.');
-    let stage: SessionStage = 'full';
-    if (account.hasTotp) stage = 'second_factor';
-    else if ((await repo.secondFactorPolicy(this.db)) !== 'none') stage = 'enrol_second_factor';
+    const stage = await this.stageAfterPassphrase(account.hasTotp, account.hasPasskey);
     const token = this.crypto.randomBytes(SESSION_TOKEN_BYTES);
     await repo.insertSession(this.db, { tokenHash: this.tokenHash(token), accountId: account.id, minute: minuteOf(now), stage });
     const { id, role, status, certificate } = account;
     return { token, stage, account: { id, username: account.username, role, status, certificate }, keyBundle: stage === 'full' ? account.keyBundle : null };
   }
 
+  /**
+   * The stage a right passphrase opens. Policy `passkey`: an account without a passkey must
+   * enrol one (TOTP alone is not enough); `any`: TOTP or a passkey; `none`: whatever it has.
+   */
+  private async stageAfterPassphrase(hasTotp: boolean, hasPasskey: boolean): Promise<SessionStage> {
+    const policy = await repo.secondFactorPolicy(this.db);
+    if (policy === 'passkey' && !hasPasskey) return 'enrol_second_factor';
+    if (hasTotp || hasPasskey) return 'second_factor';
+    return policy !== 'none' ? 'enrol_second_factor' : 'full';
+  }
+
   /** The key bundle, for a session that has just become full. */
-  private async bundleFor(account: repo.Account): Promise<Uint8Array> {
+  private async bundleFor(account: repo.Account): Promise<FullLogin> {
     const found = await repo.findAccountForLogin(this.db, account.username, this.decoy);
     if (!found.found) throw new UnauthorizedError();
-    return found.keyBundle;
+    return { keyBundle: found.keyBundle, keysOnPasskeys: await this.passkeys.keysOnPasskeys(account.id) };
+  }
+
+  /** Counts a wrong second factor against the name and the half-open session. */
+  private async secondFactorFailed(session: Session): Promise<void> {
+    this.throttle.fail(session.account.username);
+    if ((await repo.recordSecondFactorFailure(this.db, session.tokenHash)) >= SECOND_FACTOR_TRIES) await repo.deleteSession(this.db, session.tokenHash);
+  }
+
+  /**
+   * Completes a `second_factor` session with a passkey: the assertion must answer the
+   * challenge this session asked for (22.13) with one of the account's passkeys.
+   * @returns the full-session material, with the passkey's key wrap when it holds one.
+   * @throws ChallengeExpiredError; PasskeyRejectedError (counted like a wrong code).
+   */
+  async completePasskey(session: Session, rp: RelyingParty, response: unknown): Promise<FullLogin> {
+    if (session.stage !== 'second_factor') throw new ForbiddenError('This session does not owe a second factor.');
+    let answered;
+    try {
+      answered = await this.passkeys.verifyAssertion(session.account, session.tokenHash, rp, response, false);
+    } catch (err) {
+      if (err instanceof PasskeyRejectedError) await this.secondFactorFailed(session);
+      throw err;
+    }
+    await repo.setSessionStage(this.db, session.tokenHash, 'full');
+    return { ...(await this.bundleFor(session.account)), passkey: { credentialId: answered.credentialId, wrap: answered.prfWrap } };
+  }
+
+  /** Options for a passkey sign-in (a `second_factor` session) or for making a key wrap (a full one). */
+  passkeyAssertionOptions(session: Session, rp: RelyingParty): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    return this.passkeys.authenticationOptions(session.account, session.tokenHash, rp, session.stage === 'full');
+  }
+
+  passkeyRegistrationOptions(session: Session, rp: RelyingParty): Promise<PublicKeyCredentialCreationOptionsJSON> {
+    if (session.stage === 'second_factor') throw new ForbiddenError('Present your second factor first.');
+    return this.passkeys.registrationOptions(session.account, session.tokenHash, rp);
+  }
+
+  /**
+   * Registers a passkey. The account's first second factor brings ten recovery codes; an
+   * `enrol_second_factor` session becomes full.
+   * @returns the passkey, the recovery codes (or null when the account had a second factor
+   *   already) and, when the session just became full, its login material.
+   * @throws ChallengeExpiredError, PasskeyRejectedError, ConflictError.
+   */
+  async registerPasskey(session: Session, rp: RelyingParty, response: unknown): Promise<{ passkey: PasskeySummary; recoveryCodes: string[] | null; login: FullLogin | null }> {
+    if (session.stage === 'second_factor') throw new ForbiddenError('Present your second factor first.');
+    const hadFactor = (await repo.hasTotp(this.db, session.account.id)) || (await this.passkeys.list(session.account.id)).length > 0;
+    const recoveryCodes = hadFactor ? null : this.totp.newRecoveryCodes();
+    const hashes = (recoveryCodes ?? []).map((c) => this.totp.recoveryCodeHash(c)!);
+    const enrolling = session.stage === 'enrol_second_factor';
+    // The passkey, its recovery codes and the session's new stage: all or nothing.
+    const stored = await this.passkeys.register(session.account, session.tokenHash, rp, response, async (trx) => {
+      if (recoveryCodes) await repo.replaceRecoveryCodes(trx, session.account.id, hashes);
+      if (enrolling) await repo.setSessionStage(trx, session.tokenHash, 'full');
+    });
+    if (!enrolling) return { passkey: summary(stored), recoveryCodes, login: null };
+    return { passkey: summary(stored), recoveryCodes, login: await this.bundleFor(session.account) };
+  }
+
+  /** @throws NotFoundError, ConflictError (see PasskeyService.remove). */
+  async removePasskey(session: Session, passkeyId: Uint8Array): Promise<void> {
+    await this.passkeys.remove(session.account, passkeyId, (await repo.secondFactorPolicy(this.db)) === 'passkey');
   }
 
   /**
    * Completes a `second_factor` session with a TOTP code or a recovery code (each used once).
    * A wrong one counts against the name's throttle too (a guesser holding the passphrase
    * then pays work per guess) and after SECOND_FACTOR_TRIES the half-open session is closed.
-   * @returns the key bundle.
-   * @throws UnauthorizedError on a wrong or reused code; ValidationError when neither is given.
+   * Under policy `passkey` a TOTP code is refused (403) before it is checked; a recovery code
+   * still works (the last resort when every passkey is lost).
+   * @returns the full-session material.
+   * @throws UnauthorizedError on a wrong or reused code; ValidationError when neither is given;
+   *   ForbiddenError for TOTP under policy `passkey`.
    */
-  async completeSecondFactor(session: Session, input: { totp?: string; recoveryCode?: string }): Promise<Uint8Array> {
+  async completeSecondFactor(session: Session, input: { totp?: string; recoveryCode?: string }): Promise<FullLogin> {
     if (session.stage !== 'second_factor') throw new ForbiddenError('This session does not owe a second factor.');
     let ok: boolean;
+    if (input.totp !== undefined && (await repo.secondFactorPolicy(this.db)) === 'passkey') {
+      throw new ForbiddenError('Your organisation requires a passkey: sign in with it (or with a recovery code).');
+    }
     if (input.totp !== undefined) ok = await this.checkTotp(session.account.id, input.totp);
     else if (input.recoveryCode !== undefined) {
       const hash = this.totp.recoveryCodeHash(input.recoveryCode);
       ok = hash !== null && (await repo.spendRecoveryCode(this.db, session.account.id, hash));
     } else throw new ValidationError('Send "totp" or "recoveryCode".');
     if (!ok) {
-      this.throttle.fail(session.account.username);
-      if ((await repo.recordSecondFactorFailure(this.db, session.tokenHash)) >= SECOND_FACTOR_TRIES) await repo.deleteSession(this.db, session.tokenHash);
+      await this.secondFactorFailed(session);
       throw new UnauthorizedError('The code is wrong or was already used.');
     }
     await repo.setSessionStage(this.db, session.tokenHash, 'full');
@@ -315,10 +408,13 @@ export class AccountService {
 
   /** What the account has and what the organisation asks for. */
   async secondFactorStatus(account: repo.Account): Promise<SecondFactorStatus> {
+    const passkeys = await this.passkeys.list(account.id);
     return {
       policy: await repo.secondFactorPolicy(this.db),
       totp: await repo.hasTotp(this.db, account.id),
       recoveryCodesLeft: await repo.countRecoveryCodes(this.db, account.id),
+      passkeys: passkeys.map(summary),
+      keysOnPasskeys: passkeys.some((k) => k.prfWrap !== null),
     };
   }
 
@@ -341,8 +437,12 @@ export class AccountService {
    * @throws ValidationError for a pending secret that is not this server's for this account;
    *   UnauthorizedError for a wrong code.
    */
-  async confirmTotp(session: Session, pending: Uint8Array, code: string): Promise<{ recoveryCodes: string[]; keyBundle: Uint8Array | null }> {
+  async confirmTotp(session: Session, pending: Uint8Array, code: string): Promise<{ recoveryCodes: string[]; login: FullLogin | null }> {
     if (session.stage === 'second_factor') throw new ForbiddenError('Present your second factor first.');
+    // Under policy `passkey` TOTP cannot end a forced enrolment (it is not enough on its own).
+    if (session.stage === 'enrol_second_factor' && (await repo.secondFactorPolicy(this.db)) === 'passkey') {
+      throw new ForbiddenError('Your organisation requires a passkey: set one up instead.');
+    }
     const secret = this.totp.open(pending, session.account.id, 'pending');
     if (!secret) throw new ValidationError('Field "pending" is not a secret this server made for this account.');
     const used = this.totp.verify(secret, session.account.id, code, null);
@@ -359,9 +459,9 @@ export class AccountService {
       await repo.setTotpUsed(trx, session.account.id, used);
       await repo.replaceRecoveryCodes(trx, session.account.id, hashes);
     });
-    if (session.stage !== 'enrol_second_factor') return { recoveryCodes, keyBundle: null };
+    if (session.stage !== 'enrol_second_factor') return { recoveryCodes, login: null };
     await repo.setSessionStage(this.db, session.tokenHash, 'full');
-    return { recoveryCodes, keyBundle: await this.bundleFor(session.account) };
+    return { recoveryCodes, login: await this.bundleFor(session.account) };
   }
 
   /**
@@ -369,21 +469,10 @@ export class AccountService {
    * @throws ForbiddenError when the account has no second factor (codes would stand in for nothing).
    */
   async renewRecoveryCodes(session: Session): Promise<string[]> {
-    if (!(await repo.hasTotp(this.db, session.account.id))) throw new ForbiddenError('Set up a second factor first; recovery codes come with it.');
+    if (!(await repo.hasTotp(this.db, session.account.id)) && (await this.passkeys.list(session.account.id)).length === 0) throw new ForbiddenError('Set up a second factor first; recovery codes come with it.');
     const codes = this.totp.newRecoveryCodes();
     await this.db.transaction().execute((trx) => repo.replaceRecoveryCodes(trx, session.account.id, codes.map((c) => this.totp.recoveryCodeHash(c)!)));
     return codes;
-  }
-
-  /**
-   * The organisation's second-factor policy, set by an admin. 'passkey' is refused until
-   * passkeys can be enrolled (it would shut everyone out).
-   * @throws ForbiddenError for a non-admin; ValidationError for 'passkey'.
-   */
-  async setSecondFactorPolicy(session: Session, policy: SecondFactorPolicy): Promise<void> {
-    if (session.account.role !== 'admin') throw new ForbiddenError();
-    if (policy === 'passkey') throw new ValidationError('Passkey-only sign-in is not available yet; choose "none" or "any".');
-    await repo.setSecondFactorPolicy(this.db, policy);
   }
 
   /**

@@ -4,7 +4,7 @@
  * the retention sweep. Functions that must run inside a transaction take a `Transaction`.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { AccountRole, AccountStatus, Database, EpochState, MessageKindName } from '../db/schema.ts';
+import type { AccountRole, AccountStatus, Database, EpochState, MessageKindName, SecondFactorPolicy } from '../db/schema.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -478,6 +478,11 @@ export async function certificatesOf(db: Db, ids: Uint8Array[]): Promise<Map<str
 export async function retentionDays(db: Db): Promise<number | null> {
   const r = await db.selectFrom('settings').select('closed_retention_days').where('id', '=', 1).executeTakeFirst();
   return r?.closed_retention_days ?? null;
+}
+
+/** The organisation's second-factor policy (PROTOCOL 22.12), in the audited action's transaction. */
+export async function setSecondFactorPolicy(trx: Transaction<Database>, policy: SecondFactorPolicy): Promise<void> {
+  await trx.updateTable('organisations').set({ second_factor_policy: policy }).execute();
 }
 
 export async function setRetentionDays(trx: Transaction<Database>, days: number): Promise<void> {

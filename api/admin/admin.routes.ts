@@ -12,7 +12,7 @@ import { INVITATION_MAX_TEAMS } from '../../crypto/v2/invitation.ts';
 import { TEAM_KEY_STATEMENT_BYTES } from '../../crypto/v2/team-key.ts';
 import type { Config } from '../config.ts';
 import { ForbiddenError, NotFoundError, UnavailableError, ValidationError } from '../errors.ts';
-import { bytesField, decodeBase64url, encodeBase64url, intField, INT4_MAX, objectField, pathInt, queryBytes, queryInt, readJsonObject, type JsonObject } from '../http/validate.ts';
+import { bytesField, decodeBase64url, encodeBase64url, enumField, intField, INT4_MAX, objectField, pathInt, queryBytes, queryInt, readJsonObject, type JsonObject } from '../http/validate.ts';
 import { MAX_ENVELOPE_BYTES } from '../intake/limits.ts';
 import { sameOriginOnly, SESSION_COOKIE } from '../accounts/account.routes.ts';
 import type { AccountService, Session } from '../accounts/account.service.ts';
@@ -335,6 +335,14 @@ export function adminRoutes(admin: AdminService, accounts: AccountService, confi
     const body = await readJsonObject(c);
     await admin.retire(who(c), teamId, epoch, auditField(body));
     return c.json({ teamId: b64(teamId), epoch, state: 'retired' });
+  });
+
+  // The second-factor policy (PROTOCOL 22.12): sign-in reads it, the admin sets it, audited.
+  app.put('/second-factor-policy', async (c) => {
+    const body = await readJsonObject(c);
+    const policy = enumField(body, 'policy', ['none', 'any', 'passkey'] as const);
+    await admin.setSecondFactorPolicy(who(c), policy, auditField(body));
+    return c.json({ policy });
   });
 
   app.get('/retention', async (c) => c.json({ closedRetentionDays: await admin.retention(who(c)) }));

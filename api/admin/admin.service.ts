@@ -27,7 +27,7 @@ import { unixHour } from '../../crypto/v2/constants.ts';
 import { parseTeamKeyStatementUnverified, verifyTeamKeyStatement, type TeamKeyStatementFields } from '../../crypto/v2/team-key.ts';
 import { accountFingerprint, ROOT_WRAP_BYTES, type AuditAction, type AuditTargets } from '../../crypto/v1/admin.ts';
 import type { Config } from '../config.ts';
-import type { AccountRole, Database, EpochState, MessageKindName } from '../db/schema.ts';
+import type { AccountRole, Database, EpochState, MessageKindName, SecondFactorPolicy } from '../db/schema.ts';
 import { ConflictError, ForbiddenError, NotFoundError, RewrapIncompleteError, UnavailableError, ValidationError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { coarseHour } from '../time.ts';
@@ -779,6 +779,13 @@ export class AdminService {
     });
     this.logger.info('undecryptable_removed', { count: ids.length });
     return ids.length;
+  }
+
+  // ---------------------------------------------------------------- second-factor policy
+
+  /** The organisation's second-factor policy (PROTOCOL 22.12), audited as `second_factor.policy`. */
+  async setSecondFactorPolicy(account: Account, policy: SecondFactorPolicy, audit: AuditInput): Promise<void> {
+    await this.audited(account, 'second_factor.policy', { policy }, audit, (trx) => repo.setSecondFactorPolicy(trx, policy));
   }
 
   // ---------------------------------------------------------------- retention

@@ -247,6 +247,29 @@ export interface AttachmentsTable {
   blob: Uint8Array;
 }
 
+
+// ---- passkeys (migration 0018)
+
+export type WebauthnPurpose = 'register' | 'authenticate';
+
+export interface PasskeysTable {
+  id: Uint8Array;
+  account_id: Uint8Array;
+  credential_id: Uint8Array;
+  public_key: Uint8Array;
+  counter: ColumnType<string | number, number, number>;
+  transports: ColumnType<string, string | undefined, string>;
+  prf_wrap: ColumnType<Uint8Array | null, Uint8Array | null | undefined, Uint8Array | null>;
+  created_hour: HourColumn;
+}
+
+export interface SessionsTable {
+  webauthn_challenge: ColumnType<Uint8Array | null, Uint8Array | null | undefined, Uint8Array | null>;
+  webauthn_purpose: ColumnType<WebauthnPurpose | null, WebauthnPurpose | null | undefined, WebauthnPurpose | null>;
+  webauthn_expires_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+}
+
 export interface Database {
   attachments: AttachmentsTable;
+  passkeys: PasskeysTable;
 }

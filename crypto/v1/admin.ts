@@ -62,6 +62,8 @@ export const AUDIT_ACTIONS = [
   // decrypt (junk a flood can send with a valid proof of work), removed in one action.
   'requests.remove_undecryptable',
   'retention.set',
+  // targets: policy ("none", "any" or "passkey"): the organisation's second-factor policy (22.12)
+  'second_factor.policy',
   // targets: serial (of the hand-over), newRoot (base64url of the new root public key)
   'root.rotate',
 ] as const;

@@ -13,6 +13,8 @@ export const ObjectType = {
   responderCert: 0x11,
   grant: 0x12,
   accountBundle: 0x20,
+  /** A passkey key wrap (passkey-wrap.ts): the account secrets under passphrase + WebAuthn PRF. */
+  passkeyWrap: 0x21,
   auditSignature: 0x30,
   message: 0x40,
   attachment: 0x50,

@@ -28,6 +28,7 @@ import { submitLogin } from './views/login.ts';
 import { initNotifications } from './views/notifications.ts';
 import { initSecondFactor } from './views/second-factor.ts';
 import { initSecondFactorPolicy } from './admin/second-factor-policy.ts';
+import { initSecurity } from './views/security.ts';
 import { backToList, loadThread, patch, post, renderDetail } from './views/thread.ts';
 
 // ---------------------------------------------------------------- language
@@ -207,6 +208,7 @@ async function start(): Promise<void> {
   $('login-form').addEventListener('submit', (e) => void submitLogin(e));
   initSecondFactor();
   initSecondFactorPolicy();
+  initSecurity();
   $('logout').addEventListener('click', () => void logout());
   $('admin-nav').addEventListener('click', () => void toggleAdmin());
   initAdmin({

@@ -11,6 +11,8 @@ import { loadSodiumPrimitives } from '../../crypto/sodium.ts';
 import type { RequestBody } from '../../crypto/v1/request-body.ts';
 import { wipeAdmin } from './admin/screen.ts';
 import { wipeNotifications } from './views/notifications.ts';
+import { wipePasskeyState } from './views/passkey.ts';
+import { wipeSecurity } from './views/security.ts';
 import { terminateDecryptWorkers } from './decrypt-pool.ts';
 import { type Lang, pickLanguage, type Strings, STRINGS } from './i18n.ts';
 import { type ThreadItem, type Vault, wipeVault } from './keys.ts';
@@ -19,7 +21,7 @@ import type { Row } from './rows.ts';
 export const STATUSES = ['new', 'triaged', 'in_progress', 'waiting', 'resolved', 'closed'] as const;
 export const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
 export const PAGE_SIZE = 50;
-type Screen = 'enrol' | 'waiting' | 'login' | 'list' | 'detail' | 'admin';
+type Screen = 'enrol' | 'waiting' | 'login' | 'list' | 'detail' | 'admin' | 'security';
 
 export class ApiError extends Error {
   constructor(
@@ -92,12 +94,14 @@ export function fillTeamFilter(): void {
 export function show(next: Screen, focus = true): void {
   state.screen = next;
   $('boot').hidden = true;
-  for (const id of ['enrol', 'waiting', 'login', 'list', 'detail', 'admin'] as const) $(id).hidden = id !== next;
+  for (const id of ['enrol', 'waiting', 'login', 'list', 'detail', 'admin', 'security'] as const) $(id).hidden = id !== next;
   const signedIn = state.vault !== null;
   // Shown to admins only; the server refuses every admin route to anyone else anyway.
   $('admin-nav').hidden = !signedIn || state.me?.role !== 'admin';
   $('admin-nav').textContent = next === 'admin' ? state.t.requestsNav : state.t.adminNav;
   $('admin-nav').setAttribute('aria-pressed', next === 'admin' ? 'true' : 'false');
+  $('security-nav').hidden = !signedIn;
+  $('security-nav').setAttribute('aria-pressed', next === 'security' ? 'true' : 'false');
   $('logout').hidden = !signedIn;
   $('who').hidden = !signedIn;
   $('help-button').hidden = !signedIn;
@@ -203,6 +207,8 @@ export function wipe(): void {
   terminateDecryptWorkers();
   wipeAdmin();
   wipeNotifications();
+  wipeSecurity();
+  wipePasskeyState();
   if (state.vault) wipeVault(state.vault);
   state.myCertificate = null;
   for (const row of state.rows) wipeBody(row.body);

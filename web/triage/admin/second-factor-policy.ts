@@ -1,9 +1,10 @@
 /**
- * The admin's form for the organisation's second-factor policy (PROTOCOL 22.11): not required,
- * or required for every account (an account without one sets it up at its next sign-in).
- * The server enforces it; this form only reads and sets it.
+ * The admin's form for the organisation's second-factor policy (PROTOCOL 22.12): not required,
+ * required for every account (TOTP or a passkey), or a passkey required; an account without
+ * what the policy asks for sets it up at its next sign-in.
+ * The server enforces it; this form only reads and sets it, with an audit entry.
  */
-import { $, deps, t } from './shared.ts';
+import { $, audited, deps, t } from './shared.ts';
 
 export async function loadSecondFactorPolicy(): Promise<void> {
   try {
@@ -20,8 +21,9 @@ export async function saveSecondFactorPolicy(event: Event): Promise<void> {
   status.classList.remove('error');
   const policy = $<HTMLSelectElement>('adm-2fa-policy').value;
   try {
-    await deps.api('PUT', '/api/v1/admin/second-factor-policy', { policy });
-    status.textContent = policy === 'none' ? t().adm2faSavedNone : t().adm2faSavedAny;
+    // Signed into the audit log by this admin's key, like every admin change (PROTOCOL 24.1).
+    await audited('PUT', '/second-factor-policy', 'second_factor.policy', { policy }, (audit) => ({ policy, audit }));
+    status.textContent = policy === 'none' ? t().adm2faSavedNone : policy === 'passkey' ? t().adm2faSavedPasskey : t().adm2faSavedAny;
   } catch {
     status.classList.add('error');
     status.textContent = t().unavailable;

@@ -1,5 +1,8 @@
 /** The dashboard's words in English; the Russian ones (ru.ts) must have every key. */
+import { securityEn } from './security-en.ts';
+
 export const en = {
+  ...securityEn,
   title: 'Haven triage',
   switchLang: 'Русский',
   loading: 'Loading…',
@@ -360,10 +363,10 @@ export const en = {
   sfCodesIntro: 'Your recovery codes. Each works once, if you lose the authenticator. Write them down and keep them apart from this device: they are shown only now.',
   sfCodesDone: 'I have saved them',
   adm2faTitle: 'Second factor at sign-in',
-  adm2faHint: 'When required, every account must present a code from an authenticator app (or a recovery code) after its passphrase; accounts without one set it up at their next sign-in.',
+  adm2faHint: 'When required, every account must present a second factor after its passphrase: a passkey or a code from an authenticator app (or, as a last resort, a recovery code). "Passkey" accepts only passkeys. Accounts without what is required set it up at their next sign-in. Changes are recorded in the audit log.',
   adm2faLabel: 'Policy',
   adm2faNone: 'Not required',
-  adm2faAny: 'Required (authenticator app)',
+  adm2faAny: 'Required (passkey or authenticator app)',
   adm2faSave: 'Save',
   adm2faSavedNone: 'Saved: a second factor is not required.',
   adm2faSavedAny: 'Saved: every account needs a second factor.',

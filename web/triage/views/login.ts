@@ -21,6 +21,7 @@ import { $, alertError, api, ApiError, fillTeamFilter, primitives, show, state, 
 import { loadRows } from './list.ts';
 import { askSecondFactor, hideSecondFactor } from './second-factor.ts';
 import { loadSecondFactorPolicy } from '../admin/second-factor-policy.ts';
+import { keepWrapKey, openPasskeyWrap } from './passkey.ts';
 
 interface AccountJson {
   id: string;
@@ -35,7 +36,14 @@ export interface FullLoginJson {
   account: AccountJson;
   keyBundle: string;
   certificate: string | null;
+  /** The passphrase-only bundle is retired: only a passkey that holds a wrap opens the keys. */
+  keysOnPasskeys?: boolean;
+  /** After a passkey sign-in: which passkey, and its key wrap if it holds one. */
+  passkey?: { credentialId: string; wrap: string | null };
 }
+
+/** The keys are on passkeys and this sign-in brought no passkey wrap (a recovery code). */
+export class KeysOnPasskeysError extends Error {}
 
 type LoginJson = FullLoginJson | { stage: 'second_factor' | 'enrol_second_factor'; account: AccountJson };
 
@@ -82,7 +90,7 @@ export async function submitLogin(event: Event): Promise<void> {
       // The wrap key now belongs to the second-factor step, which wipes it when done.
       const wrapKey = secrets.wrapKey;
       secrets = null;
-      askSecondFactor(login.stage, wrapKey, root);
+      askSecondFactor(login.stage, wrapKey, root, base64urlDecode(login.account.id));
       return;
     }
     await openDashboard(p, secrets.wrapKey, root, login);
@@ -104,22 +112,32 @@ export function failLogin(status: HTMLElement, err: unknown): void {
   status.classList.add('error');
   status.textContent = loginError(err);
   // Best effort: a session opened before a key check failed is closed again.
-  if (err instanceof KeyError) void fetch('/api/v1/logout', { method: 'POST', credentials: 'same-origin' }).catch(() => undefined);
+  if (err instanceof KeyError || err instanceof KeysOnPasskeysError) void fetch('/api/v1/logout', { method: 'POST', credentials: 'same-origin' }).catch(() => undefined);
 }
 
 /**
  * Unwraps the account keys with `wrapKey` (the caller wipes it), opens the vault and shows
  * the requests. @throws KeyError, DecryptionError (wrong passphrase), ApiError.
  */
-export async function openDashboard(p: Primitives, wrapKey: Uint8Array, root: TrustedRoot & { replacedFingerprint?: string }, login: FullLoginJson): Promise<void> {
+export async function openDashboard(
+  p: Primitives, wrapKey: Uint8Array, root: TrustedRoot & { replacedFingerprint?: string }, login: FullLoginJson, prf: Uint8Array | null = null,
+): Promise<void> {
   let unwrapped: ReturnType<typeof unwrapAccountKeys> | null = null;
   try {
-    unwrapped = unwrapAccountKeys(p, wrapKey, base64urlDecode(login.keyBundle));
     const accountId = base64urlDecode(login.account.id);
+    // A passkey that holds a wrap: the passphrase's wrap key and the passkey's PRF output together.
+    if (login.passkey?.wrap && prf) {
+      unwrapped = openPasskeyWrap(p, wrapKey, prf, base64urlDecode(login.passkey.wrap), accountId, base64urlDecode(login.passkey.credentialId));
+    } else if (login.keysOnPasskeys) {
+      throw new KeysOnPasskeysError();
+    } else {
+      unwrapped = unwrapAccountKeys(p, wrapKey, base64urlDecode(login.keyBundle));
+    }
     const teams = await api<TeamsJson>('GET', '/api/v1/teams');
     state.myCertificate = login.certificate ? base64urlDecode(login.certificate) : null;
     state.vault = openVault(p, unwrapped, accountId, state.myCertificate, teams, root, keyFloors());
     unwrapped = null; // now owned by the vault
+    keepWrapKey(wrapKey);
     state.me = { id: login.account.id, username: login.account.username, role: login.account.role };
     hideSecondFactor();
     $('login-status').textContent = '';
@@ -151,6 +169,7 @@ async function fetchHandovers(): Promise<RootHandovers> {
 
 function loginError(err: unknown): string {
   if (err instanceof RootChangedError) return fill(state.t.rootChanged, { old: err.oldFingerprint, new: err.newFingerprint });
+  if (err instanceof KeysOnPasskeysError) return state.t.pkKeysOnPasskeys;
   if (err instanceof KeyError || err instanceof DeploymentConfigError) return state.t.keyProblem;
   if (err instanceof ApiError) {
     if (err.status === 401) return state.t.badLogin;
