@@ -75,7 +75,10 @@ describeEachDatabase('attachments API', (t) => {
   }
 
   async function send(body: unknown): Promise<{ status: number; json: { id?: string; error?: { code: string; difficulty?: number } } }> {
-    const res = await requester().request('/api/v1/requests', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    // With its length stated, as a browser sends it (a large body must state it, PROTOCOL.md 10.2).
+    const text = JSON.stringify(body);
+    const headers = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) };
+    const res = await requester().request('/api/v1/requests', { method: 'POST', headers, body: text });
     return { status: res.status, json: (await res.json()) as { id?: string; error?: { code: string } } };
   }
 

@@ -347,8 +347,9 @@ describeEachDatabase('responder API', (t) => {
     const other = await call(triage(), '/api/v1/login/salt', { body: { username: 'other.ghost' } });
     for (const r of [real, ghost1, ghost2, other]) {
       expect(r.status).toBe(200);
-      expect(Object.keys(r.json).sort()).toEqual(['challenge', 'params', 'salt']);
+      expect(Object.keys(r.json).sort()).toEqual(['challenge', 'effort', 'params', 'salt']);
       expect(r.json.challenge).toBeNull();
+      expect(r.json.effort).toBeNull();
       expect(unb64(r.json.salt)).toHaveLength(16);
       expect(r.json.params).toEqual(RESPONDER_DEFAULT_PARAMS);
     }
