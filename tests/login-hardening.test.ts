@@ -21,6 +21,7 @@ import { createPowChallengeV2, powMacKeyV2, solvePowV2Sync } from '../crypto/v2/
 import { approveAccount, createAdminAccount, insertAccountDirectly } from './helpers/approve.ts';
 import { putPolicy } from './helpers/second-factor-policy.ts';
 import { loginProofFor, makeCredentials, sessionCookie, type ResponderCredentials } from './helpers/responder-client.ts';
+import { call, type Json } from './helpers/admin-browser.ts';
 
 const p = await loadSodiumPrimitives();
 const b64 = base64urlEncode;
@@ -29,17 +30,6 @@ const unb64 = base64urlDecode;
 /** A solution of any v2 challenge at `effort` (for challenges the server did not issue for sign-in). */
 const solved = (challenge: Uint8Array, effort: number) => ({ challenge: b64(challenge), effort, nonce: b64(solvePowV2Sync(nobleSha256, challenge, effort).nonce) });
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- API answers are read field by field
-type Json = Record<string, any>;
-
-async function call(app: Hono, path: string, c: { method?: string; body?: unknown; cookie?: string } = {}) {
-  const headers: Record<string, string> = {};
-  if (c.body !== undefined) headers['content-type'] = 'application/json';
-  if (c.cookie) headers.cookie = c.cookie;
-  const res = await app.request(path, { method: c.method ?? (c.body === undefined ? 'GET' : 'POST'), headers, ...(c.body !== undefined ? { body: JSON.stringify(c.body) } : {}) });
-  const text = await res.text();
-  return { status: res.status, json: (text ? JSON.parse(text) : {}) as Json, res };
-}
 
 describeEachDatabase('login hardening and second factors', (t) => {
   let demo: DemoOrganisation;

@@ -24,23 +24,13 @@ import { loginProofFor, makeCredentials, sessionCookie, type ResponderCredential
 import { putPolicy } from './helpers/second-factor-policy.ts';
 import { verifyAuditChain } from '../api/admin/audit.service.ts';
 import { assert as softAssert, register as softRegister, type SoftCredential } from './helpers/soft-authenticator.ts';
+import { call, type Json } from './helpers/admin-browser.ts';
 
 const p = await loadSodiumPrimitives();
 const b64 = base64urlEncode;
 const unb64 = base64urlDecode;
 const ORIGIN = 'http://localhost';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- API answers are read field by field
-type Json = Record<string, any>;
-
-async function call(app: Hono, path: string, c: { method?: string; body?: unknown; cookie?: string } = {}) {
-  const headers: Record<string, string> = {};
-  if (c.body !== undefined) headers['content-type'] = 'application/json';
-  if (c.cookie) headers.cookie = c.cookie;
-  const res = await app.request(path, { method: c.method ?? (c.body === undefined ? 'GET' : 'POST'), headers, ...(c.body !== undefined ? { body: JSON.stringify(c.body) } : {}) });
-  const text = await res.text();
-  return { status: res.status, json: (text ? JSON.parse(text) : {}) as Json, res };
-}
 
 describeEachDatabase('passkeys (API)', (t) => {
   let demo: DemoOrganisation;
