@@ -5,7 +5,8 @@
  * times; only each request's latest value is kept.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { Database, RequestPriority, RequestStatus } from '../db/schema.ts';
+import type { Database, RequestStatus } from '../db/schema.ts';
+import type { RequestSummary } from './account.repository.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -14,15 +15,7 @@ export interface ActivityCursor {
   id: Uint8Array;
 }
 
-export interface ActivityListItem {
-  id: Uint8Array;
-  teamId: Uint8Array;
-  epoch: number;
-  status: RequestStatus;
-  priority: RequestPriority;
-  assigneeId: Uint8Array | null;
-  createdHour: Date;
-  updatedHour: Date;
+export interface ActivityListItem extends RequestSummary {
   activity: number;
   /** the request changed since this account last opened it (never opened counts as unread) */
   unread: boolean;
