@@ -9,7 +9,7 @@
  * nothing sent; a hostile server's tampered, truncated, reordered or swapped blob is refused
  * by the dashboard with a readable error and nothing saved.
  */
-import type { Browser, Download, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Download, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { loadSodiumPrimitives } from '../crypto/sodium.ts';
@@ -84,6 +84,23 @@ describeWithBrowser('[attachments] requester page to dashboard', () => {
     await page.locator('#attachments button').first().waitFor({ timeout: 60_000 });
   }
 
+  /** Sends the photos from the requester page in `mode`, then opens the thread in the dashboard (WebAssembly on). */
+  async function sendThenOpen(mode: 'wasm' | 'noWasm', marker: string): Promise<{ context: BrowserContext; page: Page }> {
+    const requesterContext = await browsers[mode].newContext({ locale: 'en-GB' });
+    const requester = await requesterContext.newPage();
+    if (mode === 'noWasm') {
+      await requester.goto(live.server.requesterUrl);
+      expect(await requester.evaluate(() => typeof WebAssembly)).toBe('undefined');
+    }
+    await compose(requester, marker, photos());
+    await requester.locator('#sent').waitFor({ state: 'visible', timeout: 180_000 });
+    await requesterContext.close();
+    const context = await browsers.wasm.newContext({ locale: 'en-GB', acceptDownloads: true });
+    const page = await context.newPage();
+    await openInDashboard(page, marker);
+    return { context, page };
+  }
+
   async function save(page: Page, index: number): Promise<{ name: string; bytes: Uint8Array }> {
     const [download] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.locator('#attachments button').nth(index).click()]);
     return { name: download.suggestedFilename(), bytes: await bytesOf(download) };
@@ -92,19 +109,7 @@ describeWithBrowser('[attachments] requester page to dashboard', () => {
   for (const mode of ['wasm', 'noWasm'] as const) {
     it(`[attachments] ${mode === 'wasm' ? 'WebAssembly on' : 'JIT and WebAssembly off'}: photos arrive stripped, pixels intact, the PDF unchanged`, async () => {
       const marker = `ATTACH-${mode}-please-see-files`;
-      const requesterContext = await browsers[mode].newContext({ locale: 'en-GB' });
-      const requester = await requesterContext.newPage();
-      if (mode === 'noWasm') {
-        await requester.goto(live.server.requesterUrl);
-        expect(await requester.evaluate(() => typeof WebAssembly)).toBe('undefined');
-      }
-      await compose(requester, marker, photos());
-      await requester.locator('#sent').waitFor({ state: 'visible', timeout: 180_000 });
-      await requesterContext.close();
-
-      const context = await browsers.wasm.newContext({ locale: 'en-GB', acceptDownloads: true });
-      const page = await context.newPage();
-      await openInDashboard(page, marker);
+      const { context, page } = await sendThenOpen(mode, marker);
       const listed = (await page.locator('#attachments').textContent()) ?? '';
       expect(listed).toContain('photo.jpg');
       expect(listed).toContain('summons.pdf');
@@ -151,15 +156,7 @@ describeWithBrowser('[attachments] requester page to dashboard', () => {
 
   it('[attachments] a hostile server: a tampered, truncated, reordered or swapped blob is refused by the dashboard with a readable error, nothing saved', async () => {
     const marker = 'ATTACH-hostile-server';
-    const requesterContext = await browsers.wasm.newContext({ locale: 'en-GB' });
-    const requester = await requesterContext.newPage();
-    await compose(requester, marker, photos());
-    await requester.locator('#sent').waitFor({ state: 'visible', timeout: 180_000 });
-    await requesterContext.close();
-
-    const context = await browsers.wasm.newContext({ locale: 'en-GB', acceptDownloads: true });
-    const page = await context.newPage();
-    await openInDashboard(page, marker);
+    const { context, page } = await sendThenOpen('wasm', marker);
     let downloads = 0;
     page.on('download', () => downloads++);
     // The PNG's genuine blob, to serve in place of the PDF's.
