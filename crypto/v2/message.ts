@@ -228,8 +228,8 @@ interface Parsed {
   ct: Uint8Array;
 }
 
-function parse(bytes: Uint8Array): Parsed {
-  const r = new ByteReader(bytes);
+/** Reads and checks the header and slots; leaves `r` at the nonce. Copies nothing past the slots. */
+function parseHeaderAndSlots(r: ByteReader): { header: MessageHeaderV2; slots: Parsed['slots'] } {
   readVersionAndTypeV2(r, ObjectTypeV2.message);
   const kind = r.u8() as MessageKindValue;
   const expectedKinds = recipientsFor(kind); // throws on unknown kind
@@ -248,30 +248,34 @@ function parse(bytes: Uint8Array): Parsed {
     if (rk !== expectedKinds[i]) throw new MalformedError('wrong recipient kind for message kind');
     slots.push({ kind: rk as RecipientKindValue, sealed: r.bytes(SEAL_OVERHEAD + 32) });
   }
-  const ad = bytes.slice(0, r.offset);
-  const nonce = r.bytes(NONCE_BYTES);
-  const ct = r.rest();
-  const paddedSize = ct.length - TAG_BYTES;
+  if (r.remaining < NONCE_BYTES) throw new MalformedError('input too short');
+  const paddedSize = r.remaining - NONCE_BYTES - TAG_BYTES;
   if (!bucketSizes.includes(paddedSize)) throw new MalformedError('ciphertext is not a bucket size');
   if (kind === MessageKind.request && !(threadId.length === messageId.length && threadId.every((b, i) => b === messageId[i]))) {
     throw new MalformedError('request threadId must equal messageId');
   }
   return {
     header: { version: 2, kind, orgId, teamId, epoch, threadId, messageId, position, recipientKinds: slots.map((s) => s.kind), paddedSize },
-    ad,
     slots,
-    nonce,
-    ct,
   };
+}
+
+function parse(bytes: Uint8Array): Parsed {
+  const r = new ByteReader(bytes);
+  const { header, slots } = parseHeaderAndSlots(r);
+  const ad = bytes.slice(0, r.offset);
+  const nonce = r.bytes(NONCE_BYTES);
+  return { header, ad, slots, nonce, ct: r.rest() };
 }
 
 /**
  * Strict structural parse for the server (version, type, kind, position 0 exactly for kind 1,
- * slots, bucket size). Decrypts and authenticates nothing.
+ * slots, bucket size). Decrypts and authenticates nothing, and copies none of the ciphertext
+ * (the intake parses every envelope it stores).
  * @throws UnknownVersionError, UnsupportedVersionError, MalformedError.
  */
 export function parseMessageHeaderV2(bytes: Uint8Array): MessageHeaderV2 {
-  return parse(bytes).header;
+  return parseHeaderAndSlots(new ByteReader(bytes)).header;
 }
 
 export interface OpenMessageV2Args {
