@@ -1,6 +1,7 @@
 /** Database access for the requester side: organisation, teams, requests, threads, spent proofs. */
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import type { Database, MessageKindName } from '../db/schema.ts';
+import { preparedStatement } from '../db/prepared.ts';
 
 export interface OrganisationRecord {
   id: Uint8Array;
@@ -198,14 +199,37 @@ export interface BatchedOutcome {
  */
 export async function writeRequestBatch(db: Kysely<Database>, items: readonly BatchedRequest[], hour: Date): Promise<BatchedOutcome[]> {
   if (items.length === 0) return [];
-  // Casts on every row: a VALUES list takes its column types from the first row only when the
-  // parameters are typed, and PGlite infers nothing from an untyped parameter.
-  const rows = items.map(
-    (r, n) =>
-      sql`(${n}::int, ${r.orgId}::bytea, ${r.teamId}::bytea, ${r.epoch}::int, ${r.id}::bytea, ${r.position}::int, ${r.lookupHash}::bytea, ${r.blob}::bytea, ${r.challengeId}::bytea, ${r.expiresHour}::timestamptz)`,
+  const parameters: unknown[] = [hour];
+  for (const r of items) parameters.push(r.orgId, r.teamId, r.epoch, r.id, r.position, r.lookupHash, r.blob, r.challengeId, r.expiresHour);
+  const { rows: result } = await db.executeQuery<{ n: number; org_ok: boolean | null; current_epoch: number | null; team_exists: boolean; stored: boolean }>(
+    CompiledQuery.raw(batchStatement(items.length), parameters),
   );
-  const { rows: result } = await sql<{ n: number; org_ok: boolean | null; current_epoch: number | null; team_exists: boolean; stored: boolean }>`
-    with input (n, org_id, team_id, epoch, id, position, lookup_hash, blob, challenge_id, expires_hour) as (values ${sql.join(rows)}),
+  const outcomes: BatchedOutcome[] = items.map(() => ({ orgOk: null, currentEpoch: null, teamExists: false, stored: false }));
+  for (const r of result) outcomes[r.n] = { orgOk: r.org_ok, currentEpoch: r.current_epoch, teamExists: r.team_exists, stored: r.stored };
+  return outcomes;
+}
+
+/** Statement text by batch size: it depends on nothing else, and building it per batch cost more than sending it. */
+const batchStatements = new Map<number, string>();
+
+/**
+ * The statement of `writeRequestBatch` for `size` items: `$1` is the hour, then nine
+ * parameters per item in the order pushed there. Casts on every row: a VALUES list takes its
+ * column types from the first row only when the parameters are typed, and PGlite infers
+ * nothing from an untyped parameter.
+ */
+function batchStatement(size: number): string {
+  const cached = batchStatements.get(size);
+  if (cached !== undefined) return cached;
+  const rows: string[] = [];
+  for (let n = 0; n < size; n++) {
+    const p = (k: number) => `$${2 + n * 9 + k}`;
+    rows.push(
+      `(${n}::int, ${p(0)}::bytea, ${p(1)}::bytea, ${p(2)}::int, ${p(3)}::bytea, ${p(4)}::int, ${p(5)}::bytea, ${p(6)}::bytea, ${p(7)}::bytea, ${p(8)}::timestamptz)`,
+    );
+  }
+  const text = `
+    with input (n, org_id, team_id, epoch, id, position, lookup_hash, blob, challenge_id, expires_hour) as (values ${rows.join(', ')}),
     current_epochs as (
       -- Share-locked until this statement's transaction ends: the rotation race of
       -- findIntakeTargets, closed here too (a rotation waits for this write; a write that waited
@@ -228,17 +252,16 @@ export async function writeRequestBatch(db: Kysely<Database>, items: readonly Ba
     passed as (select c.* from checked c join spent s on s.challenge_id = c.challenge_id),
     inserted_requests as (
       insert into requests (id, team_id, epoch, lookup_hash, created_hour, updated_hour)
-      select id, team_id, epoch, lookup_hash, ${hour}::timestamptz, ${hour}::timestamptz from passed
+      select id, team_id, epoch, lookup_hash, $1::timestamptz, $1::timestamptz from passed
     ),
     inserted_messages as (
       insert into messages (id, request_id, position, kind, epoch, author_id, blob, created_hour)
-      select id, id, position, 'request', epoch, null, blob, ${hour}::timestamptz from passed
+      select id, id, position, 'request', epoch, null, blob, $1::timestamptz from passed
     )
     select c.n, c.org_ok, c.current_epoch, c.team_exists, exists (select 1 from spent s where s.challenge_id = c.challenge_id) as stored
-    from checked c`.execute(db);
-  const outcomes: BatchedOutcome[] = items.map(() => ({ orgOk: null, currentEpoch: null, teamExists: false, stored: false }));
-  for (const r of result) outcomes[r.n] = { orgOk: r.org_ok, currentEpoch: r.current_epoch, teamExists: r.team_exists, stored: r.stored };
-  return outcomes;
+    from checked c`;
+  batchStatements.set(size, preparedStatement(text));
+  return text;
 }
 
 /** A map key for bytes (ids, hashes): equal bytes give equal keys. Not for secrets. */
