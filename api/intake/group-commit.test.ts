@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { GroupCommit, type Outcome } from './group-commit.ts';
 
 /** A writeBatch whose calls the test releases by hand, recording every batch it was given. */
@@ -75,6 +75,75 @@ describe('GroupCommit', () => {
     w.releases[1]!();
     w.releases[2]!();
     expect(await Promise.all(all)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  describe('overlapAfterMs', () => {
+    it('starts a partial batch beside a running one only once that one has run overlapAfterMs', async () => {
+      // The clock and timers are the test's, so a loaded machine cannot make the wait look longer.
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+      try {
+        const w = controlledWriter<number>();
+        const gc = new GroupCommit(w.write, { maxInFlight: 2, overlapAfterMs: 150 });
+        const first = gc.submit(1);
+        await tick();
+        const second = gc.submit(2);
+        await tick();
+        vi.advanceTimersByTime(149);
+        await tick();
+        expect(w.batches).toEqual([[1]]);
+        vi.advanceTimersByTime(1);
+        await tick();
+        expect(w.batches).toEqual([[1], [2]]);
+        w.releases[0]!();
+        w.releases[1]!();
+        expect(await Promise.all([first, second])).toEqual([1, 2]);
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+
+    it('starts the waiting batch at once when the running one finishes first (no wait for the timer)', async () => {
+      const w = controlledWriter<number>();
+      const gc = new GroupCommit(w.write, { maxInFlight: 2, overlapAfterMs: 10_000 });
+      const first = gc.submit(1);
+      await tick();
+      const later = [gc.submit(2), gc.submit(3)];
+      await tick();
+      expect(w.batches).toEqual([[1]]);
+      w.releases[0]!();
+      await first;
+      await tick();
+      expect(w.batches).toEqual([[1], [2, 3]]);
+      w.releases[1]!();
+      expect(await Promise.all(later)).toEqual([2, 3]);
+    });
+
+    for (const [title, options] of [
+      ['a full batch (the default overlapAtItems)', { maxBatch: 2 }],
+      ['a batch of overlapAtItems', { maxBatch: 64, overlapAtItems: 2 }],
+    ] as const) {
+      it(`starts ${title} beside a running one at once; a smaller one waits`, async () => {
+        const w = controlledWriter<number>();
+        const gc = new GroupCommit(w.write, { ...options, maxInFlight: 2, overlapAfterMs: 10_000 });
+        const first = gc.submit(1);
+        await tick();
+        const big = [gc.submit(2), gc.submit(3)];
+        await tick();
+        expect(w.batches).toEqual([[1], [2, 3]]);
+        const small = gc.submit(4);
+        // The small one waits on the batch that started last, still running.
+        w.releases[0]!();
+        await first;
+        await tick();
+        expect(w.batches).toEqual([[1], [2, 3]]);
+        w.releases[1]!();
+        await Promise.all(big);
+        await tick();
+        expect(w.batches).toEqual([[1], [2, 3], [4]]);
+        w.releases[2]!();
+        expect(await small).toBe(4);
+      });
+    }
   });
 
   it('fails only the caller whose item failed', async () => {

@@ -7,9 +7,13 @@
  * docs/BENCHMARKS.md); sharing one commit among every submission that arrived meanwhile
  * removes it without answering anyone before their row is on disk.
  *
- * No timer: a lone caller is written on the next turn of the event loop, so grouping adds
- * no latency when idle and batches grow only with load. `writeBatch` returns one outcome per
- * item, in order, so one bad item (a replayed proof, a duplicate id) fails only its caller.
+ * No timer when idle: a lone caller is written on the next turn of the event loop, so grouping
+ * adds no latency when idle and batches grow only with load. Under load, fewer and larger
+ * batches cost the database less per item (each batch is parsed, locked and committed once), so
+ * the overlap options let a second batch start beside a running one only once it is large
+ * enough to be worth its own commit, or the running one is slow (a stalled commit then holds
+ * up nobody for long). `writeBatch` returns one outcome per item,
+ * in order, so one bad item (a replayed proof, a duplicate id) fails only its caller.
  */
 
 export type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
@@ -19,6 +23,13 @@ export interface GroupCommitOptions {
   maxBatch?: number;
   /** Batches written at the same time (each holds one database connection). */
   maxInFlight?: number;
+  /**
+   * While a batch is in flight, the next one waits for a free slot until it holds
+   * `overlapAtItems` items (default `maxBatch`) or the batch that started last has run
+   * `overlapAfterMs` milliseconds (default 0: it never waits).
+   */
+  overlapAfterMs?: number;
+  overlapAtItems?: number;
 }
 
 interface Waiting<T, R> {
@@ -31,14 +42,21 @@ export class GroupCommit<T, R> {
   readonly #writeBatch: (items: readonly T[]) => Promise<Outcome<R>[]>;
   readonly #maxBatch: number;
   readonly #maxInFlight: number;
+  readonly #overlapAfterMs: number;
+  readonly #overlapAtItems: number;
   #queue: Waiting<T, R>[] = [];
   #inFlight = 0;
-  #scheduled = false;
+  /** When the most recent batch started (performance.now()). */
+  #lastStart = 0;
+  #immediate = false;
+  #timer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(writeBatch: (items: readonly T[]) => Promise<Outcome<R>[]>, options: GroupCommitOptions = {}) {
     this.#writeBatch = writeBatch;
     this.#maxBatch = Math.max(1, options.maxBatch ?? 64);
     this.#maxInFlight = Math.max(1, options.maxInFlight ?? 1);
+    this.#overlapAfterMs = Math.max(0, options.overlapAfterMs ?? 0);
+    this.#overlapAtItems = Math.max(1, Math.min(this.#maxBatch, options.overlapAtItems ?? this.#maxBatch));
   }
 
   /**
@@ -57,13 +75,33 @@ export class GroupCommit<T, R> {
     return this.#queue.length;
   }
 
+  /** How long the next partial batch must still wait for a slot beside the in-flight ones (0: none). */
+  #overlapWait(): number {
+    if (this.#inFlight === 0 || this.#queue.length >= this.#overlapAtItems) return 0;
+    return Math.max(0, this.#lastStart + this.#overlapAfterMs - performance.now());
+  }
+
   #schedule(): void {
-    if (this.#scheduled || this.#queue.length === 0 || this.#inFlight >= this.#maxInFlight) return;
-    this.#scheduled = true;
+    if (this.#queue.length === 0 || this.#inFlight >= this.#maxInFlight) return;
+    const wait = this.#overlapWait();
+    if (wait > 0) {
+      this.#timer ??= setTimeout(() => {
+        this.#timer = null;
+        this.#schedule();
+      }, wait);
+      return;
+    }
+    if (this.#timer !== null) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+    if (this.#immediate) return;
+    this.#immediate = true;
     // setImmediate, not a microtask: every request parsed in this turn of the loop joins.
     setImmediate(() => {
-      this.#scheduled = false;
+      this.#immediate = false;
       while (this.#queue.length > 0 && this.#inFlight < this.#maxInFlight) {
+        if (this.#overlapWait() > 0) return this.#schedule();
         this.#start(this.#queue.splice(0, this.#maxBatch));
       }
     });
@@ -71,6 +109,7 @@ export class GroupCommit<T, R> {
 
   #start(batch: Waiting<T, R>[]): void {
     this.#inFlight++;
+    this.#lastStart = performance.now();
     let written: Promise<Outcome<R>[]>;
     try {
       written = this.#writeBatch(batch.map((w) => w.item));
