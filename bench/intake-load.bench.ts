@@ -163,6 +163,12 @@ interface Phase {
   cpuMsPerRequest: number;
   /** CPU time of the side's PostgreSQL backends per answered request, in milliseconds (null where /proc cannot tell). */
   dbCpuMsPerRequest: number | null;
+  /** The whole machine's busy CPU time per answered request, in milliseconds: everything above plus the load client, PostgreSQL's WAL writer, checkpointer and autovacuum, and the kernel's flushing. */
+  machineCpuMsPerRequest: number;
+  /** WAL bytes PostgreSQL wrote per answered request. */
+  walBytesPerRequest: number;
+  /** Checkpoints PostgreSQL started during the phase (after one, each page's first change writes the whole page to the WAL). */
+  checkpoints: number;
 }
 
 /**
@@ -186,6 +192,28 @@ async function backendCpuMs(dbUrl: string, side: Side): Promise<Map<number, numb
       }
     }
     return ticks;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Busy CPU time of the whole machine so far (ms): every field of /proc/stat's cpu line but idle and iowait. */
+function machineBusyMs(): number {
+  const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is already in user)
+  const busy = fields[0]! + fields[1]! + fields[2]! + fields[5]! + fields[6]! + fields[7]!;
+  return (busy * 1000) / CLOCK_TICKS;
+}
+
+/** Where PostgreSQL's WAL is (bytes) and how many checkpoints it has started. */
+async function walPosition(dbUrl: string): Promise<{ bytes: bigint; checkpoints: number }> {
+  const client = new pg.Client({ connectionString: dbUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ lsn: string; checkpoints: string }>(
+      `select pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text as lsn, (select checkpoints_timed + checkpoints_req from pg_stat_bgwriter)::text as checkpoints`,
+    );
+    return { bytes: BigInt(rows[0]!.lsn), checkpoints: Number(rows[0]!.checkpoints) };
   } finally {
     await client.end();
   }
@@ -297,7 +325,9 @@ async function phase(
 ): Promise<Phase> {
   const path = side === 'baseline' ? '/bench' : '/api/v1/requests';
   const dbBefore = await backendCpuMs(dbUrl, side);
+  const walBefore = await walPosition(dbUrl);
   const cpuBefore = await childCpuMicros(child);
+  const machineBefore = machineBusyMs();
   const r = await autocannon({
     url: `http://127.0.0.1:${port}`,
     connections: CONNECTIONS,
@@ -313,7 +343,10 @@ async function phase(
       },
     ],
   });
+  const machineMs = machineBusyMs() - machineBefore;
   const cpuMicros = (await childCpuMicros(child)) - cpuBefore;
+  const walAfter = await walPosition(dbUrl);
+  const walBytes = Number(walAfter.bytes - walBefore.bytes);
   const dbMs = cpuSpent(dbBefore, await backendCpuMs(dbUrl, side));
   const codes = Object.entries(r.statusCodeStats).filter(([code]) => code !== '201');
   const what = `${side} ${kind}`;
@@ -335,6 +368,9 @@ async function phase(
     max: r.latency.max,
     cpuMsPerRequest: cpuMicros / 1000 / Math.max(1, created),
     dbCpuMsPerRequest: dbMs === null ? null : dbMs / Math.max(1, created),
+    machineCpuMsPerRequest: machineMs / Math.max(1, created),
+    walBytesPerRequest: walBytes / Math.max(1, created),
+    checkpoints: walAfter.checkpoints - walBefore.checkpoints,
   };
 }
 
@@ -431,7 +467,10 @@ export async function measure(): Promise<IntakeLoadResult> {
       if (made > 1000) process.stderr.write(`[intake-load] made bodies for ${side} ${kind} in ${(made / 1000).toFixed(1)} s (untimed)\n`);
       const result = await phase(side, kind, servers[side].child, servers[side].port, pool, seconds, url.toString(), overallRate);
       fastest = Math.max(fastest, result.rps);
-      process.stderr.write(`[intake-load] ${side} ${kind}: ${result.rps.toFixed(0)}/s, p99 ${result.p99} ms\n`);
+      process.stderr.write(
+        `[intake-load] ${side} ${kind}: ${result.rps.toFixed(0)}/s, p99 ${result.p99} ms, ` +
+          `WAL ${(result.walBytesPerRequest / 1024).toFixed(1)} KiB/request${result.checkpoints > 0 ? `, ${result.checkpoints} checkpoint(s) began` : ''}\n`,
+      );
       return result;
     };
 
@@ -486,15 +525,17 @@ export function format(r: IntakeLoadResult): string {
     const db = s.rounds.some((f) => f.dbCpuMsPerRequest === null)
       ? 'n/a'
       : `${(s.rounds.reduce((sum, f) => sum + f.dbCpuMsPerRequest! * f.created, 0) / created).toFixed(2)} ms`;
-    return `| ${label} | ${s.saturationRps.toFixed(0)} | ${rounds(s)} | ${cpu.toFixed(2)} ms | ${db} | ${h.rps.toFixed(0)} | ${h.p50} ms | ${h.p975} ms | ${h.p99} ms |`;
+    const machine = s.rounds.reduce((sum, f) => sum + f.machineCpuMsPerRequest * f.created, 0) / created;
+    const wal = s.rounds.reduce((sum, f) => sum + f.walBytesPerRequest * f.created, 0) / created;
+    return `| ${label} | ${s.saturationRps.toFixed(0)} | ${rounds(s)} | ${cpu.toFixed(2)} ms | ${db} | ${machine.toFixed(2)} ms | ${(wal / 1024).toFixed(1)} KiB | ${h.rps.toFixed(0)} | ${h.p50} ms | ${h.p975} ms | ${h.p99} ms |`;
   };
   return [
     `${CONNECTIONS} connections, ${ROUNDS} rounds x ${DURATION} s per side (after a ${WARMUP} s warm-up each), half-rate phases ${LATENCY_DURATION} s, ` +
       `${cpus().length} cores, Node ${process.version}, envelope ${r.envelopeBytes} bytes, synchronous_commit=${r.synchronousCommit}, ` +
       `load average ${r.loadAverage[0].toFixed(1)} before / ${r.loadAverage[1].toFixed(1)} after`,
     '',
-    '| side | saturation (201/s) | per round | server CPU/request | PostgreSQL backends CPU/request | half rate (201/s) | p50 | p97.5 | p99 |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| side | saturation (201/s) | per round | server CPU/request | PostgreSQL backends CPU/request | machine CPU/request | WAL/request | half rate (201/s) | p50 | p97.5 | p99 |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     row('baseline (bare Hono + pg, 1 insert per request)', r.baseline),
     row('Haven POST /api/v1/requests', r.haven),
     '',
