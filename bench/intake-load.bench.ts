@@ -19,6 +19,10 @@
  * back to back, the side that goes first alternating (after a warm-up of each). Then each side
  * at a fixed overall rate of half its own measured saturation, for its p99.
  *
+ * Each phase starts right after a CHECKPOINT and a VACUUM of the run's database (the admin URL
+ * needs the right to run both), so neither a checkpoint's closing fsyncs nor an autovacuum falls
+ * inside a timed phase by chance; the progress lines say when one did anyway.
+ *
  * The run is refused (an exception: no figure printed, `npm run bench` exits non-zero) when
  * any answer on either side is not 201, any request errored or timed out, the bodies ran out
  * (no body is ever sent twice: an exhausted pool sends `{}`, which fails), or Haven committed
@@ -169,6 +173,8 @@ interface Phase {
   walBytesPerRequest: number;
   /** Checkpoints PostgreSQL started during the phase (after one, each page's first change writes the whole page to the WAL). */
   checkpoints: number;
+  /** Autovacuum runs on the run's tables that finished during the phase or were running at its end. */
+  autovacuums: number;
 }
 
 /**
@@ -214,6 +220,31 @@ async function walPosition(dbUrl: string): Promise<{ bytes: bigint; checkpoints:
       `select pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text as lsn, (select checkpoints_timed + checkpoints_req from pg_stat_bgwriter)::text as checkpoints`,
     );
     return { bytes: BigInt(rows[0]!.lsn), checkpoints: Number(rows[0]!.checkpoints) };
+  } finally {
+    await client.end();
+  }
+}
+
+async function benchDbQuery(dbUrl: string, text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: dbUrl });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Autovacuum runs of the run's database: finished so far, and running now. */
+async function autovacuums(dbUrl: string): Promise<{ finished: number; running: number }> {
+  const client = new pg.Client({ connectionString: dbUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ finished: string; running: string }>(
+      `select (select coalesce(sum(autovacuum_count + autoanalyze_count), 0) from pg_stat_all_tables)::text as finished,
+              (select count(*) from pg_stat_activity where backend_type = 'autovacuum worker' and datname = current_database())::text as running`,
+    );
+    return { finished: Number(rows[0]!.finished), running: Number(rows[0]!.running) };
   } finally {
     await client.end();
   }
@@ -324,6 +355,16 @@ async function phase(
   side: Side, kind: Phase['kind'], child: ChildProcess, port: number, pool: BodyPool, seconds: number, dbUrl: string, overallRate?: number,
 ): Promise<Phase> {
   const path = side === 'baseline' ? '/bench' : '/api/v1/requests';
+  // Every phase starts right after a checkpoint (untimed), so the end of one, with its fsync of
+  // every data file, never lands inside a phase by chance: that stall alone gave one half-rate
+  // phase a p99 of 411 ms. Each phase then pays the full-page writes that follow a checkpoint,
+  // which Haven's random-key indexes pay more of than the baseline's sequence.
+  // Likewise a vacuum of the run's tables, so autovacuum (which PostgreSQL starts on a table
+  // after enough inserts) does not start inside a phase by chance. Both are real work of an
+  // intake; they are left out of the timed phases, and docs/BENCHMARKS.md says what they cost.
+  await adminQuery('checkpoint');
+  await benchDbQuery(dbUrl, 'vacuum');
+  const vacuumsBefore = await autovacuums(dbUrl);
   const dbBefore = await backendCpuMs(dbUrl, side);
   const walBefore = await walPosition(dbUrl);
   const cpuBefore = await childCpuMicros(child);
@@ -346,6 +387,7 @@ async function phase(
   const machineMs = machineBusyMs() - machineBefore;
   const cpuMicros = (await childCpuMicros(child)) - cpuBefore;
   const walAfter = await walPosition(dbUrl);
+  const vacuumsAfter = await autovacuums(dbUrl);
   const walBytes = Number(walAfter.bytes - walBefore.bytes);
   const dbMs = cpuSpent(dbBefore, await backendCpuMs(dbUrl, side));
   const codes = Object.entries(r.statusCodeStats).filter(([code]) => code !== '201');
@@ -371,6 +413,7 @@ async function phase(
     machineCpuMsPerRequest: machineMs / Math.max(1, created),
     walBytesPerRequest: walBytes / Math.max(1, created),
     checkpoints: walAfter.checkpoints - walBefore.checkpoints,
+    autovacuums: vacuumsAfter.finished - vacuumsBefore.finished + vacuumsAfter.running,
   };
 }
 
@@ -469,7 +512,8 @@ export async function measure(): Promise<IntakeLoadResult> {
       fastest = Math.max(fastest, result.rps);
       process.stderr.write(
         `[intake-load] ${side} ${kind}: ${result.rps.toFixed(0)}/s, p99 ${result.p99} ms, ` +
-          `WAL ${(result.walBytesPerRequest / 1024).toFixed(1)} KiB/request${result.checkpoints > 0 ? `, ${result.checkpoints} checkpoint(s) began` : ''}\n`,
+          `WAL ${(result.walBytesPerRequest / 1024).toFixed(1)} KiB/request${result.checkpoints > 0 ? `, ${result.checkpoints} checkpoint(s) began` : ''}` +
+          `${result.autovacuums > 0 ? `, autovacuum ran (${result.autovacuums})` : ''}\n`,
       );
       return result;
     };
