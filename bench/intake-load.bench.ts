@@ -177,30 +177,35 @@ interface Phase {
   autovacuums: number;
 }
 
+/** Runs `use` on a fresh connection to `url`, closed afterwards (the bench's few queries between phases). */
+async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await use(client);
+  } finally {
+    await client.end();
+  }
+}
+
 /**
  * CPU time (user + system, ms) of the PostgreSQL backends serving one side, read from /proc:
  * only possible when PostgreSQL runs on this machine (as in this bench's setup). Shared work
  * (the WAL writer, checkpoints) is not in it.
  */
 async function backendCpuMs(dbUrl: string, side: Side): Promise<Map<number, number> | null> {
-  const client = new pg.Client({ connectionString: dbUrl });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ pid: number }>('select pid from pg_stat_activity where application_name = $1', [`bench_${side}`]);
-    const ticks = new Map<number, number>();
-    for (const { pid } of rows) {
-      try {
-        const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-        // utime and stime: fields 14 and 15 of stat, 12 and 13 after "pid (comm) ".
-        ticks.set(pid, ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS);
-      } catch {
-        return null;
-      }
+  const { rows } = await withClient(dbUrl, (c) => c.query<{ pid: number }>('select pid from pg_stat_activity where application_name = $1', [`bench_${side}`]));
+  const ticks = new Map<number, number>();
+  for (const { pid } of rows) {
+    try {
+      const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      // utime and stime: fields 14 and 15 of stat, 12 and 13 after "pid (comm) ".
+      ticks.set(pid, ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS);
+    } catch {
+      return null;
     }
-    return ticks;
-  } finally {
-    await client.end();
   }
+  return ticks;
 }
 
 /** Busy CPU time of the whole machine so far (ms): every field of /proc/stat's cpu line but idle and iowait. */
@@ -213,41 +218,23 @@ function machineBusyMs(): number {
 
 /** Where PostgreSQL's WAL is (bytes) and how many checkpoints it has started. */
 async function walPosition(dbUrl: string): Promise<{ bytes: bigint; checkpoints: number }> {
-  const client = new pg.Client({ connectionString: dbUrl });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ lsn: string; checkpoints: string }>(
+  const { rows } = await withClient(dbUrl, (c) =>
+    c.query<{ lsn: string; checkpoints: string }>(
       `select pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text as lsn, (select checkpoints_timed + checkpoints_req from pg_stat_bgwriter)::text as checkpoints`,
-    );
-    return { bytes: BigInt(rows[0]!.lsn), checkpoints: Number(rows[0]!.checkpoints) };
-  } finally {
-    await client.end();
-  }
-}
-
-async function benchDbQuery(dbUrl: string, text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: dbUrl });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
+    ),
+  );
+  return { bytes: BigInt(rows[0]!.lsn), checkpoints: Number(rows[0]!.checkpoints) };
 }
 
 /** Autovacuum runs of the run's database: finished so far, and running now. */
 async function autovacuums(dbUrl: string): Promise<{ finished: number; running: number }> {
-  const client = new pg.Client({ connectionString: dbUrl });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ finished: string; running: string }>(
+  const { rows } = await withClient(dbUrl, (c) =>
+    c.query<{ finished: string; running: string }>(
       `select (select coalesce(sum(autovacuum_count + autoanalyze_count), 0) from pg_stat_all_tables)::text as finished,
               (select count(*) from pg_stat_activity where backend_type = 'autovacuum worker' and datname = current_database())::text as running`,
-    );
-    return { finished: Number(rows[0]!.finished), running: Number(rows[0]!.running) };
-  } finally {
-    await client.end();
-  }
+    ),
+  );
+  return { finished: Number(rows[0]!.finished), running: Number(rows[0]!.running) };
 }
 
 /** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in these ticks. */
@@ -264,13 +251,7 @@ function cpuSpent(before: Map<number, number> | null, after: Map<number, number>
 export class InvalidRunError extends Error {}
 
 async function adminQuery(sqlText: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sqlText);
-  } finally {
-    await client.end();
-  }
+  await withClient(ADMIN_URL, (c) => c.query(sqlText));
 }
 
 function startChild(side: Side, env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
@@ -363,7 +344,7 @@ async function phase(
   // after enough inserts) does not start inside a phase by chance. Both are real work of an
   // intake; they are left out of the timed phases, and docs/BENCHMARKS.md says what they cost.
   await adminQuery('checkpoint');
-  await benchDbQuery(dbUrl, 'vacuum');
+  await withClient(dbUrl, (c) => c.query('vacuum'));
   const vacuumsBefore = await autovacuums(dbUrl);
   const dbBefore = await backendCpuMs(dbUrl, side);
   const walBefore = await walPosition(dbUrl);
@@ -536,10 +517,7 @@ export async function measure(): Promise<IntakeLoadResult> {
       result[side] = { saturationRps: saturation(side), rounds: phases.filter((f) => f.side === side && f.kind === 'saturation'), halfRate };
     }
 
-    const check = new pg.Client({ connectionString: url.toString() });
-    await check.connect();
-    const rows = Number((await check.query<{ n: string }>('select count(*) as n from requests')).rows[0]!.n);
-    await check.end();
+    const rows = await withClient(url.toString(), async (c) => Number((await c.query<{ n: string }>('select count(*) as n from requests')).rows[0]!.n));
     const havenCreated = phases.filter((f) => f.side === 'haven').reduce((sum, f) => sum + f.created, 0);
     if (rows < havenCreated) throw new InvalidRunError(`Haven answered ${havenCreated} x 201 but committed only ${rows} rows; no figure`);
 
