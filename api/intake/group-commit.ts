@@ -12,8 +12,8 @@
  * batches cost the database less per item (each batch is parsed, locked and committed once), so
  * the overlap options let a second batch start beside a running one only once it is large
  * enough to be worth its own commit, or the running one is slow (a stalled commit then holds
- * up nobody for long). `writeBatch` returns one outcome per item,
- * in order, so one bad item (a replayed proof, a duplicate id) fails only its caller.
+ * up nobody for long). `writeBatch` returns one outcome per item, in order, so one bad item
+ * (a replayed proof, a duplicate id) fails only its caller.
  */
 
 export type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };

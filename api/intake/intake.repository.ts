@@ -200,7 +200,7 @@ export interface BatchedOutcome {
 export async function writeRequestBatch(db: Kysely<Database>, items: readonly BatchedRequest[], hour: Date): Promise<BatchedOutcome[]> {
   if (items.length === 0) return [];
   const parameters: unknown[] = [hour];
-  for (const r of items) parameters.push(r.orgId, r.teamId, r.epoch, r.id, r.position, r.lookupHash, r.blob, r.challengeId, r.expiresHour);
+  for (const r of items) for (const column of BATCH_COLUMNS) parameters.push(column.value(r));
   const { rows: result } = await db.executeQuery<{ n: number; org_ok: boolean | null; current_epoch: number | null; team_exists: boolean; stored: boolean }>(
     CompiledQuery.raw(batchStatement(items.length), parameters),
   );
@@ -209,27 +209,37 @@ export async function writeRequestBatch(db: Kysely<Database>, items: readonly Ba
   return outcomes;
 }
 
-/** Statement text by batch size: it depends on nothing else, and building it per batch cost more than sending it. */
+/** Each item's columns in the batch statement, in parameter order: the one place that order is written. */
+const BATCH_COLUMNS: readonly { name: string; type: string; value: (r: BatchedRequest) => unknown }[] = [
+  { name: 'org_id', type: 'bytea', value: (r) => r.orgId },
+  { name: 'team_id', type: 'bytea', value: (r) => r.teamId },
+  { name: 'epoch', type: 'int', value: (r) => r.epoch },
+  { name: 'id', type: 'bytea', value: (r) => r.id },
+  { name: 'position', type: 'int', value: (r) => r.position },
+  { name: 'lookup_hash', type: 'bytea', value: (r) => r.lookupHash },
+  { name: 'blob', type: 'bytea', value: (r) => r.blob },
+  { name: 'challenge_id', type: 'bytea', value: (r) => r.challengeId },
+  { name: 'expires_hour', type: 'timestamptz', value: (r) => r.expiresHour },
+];
+
+/** Statement text by batch size: it depends on nothing else, so it is built once per size. */
 const batchStatements = new Map<number, string>();
 
 /**
- * The statement of `writeRequestBatch` for `size` items: `$1` is the hour, then nine
- * parameters per item in the order pushed there. Casts on every row: a VALUES list takes its
- * column types from the first row only when the parameters are typed, and PGlite infers
- * nothing from an untyped parameter.
+ * The statement of `writeRequestBatch` for `size` items: `$1` is the hour, then BATCH_COLUMNS
+ * for each item. Casts on every row: a VALUES list takes its column types from the first row
+ * only when the parameters are typed, and PGlite infers nothing from an untyped parameter.
  */
 function batchStatement(size: number): string {
   const cached = batchStatements.get(size);
   if (cached !== undefined) return cached;
   const rows: string[] = [];
   for (let n = 0; n < size; n++) {
-    const p = (k: number) => `$${2 + n * 9 + k}`;
-    rows.push(
-      `(${n}::int, ${p(0)}::bytea, ${p(1)}::bytea, ${p(2)}::int, ${p(3)}::bytea, ${p(4)}::int, ${p(5)}::bytea, ${p(6)}::bytea, ${p(7)}::bytea, ${p(8)}::timestamptz)`,
-    );
+    const values = BATCH_COLUMNS.map((column, k) => `$${2 + n * BATCH_COLUMNS.length + k}::${column.type}`);
+    rows.push(`(${n}::int, ${values.join(', ')})`);
   }
   const text = `
-    with input (n, org_id, team_id, epoch, id, position, lookup_hash, blob, challenge_id, expires_hour) as (values ${rows.join(', ')}),
+    with input (n, ${BATCH_COLUMNS.map((column) => column.name).join(', ')}) as (values ${rows.join(', ')}),
     current_epochs as (
       -- Share-locked until this statement's transaction ends: the rotation race of
       -- findIntakeTargets, closed here too (a rotation waits for this write; a write that waited
