@@ -34,8 +34,10 @@ done
 requester="$(sed -n 's/.*Requester site: *\(\S*\).*/\1/p' "$work/out")"
 triage="$(sed -n 's/.*Triage dashboard: *\(\S*\).*/\1/p' "$work/out")"
 [ -n "$requester" ] && [ -n "$triage" ] || { echo "runtime-only: the server did not start:" >&2; cat "$work/out" "$work/err" >&2; exit 1; }
+# Each answer is read whole before it is searched: `curl | grep -q` fails under pipefail when
+# grep stops reading at its match while curl is still writing (curl exits 23).
 for url in "$requester" "$triage"; do
-  curl -fsS "${url}api/v1/health" | grep -q '"status":"ok"' || { echo "runtime-only: ${url}api/v1/health failed" >&2; exit 1; }
-  curl -fsS "$url" | grep -q '<script type="module" src="/assets/main-' || { echo "runtime-only: $url served no page" >&2; exit 1; }
+  health="$(curl -fsS "${url}api/v1/health")" && grep -q '"status":"ok"' <<<"$health" || { echo "runtime-only: ${url}api/v1/health failed" >&2; exit 1; }
+  page="$(curl -fsS "$url")" && grep -q '<script type="module" src="/assets/main-' <<<"$page" || { echo "runtime-only: $url served no page" >&2; exit 1; }
 done
 echo "runtime-only: npm ci --omit=dev + dist/ starts and serves both sites."
